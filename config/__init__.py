@@ -1,0 +1,1 @@
+"""What to crawl, what to flag and where to store: settings, sources and keywords, validated on load."""

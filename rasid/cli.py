@@ -1,0 +1,110 @@
+"""The ``rasid`` command: one-off crawls, reading hits and stories, explaining verdicts, the database.
+
+Configuration errors stop the command with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.logging import RichHandler
+
+from config.settings import ConfigError
+from rasid.context import AppState, console, err_console, settings_from
+
+app = typer.Typer(
+    name="rasid",
+    help="rasid (راصد): monitor Arabic news for stories about Russia's cooperation with other countries.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Command modules, each registering its commands on ``app``; one module per noun.
+COMMAND_MODULES = (
+    "rasid.commands.crawl",
+    "rasid.commands.results",
+    "rasid.commands.classify",
+    "rasid.commands.database",
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML config file (default: RASID_CONFIG or ~/.config/rasid/rasid.toml)")
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v for INFO, -vv for DEBUG logs")] = 0,
+) -> None:
+    """rasid (راصد): monitor Arabic news for stories about Russia's cooperation with other countries."""
+    ctx.obj = AppState(config_file=config, verbose=verbose)
+    configure_logging(verbose)
+
+
+@app.command("config")
+def show_config(ctx: typer.Context) -> None:
+    """Print the effective settings, secrets masked.
+
+    Example: rasid config
+    """
+    import json
+
+    console.print_json(json.dumps(settings_from(ctx).masked(), ensure_ascii=False))
+
+
+def configure_logging(verbose: int) -> None:
+    """Rich log lines on a terminal, plain ones under a service manager; warnings always shown."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if sys.stderr.isatty():
+        handler: logging.Handler = RichHandler(console=err_console, show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root_logger = logging.getLogger()
+    root_logger.handlers[:] = [handler]
+    root_logger.setLevel(level)
+    # Scrapy's own INFO chatter (stats dumps, middleware lists) is noise next to our progress display.
+    logging.getLogger("scrapy").setLevel(max(level, logging.WARNING))
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency inside the module must not be hidden
+                raise
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning configuration errors into one line and exit 2."""
+    _register_commands()
+    try:
+        app(standalone_mode=False)
+    except ConfigError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

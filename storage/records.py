@@ -1,0 +1,81 @@
+"""What storage hands out (``Hit``, ``Story``, ``RunSummary``) and takes in (``ArticleLike``).
+
+Stdlib only, so the CLI and the digest can use these types without importing SQLAlchemy models,
+which never leave ``storage/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class ArticleLike(Protocol):
+    """The fields storage needs from an extracted article (``crawler.article.Article`` has them)."""
+
+    url: str
+    canonical_url: str
+    source: str
+    title: str
+    text: str
+    published: datetime | None
+    author: str | None
+    lang: str | None
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What one batch write did."""
+
+    new_articles: int = 0
+    new_hits: int = 0
+    duplicates: int = 0  # exact or near copies of a stored article (same story, another source)
+    already_stored: int = 0  # canonical URL was stored before
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """Counters of one crawl run, stored so `rasid sources` can show each outlet's health."""
+
+    pages_fetched: int = 0
+    articles_extracted: int = 0
+    articles_stored: int = 0
+    hits: int = 0
+    skipped: int = 0  # pages lost to bad input (no article, undecodable, too old...)
+    errors: int = 0  # requests that failed (DNS, refused, timeout, 4xx/5xx)
+    per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A stored article with a positive verdict, as the analyst sees it."""
+
+    article_id: int
+    url: str
+    source: str
+    title: str
+    published: datetime | None
+    score: float
+    terms: tuple[str, ...]  # surface forms of the matched terms
+    partners: tuple[str, ...]
+    sectors: tuple[str, ...]
+    evidence: tuple[str, ...]
+    story_id: int | None = None
+    fetched_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One event reported by one or more sources: near-duplicate articles grouped."""
+
+    story_id: int
+    title: str
+    first_seen: datetime
+    published: datetime | None
+    sources: tuple[str, ...]
+    urls: tuple[str, ...]
+    is_hit: bool
+    partners: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
