@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: Command modules, each registering its commands on ``app``; one module per noun.
+#: Command modules, one per noun; each has ``register(app)`` that adds its commands.
 COMMAND_MODULES = (
     "rasid.commands.crawl",
     "rasid.commands.results",
@@ -77,15 +77,19 @@ def configure_logging(verbose: int) -> None:
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if exc.name != name:  # a real missing dependency inside the module must not be hidden
                 raise
+            continue
+        module.register(app)
+
+
+_register_commands()
 
 
 def main() -> None:
     """Console-script entry point: run the app, turning configuration errors into one line and exit 2."""
-    _register_commands()
     try:
         app(standalone_mode=False)
     except ConfigError as exc:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from classifiers.verdict import Verdict
 
 
 class ArticleLike(Protocol):
@@ -23,6 +26,22 @@ class ArticleLike(Protocol):
     author: str | None
     lang: str | None
     fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    """One processed page, written in one transaction with the rest of its batch.
+
+    Every URL in ``urls`` is marked seen, so the page is not fetched again; a page that gave no
+    article (``article is None``) is marked seen too, with its ``skip_reason``. Pages lost to a
+    network error never become outcomes, so they are retried next run.
+    """
+
+    source: str
+    urls: tuple[str, ...]  # the URL as listed, and the final URL after redirects
+    article: ArticleLike | None = None
+    verdict: Verdict | None = None
+    skip_reason: str | None = None  # "no-article", "too-old", "undecodable", ... when article is None
 
 
 @dataclass(frozen=True, slots=True)
