@@ -1,1 +1,65 @@
-"""Real HTTP servers on 127.0.0.1 for the tests: the offline snapshot and small purpose-built sites."""
+"""Real HTTP servers on 127.0.0.1 for the tests: the offline snapshot and small purpose-built sites.
+
+- ``snapshot_server`` (session): the default offline snapshot served by ``python -m crawler.replay`` in a
+  child process; ``.url``, ``.sources_file`` (a sources YAML for it) and ``.snapshot`` (the ground truth).
+- ``site_server`` (function): a factory, ``site = site_server({"/feed.xml": Route(...)})``, for a small site
+  served in a thread and stopped after the test. Fault routes (``/_fault/...``) answer on every site.
+- ``serve_site(routes)``: the same as a context manager, for use outside fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from crawler.replay import ReplayProcess, Route, SiteServer
+
+if TYPE_CHECKING:
+    from crawler.snapshot import Snapshot
+
+#: The default snapshot's size and seed, the ones ``rasid crawl --snapshot`` uses.
+SNAPSHOT_SIZE = 300
+SNAPSHOT_SEED = 7
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotServer:
+    """The running snapshot: where it is served, the sources file that points at it, and what it holds."""
+
+    url: str
+    sources_file: Path
+    snapshot: Snapshot
+
+
+def serve_site(routes: Mapping[str, Route]) -> SiteServer:
+    """A site server for ``routes``, not yet started: ``with serve_site(routes) as site: site.url``."""
+    return SiteServer(routes)
+
+
+@pytest.fixture(scope="session")
+def snapshot_server(shared_data: Path) -> Iterator[SnapshotServer]:
+    """The default offline snapshot of real news, served by a child process for the whole session."""
+    from crawler.snapshot import build_snapshot  # only sessions that use the snapshot pay for it
+
+    with ReplayProcess(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED) as replay:
+        snapshot = build_snapshot(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED)
+        yield SnapshotServer(url=replay.url, sources_file=replay.sources_file, snapshot=snapshot)
+
+
+@pytest.fixture
+def site_server() -> Iterator[Callable[[Mapping[str, Route]], SiteServer]]:
+    """Factory of started in-thread site servers; each is stopped when the test ends."""
+    started: list[SiteServer] = []
+
+    def start(routes: Mapping[str, Route]) -> SiteServer:
+        server = SiteServer(routes).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
