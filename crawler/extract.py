@@ -1,0 +1,141 @@
+"""From a fetched page to an article: charset, then trafilatura for text and metadata (htmldate for the date).
+
+A function of values: it never fetches. A page that gives no article raises ``NoArticle`` with a short
+reason inside this module; the public ``extract`` turns that into ``None`` for callers that only care
+whether there is an article.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING
+
+import trafilatura
+
+from crawler.article import Article
+from crawler.charset import UndecodableError, decode_html
+
+if TYPE_CHECKING:
+    from crawler.page import Page
+
+logger = logging.getLogger(__name__)
+
+#: Shorter bodies are navigation, teasers or error pages, not articles; agency flashes run ~150+ chars.
+MIN_TEXT_CHARS = 120
+#: htmldate's search: the page's own markup first, and the original (not last-modified) date.
+DATE_PARAMS = {"extensive_search": True, "original_date": True}
+HTML_LANG_RE = re.compile(rb"<html[^>]*\slang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
+ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
+LATIN_RE = re.compile(r"[A-Za-z]")
+HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+
+
+class NoArticle(Exception):
+    """The page holds no usable article; ``reason`` is the short counter key ('undecodable', ...)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def extract(page: Page) -> Article | None:
+    """The article on ``page``, or None (logged at DEBUG with the reason; the pipeline counts it)."""
+    try:
+        return read_article(page)
+    except NoArticle as exc:
+        logger.debug("no article at %s (source %s): %s", page.url, page.source, exc)
+        return None
+
+
+def extract_html(html: bytes | str, url: str, source: str = "") -> Article | None:
+    """One-off extraction of a saved page (``rasid explain``, benchmarks, tests)."""
+    from crawler.page import Page
+
+    body = html.encode("utf-8") if isinstance(html, str) else html
+    now = datetime.now(UTC)
+    return extract(Page(source=source, url=url, final_url=url, status=200, headers=(), body=body, fetched_at=now))
+
+
+def read_article(page: Page) -> Article:
+    """The article on ``page``; raises ``NoArticle`` with the reason it has none."""
+    content_type = _header(page, "content-type")
+    if content_type is not None and not content_type.split(";")[0].strip().lower().startswith(HTML_TYPES):
+        raise NoArticle("not-html", content_type)
+    try:
+        html, _encoding = decode_html(page.body, content_type)
+    except UndecodableError as exc:
+        raise NoArticle("undecodable", str(exc).removeprefix("undecodable body, ")) from None
+    document = trafilatura.bare_extraction(
+        html,
+        url=page.final_url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        date_extraction_params=DATE_PARAMS,
+    )
+    if document is None or not (document.text or "").strip():
+        raise NoArticle("no-article", "no main text found")
+    text = document.text.strip()
+    if len(text) < MIN_TEXT_CHARS:
+        raise NoArticle("no-article", f"main text only {len(text)} characters")
+    title = (document.title or page.listed_title or "").strip()
+    if not title:
+        raise NoArticle("no-article", "no title")
+    return Article(
+        url=page.final_url,
+        canonical_url=_canonical(document.url, page.final_url),
+        source=page.source,
+        title=title,
+        text=text,
+        published=_published(document.date, page.listed_published),
+        author=(document.author or None),
+        lang=_language(page.body, text),
+        fetched_at=page.fetched_at,
+    )
+
+
+def _canonical(declared: str | None, final_url: str) -> str:
+    """``canonicalize_url`` of the page's canonical link/og:url (trafilatura reads both), else the final URL."""
+    from storage.urls import canonicalize_url
+
+    candidate = (declared or "").strip()
+    if not candidate.lower().startswith(("http://", "https://")):
+        candidate = final_url
+    return canonicalize_url(candidate)
+
+
+def _published(page_date: str | None, listed: datetime | None) -> datetime | None:
+    """The page's date (day precision from htmldate); the listing's time of day when it agrees on the day.
+
+    A feed or sitemap date fills in when the page says nothing.
+    """
+    if page_date:
+        try:
+            day = datetime.strptime(page_date[:10], "%Y-%m-%d").date()
+        except ValueError:
+            day = None
+        if day is not None:
+            if listed is not None and listed.date() == day:
+                return listed
+            return datetime.combine(day, time(0, 0), tzinfo=UTC)
+    return listed
+
+
+def _language(body: bytes, text: str) -> str | None:
+    """'ar' when the text is mostly Arabic script (some outlets' templates say lang="en"), else ``<html lang>``."""
+    sample = text[:2000]
+    arabic, latin = len(ARABIC_RE.findall(sample)), len(LATIN_RE.findall(sample))
+    if arabic and arabic >= latin:
+        return "ar"
+    declared = HTML_LANG_RE.search(body[:4096])
+    return declared.group(1).decode("ascii").lower() if declared else None
+
+
+def _header(page: Page, name: str) -> str | None:
+    for key, value in page.headers:
+        if key.lower() == name:
+            return value
+    return None

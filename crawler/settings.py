@@ -1,0 +1,72 @@
+"""Scrapy settings built from rasid's ``CrawlSettings``: politeness lives in Scrapy's own middlewares.
+
+Robots.txt, AutoThrottle, per-domain concurrency and delay, timeouts, size caps, retries and redirects
+are all Scrapy components switched on and tuned here; rasid adds none of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+#: Retried: server errors, timeouts and rate limits. Never other 4xx: a 404 will not heal by asking again.
+RETRY_HTTP_CODES = (500, 502, 503, 504, 522, 524, 408, 429)
+#: Snapshot outlets all share 127.0.0.1, so one "domain" stands for many outlets there.
+SNAPSHOT_CONCURRENCY_PER_DOMAIN = 16
+#: The item pipeline: extraction, classification and batched storage, in this one component.
+PIPELINE = "crawler.pipelines.StorePipeline"
+
+
+def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
+    """The Scrapy settings dict for one crawl; ``snapshot`` relaxes limits meant for real outlets only."""
+    crawl = settings.crawl
+    per_domain = crawl.concurrent_requests_per_domain
+    delay = crawl.download_delay
+    if snapshot:
+        per_domain = max(per_domain, SNAPSHOT_CONCURRENCY_PER_DOMAIN)
+        delay = 0.0
+    values: dict[str, Any] = {
+        "BOT_NAME": "rasid",
+        "USER_AGENT": crawl.resolved_user_agent(),
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        "ROBOTSTXT_USER_AGENT": "rasid",
+        "CONCURRENT_REQUESTS": crawl.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
+        "DOWNLOAD_DELAY": delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle and not snapshot,
+        "AUTOTHROTTLE_START_DELAY": max(delay, 1.0),
+        "AUTOTHROTTLE_MAX_DELAY": 60.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": crawl.autothrottle_target_concurrency,
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout,
+        "DOWNLOAD_MAXSIZE": crawl.download_maxsize,
+        "DOWNLOAD_WARNSIZE": max(crawl.download_maxsize // 2, 1024),
+        "RETRY_ENABLED": crawl.retry_times > 0,
+        "RETRY_TIMES": crawl.retry_times,
+        "RETRY_HTTP_CODES": list(RETRY_HTTP_CODES),
+        # Scrapy has no sleep-based backoff; a retried request goes to the back of the queue (lower
+        # priority) while AutoThrottle lengthens the delay for a server that answers slowly or with errors.
+        "RETRY_PRIORITY_ADJUST": -1,
+        "REDIRECT_MAX_TIMES": crawl.max_redirects,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+        "LOGSTATS_INTERVAL": 0,
+        "ITEM_PIPELINES": {PIPELINE: 300},
+        # Requests are processed depth-first per listing page, so articles come soon after their feed.
+        "DEPTH_PRIORITY": 0,
+        "DNS_TIMEOUT": min(crawl.download_timeout, 20.0),
+    }
+    if crawl.redis_url:
+        # A shared frontier (and dupefilter) in Redis, so several machines can split one crawl.
+        values.update(
+            {
+                "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+                "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+                "SCHEDULER_PERSIST": False,
+                "REDIS_URL": crawl.redis_url,
+            }
+        )
+    return values
