@@ -1,0 +1,71 @@
+"""Arabic normalisation for matching: one ``str.translate`` pass, so the cost is a C loop over the text.
+
+Letters are folded one to one (alef forms, ya, ta marbuta, Persian letters, digits, quotes), and only
+diacritics and tatweel are deleted; the deletions are the only thing that moves offsets, so
+:func:`offset_map` can send a match on the normalised text back to the words of the original.
+"""
+
+from __future__ import annotations
+
+#: Characters removed before matching: tashkeel (fathatan..sukun, superscript alef), Quranic marks, tatweel.
+DELETED = (
+    "".join(chr(c) for c in range(0x064B, 0x0660))  # tashkeel, hamza above/below, small marks
+    + "\u0670"  # superscript alef
+    + "".join(chr(c) for c in range(0x06D6, 0x06EE))  # Quranic annotation marks
+    + "\u0640"  # tatweel
+    + "\u200c\u200d\u200e\u200f\u061c\ufeff"  # ZWNJ/ZWJ, direction marks, BOM: invisible, split no words
+)
+
+#: One-to-one folds. Alef forms to bare alef and ى to ي because outlets spell the same name both ways
+#: (إيران/ايران, موسى/موسي); ة to ه because the ta marbuta is dropped or dotted at random in headlines;
+#: Persian keheh/yeh/heh appear in Iranian outlets' Arabic; quotes become '"' so a term in «» still matches.
+FOLDS = {
+    "أ": "ا",
+    "إ": "ا",
+    "آ": "ا",
+    "ٱ": "ا",
+    "ى": "ي",
+    "ی": "ي",
+    "ې": "ي",
+    "ة": "ه",
+    "ۀ": "ه",
+    "ہ": "ه",
+    "ھ": "ه",
+    "ک": "ك",
+    "ڪ": "ك",
+    "«": '"',
+    "»": '"',
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‹": '"',
+    "›": '"',
+    "،": ",",
+    "؛": ";",
+    "؟": "?",
+    "\u00a0": " ",
+}
+FOLDS.update({chr(0x0660 + d): str(d) for d in range(10)})  # Arabic-Indic digits
+FOLDS.update({chr(0x06F0 + d): str(d) for d in range(10)})  # Persian (extended Arabic-Indic) digits
+# ASCII case folded here rather than with str.lower(), which can lengthen some letters and move offsets.
+FOLDS.update({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
+
+TABLE = str.maketrans({**FOLDS, **dict.fromkeys(DELETED, None)})
+_DELETED_SET = frozenset(DELETED)
+
+
+def normalize(text: str) -> str:
+    """The text as the matcher sees it: folded letters and digits, no diacritics or tatweel, ASCII lower case."""
+    return text.translate(TABLE)
+
+
+def offset_map(original: str, normalized: str) -> list[int] | None:
+    """Index in ``original`` of each character of ``normalized`` (plus the end), or None when they coincide.
+
+    Built only for texts that carried diacritics, so the common case costs one length comparison.
+    """
+    if len(original) == len(normalized):
+        return None
+    positions = [i for i, char in enumerate(original) if char not in _DELETED_SET]
+    positions.append(len(original))
+    return positions

@@ -1,0 +1,166 @@
+"""The classifier's term groups, read from ``keywords.yaml`` and validated so the analyst can edit them safely.
+
+A mistake in the file stops the program with one line naming the file, the line and the reason
+(``keywords.yaml:42: partners.UAE: term must be a non-empty string``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from config.settings import ConfigError
+
+#: Group names the classifier reads; the roles are fixed in code, the terms are the analyst's.
+ROLES = ("russia", "russia_not", "cooperation", "partners", "sectors", "negative")
+
+
+def _check_terms(terms: list[str]) -> list[str]:
+    for term in terms:
+        if not term.strip():
+            raise ValueError("term must be a non-empty string")
+        if term.strip("!").strip() != term.strip("!"):
+            raise ValueError(f"term {term!r} has leading or trailing spaces")
+    return terms
+
+
+class _Rules(BaseModel):
+    """The numbers of the decision; every one has a default so the file may leave them out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: int = Field(12, ge=1, le=200, description="tokens between a Russia term and a cooperation term")
+    threshold: float = Field(4.0, gt=0, description="score at or above which an article is a hit")
+    title_weight: float = Field(3.0, ge=0)
+    lead_weight: float = Field(2.0, ge=0)
+    body_weight: float = Field(1.0, ge=0)
+    lead_chars: int = Field(400, ge=0, description="the first characters of the body that count as the lead")
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: _Rules = _Rules()
+    russia: list[str] = Field(min_length=1)
+    russia_not: list[str] = []
+    cooperation: list[str] = Field(min_length=1)
+    partners: dict[str, list[str]] = Field(min_length=1)
+    sectors: dict[str, list[str]] = Field(min_length=1)
+    negative: dict[str, list[str]] = {}
+
+    _terms = field_validator("russia", "russia_not", "cooperation")(_check_terms)
+
+    @field_validator("partners", "sectors", "negative")
+    @classmethod
+    def _named_terms(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, terms in value.items():
+            if not terms:
+                raise ValueError(f"{name}: needs at least one term")
+            try:
+                _check_terms(terms)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class TermGroup:
+    """Terms that play one role; ``name`` is what a Match reports (``russia``, ``sector:energy``...)."""
+
+    name: str
+    role: str  # one of ROLES, singular for the named ones: "partner", "sector", "negative"
+    canonical: str  # the English name for partners/sectors/negatives ("UAE", "energy"), else the role
+    terms: tuple[str, ...]  # as written in the file; a trailing "!" means "no suffixes"
+
+
+@dataclass(frozen=True, slots=True)
+class Keywords:
+    """Every term group plus the decision's numbers; ``fingerprint`` changes with the file's content."""
+
+    groups: tuple[TermGroup, ...]
+    window: int
+    threshold: float
+    title_weight: float
+    lead_weight: float
+    body_weight: float
+    lead_chars: int
+    fingerprint: str
+    path: Path | None = None
+
+    def by_role(self, role: str) -> tuple[TermGroup, ...]:
+        return tuple(group for group in self.groups if group.role == role)
+
+
+def load_keywords(path: Path) -> Keywords:
+    """Read and validate a keywords file; raises ConfigError("<file>:<line>: <where>: <why>")."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read keywords file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: keywords file is not UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}:" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{line} invalid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: keywords file must be a mapping of term groups")
+    try:
+        parsed = _File.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        where = ".".join(str(part) for part in loc) or "file"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{path}:{_line_of(node, loc)}: {where}: {message}") from None
+    return _build(parsed, hashlib.sha256(raw).hexdigest()[:12], path)
+
+
+def _build(parsed: _File, fingerprint: str, path: Path | None) -> Keywords:
+    groups = [
+        TermGroup("russia", "russia", "russia", tuple(parsed.russia)),
+        TermGroup("russia_not", "russia_not", "russia_not", tuple(parsed.russia_not)),
+        TermGroup("cooperation", "cooperation", "cooperation", tuple(parsed.cooperation)),
+    ]
+    for role, named in (("partner", parsed.partners), ("sector", parsed.sectors), ("negative", parsed.negative)):
+        groups.extend(TermGroup(f"{role}:{name}", role, name, tuple(terms)) for name, terms in named.items())
+    rules = parsed.rules
+    return Keywords(
+        groups=tuple(group for group in groups if group.terms),
+        window=rules.window,
+        threshold=rules.threshold,
+        title_weight=rules.title_weight,
+        lead_weight=rules.lead_weight,
+        body_weight=rules.body_weight,
+        lead_chars=rules.lead_chars,
+        fingerprint=fingerprint,
+        path=path,
+    )
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
+    """1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((value for key, value in node.value if key.value == str(part)), None)
+            if match is None:
+                key_node = next((key for key, _ in node.value if key.value == str(part)), None)
+                return key_node.start_mark.line + 1 if key_node is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
