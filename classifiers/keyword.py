@@ -46,7 +46,10 @@ class KeywordClassifier:
             for term in group.terms:
                 core, takes_suffixes = core_of(term)
                 (affixed if takes_suffixes else exact).append(core)
-                self._lookup.setdefault(core, []).append((group, term))
+                entries = self._lookup.setdefault(core, [])
+                # Two spellings of one name in a group (اكسبورت/إكسبورت) fold to one core: report it once.
+                if all(known is not group for known, _ in entries):
+                    entries.append((group, term))
         self._pattern = compile_terms(affixed, exact)
 
     def classify(self, title: str, text: str) -> Verdict:
