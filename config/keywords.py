@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from config.settings import ConfigError
 
@@ -20,13 +20,17 @@ from config.settings import ConfigError
 ROLES = ("russia", "russia_not", "cooperation", "partners", "sectors", "negative")
 
 
-def _check_terms(terms: list[str]) -> list[str]:
-    for term in terms:
-        if not term.strip():
-            raise ValueError("term must be a non-empty string")
-        if term.strip("!").strip() != term.strip("!"):
-            raise ValueError(f"term {term!r} has leading or trailing spaces")
-    return terms
+def _check_term(term: str) -> str:
+    if not term.strip("!").strip():
+        raise ValueError("term must be a non-empty string")
+    if term.rstrip("!").strip() != term.rstrip("!"):
+        raise ValueError(f"term {term!r} has leading or trailing spaces")
+    return term
+
+
+#: One term as written by the analyst; pydantic reports a bad one with its exact position in the file.
+Term = Annotated[str, AfterValidator(_check_term)]
+Terms = Annotated[list[Term], Field(min_length=1)]
 
 
 class _Rules(BaseModel):
@@ -46,26 +50,12 @@ class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: _Rules = _Rules()
-    russia: list[str] = Field(min_length=1)
-    russia_not: list[str] = []
-    cooperation: list[str] = Field(min_length=1)
-    partners: dict[str, list[str]] = Field(min_length=1)
-    sectors: dict[str, list[str]] = Field(min_length=1)
-    negative: dict[str, list[str]] = {}
-
-    _terms = field_validator("russia", "russia_not", "cooperation")(_check_terms)
-
-    @field_validator("partners", "sectors", "negative")
-    @classmethod
-    def _named_terms(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for name, terms in value.items():
-            if not terms:
-                raise ValueError(f"{name}: needs at least one term")
-            try:
-                _check_terms(terms)
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
-        return value
+    russia: Terms
+    russia_not: list[Term] = []
+    cooperation: Terms
+    partners: Annotated[dict[str, Terms], Field(min_length=1)]
+    sectors: Annotated[dict[str, Terms], Field(min_length=1)]
+    negative: dict[str, Terms] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,18 +139,17 @@ def _build(parsed: _File, fingerprint: str, path: Path | None) -> Keywords:
 
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
-    """1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+    """1-based line of the YAML key or item at ``loc`` (or of its nearest existing parent)."""
     line = node.start_mark.line + 1 if node is not None else 1
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            match = next((value for key, value in node.value if key.value == str(part)), None)
-            if match is None:
-                key_node = next((key for key, _ in node.value if key.value == str(part)), None)
-                return key_node.start_mark.line + 1 if key_node is not None else line
-            node = match
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
+            line = node.start_mark.line + 1
         else:
             break
-        line = node.start_mark.line + 1
     return line
