@@ -1,0 +1,182 @@
+"""The tables, as typed SQLAlchemy 2 models; they never leave ``storage/`` (records.py holds what does).
+
+The Alembic revisions in ``storage/migrations/versions`` create exactly these tables; a test compares
+the two so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names fixed by convention, so migrations (and SQLite batch mode) can refer to them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: 64-bit ids on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out on both engines (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class SourceRow(Base):
+    """An outlet from sources.yaml, added the first time a run or an article names it."""
+
+    __tablename__ = "sources"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CrawlRunRow(Base):
+    """One crawl run and its counters (a RunSummary), for `rasid sources` and health checks."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    sources: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of source names
+    snapshot: Mapped[bool] = mapped_column(Boolean, default=False)
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    articles_extracted: Mapped[int] = mapped_column(Integer, default=0)
+    articles_stored: Mapped[int] = mapped_column(Integer, default=0)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    per_source: Mapped[str] = mapped_column(Text, default="{}")  # JSON {source: {counter: n}}
+
+
+class SeenUrlRow(Base):
+    """A URL already fetched and decided on, keyed by a hash because Arabic URLs outgrow index limits."""
+
+    __tablename__ = "seen_urls"
+
+    url_hash: Mapped[str] = mapped_column(String(40), primary_key=True)  # sha1 hex of the URL
+    url: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(ForeignKey("sources.name"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    skip_reason: Mapped[str | None] = mapped_column(String(50))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestRow(Base):
+    """A digest e-mail; a hit is attached to one in the same transaction that marks it sent."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    recipients: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class StoryRow(Base):
+    """One event: every article that is an exact or near copy of another joins its story."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleRow(Base):
+    """One article per canonical URL; copies under other URLs are rows of their own in the same story."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    canonical_hash: Mapped[str] = mapped_column(String(40), unique=True)  # sha1 hex of canonical_url
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(ForeignKey("sources.name"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    author: Mapped[str | None] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"), index=True)
+    # Added by revision 0002 (de-duplication and stories).
+    content_hash: Mapped[str | None] = mapped_column(String(40), index=True)  # sha1 of normalised text
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+
+
+class VerdictRow(Base):
+    """A classifier's verdict on an article; reclassifying adds a row and retires the previous one."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (Index("ix_verdicts_current", "article_id", "is_current"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_hit: Mapped[bool] = mapped_column(Boolean, index=True)
+    score: Mapped[float] = mapped_column(Float)
+    classifier_version: Mapped[str] = mapped_column(String(80), default="")
+    matches: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of Match fields
+    partners: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; filtered with LIKE '%"name"%'
+    sectors: Mapped[str] = mapped_column(Text, default="[]")
+    evidence: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignatureRow(Base):
+    """An article's MinHash signature (uint32 values), so the LSH index is rebuilt without re-hashing text."""
+
+    __tablename__ = "signatures"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    hashvalues: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,389 @@
+"""The one place that reads and writes rasid's tables: runs, seen URLs, articles with verdicts and stories.
+
+Every batch is one transaction: the seen-URL marks, the articles, their verdicts, signatures and story
+links commit together or not at all, so a failed batch leaves nothing behind and its pages come back next
+run. Uniqueness of canonical URLs is the database's job (a unique index and ON CONFLICT DO NOTHING), so
+concurrent writers on PostgreSQL never store one URL twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage import dedup
+from storage.models import (
+    ArticleRow,
+    CrawlRunRow,
+    SeenUrlRow,
+    SignatureRow,
+    SourceRow,
+    StoryRow,
+    VerdictRow,
+    utcnow,
+)
+from storage.records import Hit, PageOutcome, RunSummary, StoreResult, Story
+from storage.results import query_hits, query_stories
+from storage.schema import SchemaError, ensure_current
+from storage.urls import canonicalize_url, url_forms
+
+if TYPE_CHECKING:
+    from classifiers.verdict import Verdict
+
+__all__ = ["Repository", "SchemaError", "RunRecord", "StoredArticle"]
+
+logger = logging.getLogger(__name__)
+
+#: Bound parameters per IN (...) query; SQLite's default limit is 32,766, PostgreSQL's 65,535.
+CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One crawl run as `rasid sources` and health checks see it."""
+
+    run_id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    sources: tuple[str, ...]
+    snapshot: bool
+    summary: RunSummary
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """A stored article's text and current verdict's version, for re-classification without fetching."""
+
+    article_id: int
+    source: str
+    title: str
+    text: str
+    classifier_version: str | None
+
+
+class Repository:
+    """Reads and writes through one engine; holds the in-memory near-duplicate index for this process."""
+
+    def __init__(self, engine: Engine, near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD) -> None:
+        self.engine = engine
+        self._index = dedup.NearDuplicateIndex(near_dup_threshold)
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    # -- schema -----------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Upgrade a brand-new empty database to head; raise SchemaError for one at an older revision."""
+        ensure_current(self.engine)
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    def start_run(self, sources: Sequence[str], snapshot: bool = False) -> int:
+        """Record a run as started and return its id."""
+        with self.engine.begin() as conn:
+            self._ensure_sources(conn, sources)
+            return int(
+                conn.execute(
+                    self._insert(CrawlRunRow)
+                    .values(
+                        started_at=utcnow(),
+                        status="running",
+                        sources=json.dumps(list(sources), ensure_ascii=False),
+                        snapshot=snapshot,
+                        pages_fetched=0,
+                        articles_extracted=0,
+                        articles_stored=0,
+                        hits=0,
+                        skipped=0,
+                        errors=0,
+                        per_source="{}",
+                    )
+                    .returning(CrawlRunRow.id)
+                ).scalar_one()
+            )
+
+    def finish_run(self, run_id: int, summary: RunSummary, status: str = "ok") -> None:
+        """Store the run's counters and final status."""
+        values = asdict(summary)
+        values["per_source"] = json.dumps(values["per_source"], ensure_ascii=False)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(CrawlRunRow)
+                .where(CrawlRunRow.id == run_id)
+                .values(finished_at=utcnow(), status=status, **values)
+            )
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(CrawlRunRow).order_by(CrawlRunRow.id.desc()).limit(limit)).all()
+        return [
+            RunRecord(
+                run_id=r.id,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                status=r.status,
+                sources=tuple(json.loads(r.sources)),
+                snapshot=bool(r.snapshot),
+                summary=RunSummary(
+                    pages_fetched=r.pages_fetched,
+                    articles_extracted=r.articles_extracted,
+                    articles_stored=r.articles_stored,
+                    hits=r.hits,
+                    skipped=r.skipped,
+                    errors=r.errors,
+                    per_source=json.loads(r.per_source),
+                ),
+            )
+            for r in rows
+        ]
+
+    # -- seen URLs ---------------------------------------------------------------------------------
+
+    def seen_urls(self, urls: Iterable[str]) -> set[str]:
+        """The given URLs already seen, under their raw or canonical spelling (one query per 900 URLs)."""
+        by_hash: dict[str, list[str]] = {}
+        for url in urls:
+            for form in url_forms(url):
+                by_hash.setdefault(dedup.url_hash(form), []).append(url)
+        seen: set[str] = set()
+        keys = list(by_hash)
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                for (key,) in conn.execute(select(SeenUrlRow.url_hash).where(SeenUrlRow.url_hash.in_(chunk))):
+                    seen.update(by_hash[key])
+        return seen
+
+    # -- storing a batch ---------------------------------------------------------------------------
+
+    def store(self, outcomes: Sequence[PageOutcome], run_id: int) -> StoreResult:
+        """Write one batch in one transaction; on any error nothing is written and the error propagates."""
+        added: list[int] = []
+        counts = {"new_articles": 0, "new_hits": 0, "duplicates": 0, "already_stored": 0}
+        try:
+            with self.engine.begin() as conn:
+                self._ensure_sources(conn, {o.source for o in outcomes} | {o.article.source for o in outcomes if o.article})
+                self._refresh_index(conn)
+                for outcome in outcomes:
+                    self._store_one(conn, outcome, run_id, counts, added)
+        except Exception:
+            for article_id in added:  # the rows rolled back, so the index must forget them too
+                self._index.remove(article_id)
+            logger.error("batch of %d pages not stored (run %s); they will be fetched again", len(outcomes), run_id)
+            raise
+        return StoreResult(**counts)
+
+    def _store_one(
+        self, conn: Connection, outcome: PageOutcome, run_id: int, counts: dict[str, int], added: list[int]
+    ) -> None:
+        article = outcome.article
+        seen_forms: dict[str, str] = {}
+        for url in outcome.urls:
+            for form in url_forms(url):
+                seen_forms[dedup.url_hash(form)] = form
+        canonical = None
+        if article is not None:
+            canonical = canonicalize_url(article.canonical_url or article.url)
+            for form in (*url_forms(article.url), canonical):
+                seen_forms[dedup.url_hash(form)] = form
+        conn.execute(
+            self._insert(SeenUrlRow).on_conflict_do_nothing(index_elements=["url_hash"]),
+            [
+                {
+                    "url_hash": key,
+                    "url": form,
+                    "source": outcome.source,
+                    "run_id": run_id,
+                    "skip_reason": outcome.skip_reason,
+                    "seen_at": utcnow(),
+                }
+                for key, form in seen_forms.items()
+            ],
+        )
+        if article is None or canonical is None:
+            return
+        canonical_hash = dedup.url_hash(canonical)
+        if conn.execute(select(ArticleRow.id).where(ArticleRow.canonical_hash == canonical_hash)).first():
+            counts["already_stored"] += 1
+            return
+        text_hash = dedup.content_hash(article.text)
+        values = dedup.signature(article.text)
+        story_id, duplicate_of = self._find_story(conn, text_hash, values)
+        article_id = conn.execute(
+            self._insert(ArticleRow)
+            .values(
+                canonical_hash=canonical_hash,
+                canonical_url=canonical,
+                url=article.url,
+                source=article.source,
+                title=article.title,
+                text=article.text,
+                published=article.published,
+                author=article.author,
+                lang=article.lang,
+                fetched_at=article.fetched_at,
+                run_id=run_id,
+                content_hash=text_hash,
+                story_id=story_id,
+                duplicate_of=duplicate_of,
+            )
+            .on_conflict_do_nothing(index_elements=["canonical_hash"])
+            .returning(ArticleRow.id)
+        ).scalar()
+        if article_id is None:  # another writer stored this canonical URL since our check
+            counts["already_stored"] += 1
+            return
+        if story_id is None:
+            story_id = conn.execute(
+                self._insert(StoryRow).values(title=article.title, first_seen=utcnow()).returning(StoryRow.id)
+            ).scalar_one()
+            conn.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story_id))
+        else:
+            counts["duplicates"] += 1
+        if values is not None:
+            conn.execute(self._insert(SignatureRow).values(article_id=article_id, hashvalues=dedup.to_bytes(values)))
+            self._index.add(article_id, values)
+            added.append(article_id)
+        counts["new_articles"] += 1
+        if outcome.verdict is not None:
+            self._insert_verdict(conn, article_id, outcome.verdict)
+            counts["new_hits"] += int(outcome.verdict.is_hit)
+        logger.debug("stored %s (source %s) in story %s", canonical, article.source, story_id)
+
+    def _find_story(self, conn: Connection, text_hash: str, values: Any) -> tuple[int | None, int | None]:
+        """(story id, article copied) of an exact or near copy already stored, else (None, None)."""
+        row = conn.execute(
+            select(ArticleRow.id, ArticleRow.story_id)
+            .where(ArticleRow.content_hash == text_hash, ArticleRow.story_id.is_not(None))
+            .order_by(ArticleRow.id)
+            .limit(1)
+        ).first()
+        if row is not None:
+            return row.story_id, row.id
+        if values is None:
+            return None, None
+        nearest = self._index.nearest(values)
+        if nearest is None:
+            return None, None
+        story_id = conn.execute(select(ArticleRow.story_id).where(ArticleRow.id == nearest[0])).scalar()
+        return (story_id, nearest[0]) if story_id is not None else (None, None)
+
+    def _insert_verdict(self, conn: Connection, article_id: int, verdict: Verdict) -> None:
+        conn.execute(
+            self._insert(VerdictRow).values(
+                article_id=article_id,
+                is_current=True,
+                is_hit=verdict.is_hit,
+                score=float(verdict.score),
+                classifier_version=verdict.classifier_version,
+                matches=json.dumps([_match_dict(m) for m in verdict.matches], ensure_ascii=False),
+                partners=json.dumps(list(verdict.partners), ensure_ascii=False),
+                sectors=json.dumps(list(verdict.sectors), ensure_ascii=False),
+                evidence=json.dumps(list(verdict.evidence), ensure_ascii=False),
+                created_at=utcnow(),
+            )
+        )
+
+    def _ensure_sources(self, conn: Connection, names: Iterable[str]) -> None:
+        rows = [{"name": name, "first_seen": utcnow()} for name in sorted(set(names))]
+        if rows:
+            conn.execute(self._insert(SourceRow).on_conflict_do_nothing(index_elements=["name"]), rows)
+
+    def _refresh_index(self, conn: Connection) -> None:
+        """Load signatures stored since the last look (by this process at startup, or by other writers)."""
+        rows = conn.execute(
+            select(SignatureRow.article_id, SignatureRow.hashvalues)
+            .where(SignatureRow.article_id > self._index.last_id)
+            .order_by(SignatureRow.article_id)
+        )
+        loaded = self._index.add_many((r.article_id, r.hashvalues) for r in rows)
+        if loaded > 1000:
+            logger.info("near-duplicate index loaded %d signatures", loaded)
+
+    def load_index(self) -> int:
+        """Build the near-duplicate index from the database now (else the first store does); returns its size."""
+        with self.engine.connect() as conn:
+            self._refresh_index(conn)
+        return len(self._index)
+
+    # -- re-classification -------------------------------------------------------------------------
+
+    def iter_articles(self, batch_size: int = 500) -> Iterator[list[StoredArticle]]:
+        """Every stored article with its current verdict's classifier version, in batches by id."""
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(ArticleRow.id, ArticleRow.source, ArticleRow.title, ArticleRow.text, VerdictRow.classifier_version)
+                    .outerjoin(VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current)
+                    .where(ArticleRow.id > last)
+                    .order_by(ArticleRow.id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            last = rows[-1].id
+            yield [StoredArticle(r.id, r.source, r.title, r.text, r.classifier_version) for r in rows]
+
+    def count_articles(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(ArticleRow)).scalar_one())
+
+    def replace_verdicts(self, verdicts: Sequence[tuple[int, Verdict]]) -> int:
+        """Retire the current verdicts of these articles and record the new ones, in one transaction."""
+        with self.engine.begin() as conn:
+            ids = [article_id for article_id, _ in verdicts]
+            for start in range(0, len(ids), CHUNK):
+                conn.execute(
+                    update(VerdictRow)
+                    .where(VerdictRow.article_id.in_(ids[start : start + CHUNK]), VerdictRow.is_current)
+                    .values(is_current=False)
+                )
+            for article_id, verdict in verdicts:
+                self._insert_verdict(conn, article_id, verdict)
+        return len(verdicts)
+
+    # -- reading results ---------------------------------------------------------------------------
+
+    def hits(
+        self,
+        since: datetime | None = None,
+        source: str | None = None,
+        partner: str | None = None,
+        sector: str | None = None,
+        search: str | None = None,
+        limit: int | None = None,
+    ) -> list[Hit]:
+        """Articles whose current verdict is a hit, newest first, filtered."""
+        return query_hits(self.engine, since, source, partner, sector, search, limit)
+
+    def stories(
+        self,
+        since: datetime | None = None,
+        source: str | None = None,
+        partner: str | None = None,
+        sector: str | None = None,
+        search: str | None = None,
+        limit: int | None = None,
+        hits_only: bool = True,
+    ) -> list[Story]:
+        """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
+        return query_stories(self.engine, since, source, partner, sector, search, limit, hits_only)
+
+
+def _match_dict(match: Any) -> dict[str, str]:
+    return {
+        "group": match.group,
+        "term": match.term,
+        "surface": match.surface,
+        "sentence": match.sentence,
+        "where": match.where,
+    }

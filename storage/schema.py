@@ -1,0 +1,66 @@
+"""Schema revisions: Alembic run programmatically on rasid's own engine, and the check that refuses old databases."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class SchemaError(Exception):
+    """The database is not at the revision this code needs; the message says what to run."""
+
+
+def alembic_config() -> Config:
+    """Alembic configuration pointing at the migrations shipped inside the package (no alembic.ini)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "storage/migrations/versions holds no revision"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in the database, or None for a database Alembic never touched."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` in one transaction (PostgreSQL rolls DDL back on failure)."""
+    cfg = alembic_config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+    logger.info("database upgraded to %s", revision)
+
+
+def ensure_current(engine: Engine) -> None:
+    """Upgrade a brand-new empty database; refuse one at another revision with what to run."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        if tables:
+            raise SchemaError(
+                f"database has tables ({', '.join(sorted(tables)[:3])}...) but no rasid revision: "
+                "point RASID_DATABASE_URL at an empty database"
+            )
+        upgrade(engine)
+        return
+    raise SchemaError(f"database is at revision {current}, code needs {head}: run `rasid db upgrade`")

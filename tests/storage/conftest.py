@@ -1,0 +1,67 @@
+"""A prepared repository on each engine, and builders of the pages the crawler would hand storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from classifiers.verdict import Match, Verdict
+from storage.db import make_engine
+from storage.records import PageOutcome
+from storage.repository import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class FakeArticle:
+    """Has the fields of storage.records.ArticleLike (crawler.article.Article is not storage's to import)."""
+
+    url: str
+    canonical_url: str
+    source: str
+    title: str
+    text: str
+    published: datetime | None = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    author: str | None = None
+    lang: str | None = "ar"
+    fetched_at: datetime = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+def hit_verdict(partners: tuple[str, ...] = ("الصين",), sectors: tuple[str, ...] = ("energy",), version: str = "kw-1") -> Verdict:
+    return Verdict(
+        is_hit=True,
+        score=3.0,
+        matches=(Match("russia", "روسيا", "وروسيا", "وقعت الصين وروسيا اتفاقية.", "body"),),
+        partners=partners,
+        sectors=sectors,
+        evidence=("وقعت الصين وروسيا اتفاقية.",),
+        classifier_version=version,
+    )
+
+
+def miss_verdict(version: str = "kw-1") -> Verdict:
+    return Verdict(is_hit=False, score=0.0, classifier_version=version)
+
+
+def outcome(
+    url: str,
+    text: str,
+    source: str = "sana",
+    title: str = "عنوان",
+    verdict: Verdict | None = None,
+    canonical: str | None = None,
+    extra_urls: tuple[str, ...] = (),
+) -> PageOutcome:
+    article = FakeArticle(url=url, canonical_url=canonical or url, source=source, title=title, text=text)
+    return PageOutcome(source=source, urls=(url, *extra_urls), article=article, verdict=verdict or hit_verdict())
+
+
+@pytest.fixture
+def repo(database_url: str) -> Iterator[Repository]:
+    engine = make_engine(database_url)
+    repository = Repository(engine)
+    repository.prepare()
+    yield repository
+    engine.dispose()
