@@ -1,0 +1,135 @@
+"""The item pipeline: each ``Page`` is extracted, classified and stored in batches through the repository.
+
+One transaction per batch (``Repository.store``), batched per source so each write's result counts for
+one outlet. A page without an article is stored as a seen URL with its reason, so it is not fetched
+again; a page outside the age window likewise. A failed batch is logged once and its pages come back
+next run. Counters go to Scrapy's stats: ``rasid/source/<name>/<counter>`` and ``rasid/skipped/<reason>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crawler.extract import NoArticle, read_article
+from crawler.page import Page
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from scrapy.crawler import Crawler
+
+    from classifiers.keyword import KeywordClassifier
+    from storage.records import PageOutcome
+    from storage.repository import Repository
+
+logger = logging.getLogger(__name__)
+
+#: Pages per transaction: small enough that a crash loses little, large enough to keep SQLite fast.
+BATCH_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a crawl's pages go: the repository, the classifier and the run they are stored under."""
+
+    repository: Repository
+    classifier: KeywordClassifier
+    run_id: int
+
+
+class StorePipeline:
+    """Extract -> classify -> batch -> ``Repository.store``; without a destination it only extracts."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.destination: Destination | None = None
+        self.cutoff: datetime | None = None
+        self.batches: dict[str, list[PageOutcome]] = {}
+        self.articles: list[Any] = []  # extracted articles, kept only when there is no destination
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.destination = getattr(spider, "destination", None)
+        self.cutoff = getattr(spider, "cutoff", None)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Page):
+            return item
+        from storage.records import PageOutcome
+
+        urls = tuple(dict.fromkeys((item.url, item.final_url)))
+        source = item.source
+        try:
+            article = read_article(item)
+        except NoArticle as exc:
+            self._skip(item, exc.reason, exc.detail)
+            self._add(PageOutcome(source=source, urls=urls, skip_reason=exc.reason))
+            return item
+        except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
+            logger.debug("extraction crashed on %s", item.url, exc_info=True)
+            self._skip(item, "extract-error", f"{type(exc).__name__}: {exc}")
+            return item
+        if self.cutoff is not None and article.published is not None and article.published < self.cutoff:
+            self._skip(item, "too-old", f"published {article.published:%Y-%m-%d}")
+            self._add(PageOutcome(source=source, urls=urls, skip_reason="too-old"))
+            return item
+        self.stats.inc_value("rasid/articles")
+        self.stats.inc_value(f"rasid/source/{source}/articles")
+        if self.destination is None:
+            self.articles.append(article)
+            return item
+        verdict = self.destination.classifier.classify(article.title, article.text)
+        if verdict.is_hit:
+            self.stats.inc_value("rasid/verdict_hits")
+        self._add(PageOutcome(source=source, urls=urls, article=article, verdict=verdict))
+        return item
+
+    def close_spider(self) -> None:
+        for source in list(self.batches):
+            self._flush(source)
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    def _skip(self, page: Page, reason: str, detail: str) -> None:
+        self.stats.inc_value(f"rasid/skipped/{reason}")
+        self.stats.inc_value("rasid/skipped")
+        self.stats.inc_value(f"rasid/source/{page.source}/skipped")
+        logger.warning(
+            "skipped %s (source %s): %s%s", page.final_url, page.source, reason, f", {detail}" if detail else ""
+        )
+
+    def _add(self, outcome: PageOutcome) -> None:
+        if self.destination is None:
+            return
+        batch = self.batches.setdefault(outcome.source, [])
+        batch.append(outcome)
+        if len(batch) >= BATCH_SIZE:
+            self._flush(outcome.source)
+
+    def _flush(self, source: str) -> None:
+        outcomes = self.batches.pop(source, [])
+        if not outcomes or self.destination is None:
+            return
+        try:
+            result = self.destination.repository.store(outcomes, self.destination.run_id)
+        except Exception:  # noqa: BLE001 - the batch rolled back; its pages come back next run
+            # Repository.store has logged the failure once; the traceback is for -vv.
+            logger.debug("store failed for source %s", source, exc_info=True)
+            self.stats.inc_value("rasid/errors/store")
+            self.stats.inc_value(f"rasid/source/{source}/errors")
+            return
+        for key, value in (
+            ("new", result.new_articles),
+            ("hits", result.new_hits),
+            ("duplicates", result.duplicates),
+            ("already_stored", result.already_stored),
+        ):
+            self.stats.inc_value(f"rasid/{key}", value)
+            self.stats.inc_value(f"rasid/source/{source}/{key}", value)

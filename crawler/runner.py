@@ -1,0 +1,164 @@
+"""Running one crawl (or one check of the sources) with Scrapy's CrawlerProcess, in this process.
+
+Scrapy's reactor cannot restart, so each function here may run once per process: the CLI calls one of
+them per invocation and the daemon starts the CLI as a child process. Progress is reported through a
+callback fed from Scrapy's signals; the counters come back as a ``RunSummary``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crawler.settings import to_scrapy
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from config.sources import Source
+    from crawler.spiders.news import EntryReport
+    from storage.records import RunSummary
+
+logger = logging.getLogger(__name__)
+
+#: Counters of the per-source summary table, in display order, and the stats key each comes from.
+SOURCE_COUNTERS = ("pages", "articles", "new", "hits", "skipped", "errors")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Running totals sent to the progress callback after each fetched page and each processed item."""
+
+    pages: int  # every response: listings and articles
+    queued: int  # article links listed, in the window and not seen before
+    fetched: int  # article pages fetched
+    articles: int
+    hits: int
+    skipped: int
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlResult:
+    """What one crawl did: the stored summary, its run id and the final status."""
+
+    run_id: int
+    status: str  # "ok", or Scrapy's close reason when it stopped early
+    summary: RunSummary
+
+
+def run_crawl(
+    settings: Settings,
+    sources: tuple[Source, ...],
+    *,
+    snapshot: bool = False,
+    max_age_days: float | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> CrawlResult:
+    """Crawl ``sources`` into the configured database; ``max_age_days`` None means no age window."""
+    from classifiers.keyword import KeywordClassifier
+    from config.keywords import load_keywords
+    from crawler.pipelines import Destination
+    from storage.db import make_engine
+    from storage.repository import Repository
+
+    classifier = KeywordClassifier(load_keywords(settings.keywords_file))
+    repository = Repository(make_engine(settings.database_url.get_secret_value()))
+    repository.prepare()
+    run_id = repository.start_run([s.name for s in sources], snapshot=snapshot)
+    destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
+    stats, reason = _run(
+        settings,
+        snapshot,
+        on_progress,
+        sources=sources,
+        max_age_days=max_age_days,
+        seen_urls=repository.seen_urls,
+        destination=destination,
+    )
+    summary = summarize(stats, [s.name for s in sources])
+    status = "ok" if reason == "finished" else f"stopped: {reason}"
+    repository.finish_run(run_id, summary, status)
+    logger.info(
+        "crawl run %d %s: %d pages, %d articles, %d new, %d hits, %d skipped, %d errors",
+        run_id, status, summary.pages_fetched, summary.articles_extracted, summary.articles_stored,
+        summary.hits, summary.skipped, summary.errors,
+    )
+    return CrawlResult(run_id=run_id, status=status, summary=summary)
+
+
+def check_sources(settings: Settings, sources: tuple[Source, ...]) -> list[EntryReport]:
+    """Fetch every entry point once (no articles) and report whether it answers and what it lists."""
+    spider_box: list[Any] = []
+    _run(settings, False, None, sources=sources, max_age_days=None, listing_only=True, spider_box=spider_box)
+    spider = spider_box[0]
+    return list(spider.reports.values())
+
+
+def summarize(stats: dict[str, Any], names: Iterable[str]) -> RunSummary:
+    """The run's counters from Scrapy's stats (``rasid/...`` keys written by the spider and pipeline)."""
+    from storage.records import RunSummary
+
+    per_source = {
+        name: {counter: int(stats.get(f"rasid/source/{name}/{counter}", 0)) for counter in SOURCE_COUNTERS}
+        for name in names
+    }
+    return RunSummary(
+        pages_fetched=sum(v["pages"] for v in per_source.values()),
+        articles_extracted=int(stats.get("rasid/articles", 0)),
+        articles_stored=int(stats.get("rasid/new", 0)),
+        hits=int(stats.get("rasid/hits", 0)),
+        skipped=int(stats.get("rasid/skipped", 0)),
+        errors=sum(v["errors"] for v in per_source.values()),
+        per_source=per_source,
+    )
+
+
+def _run(
+    settings: Settings,
+    snapshot: bool,
+    on_progress: Callable[[Progress], None] | None,
+    spider_box: list[Any] | None = None,
+    **spider_kwargs: Any,
+) -> tuple[dict[str, Any], str]:
+    """One CrawlerProcess with the NewsSpider; returns its stats and close reason."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders.news import NewsSpider
+
+    process = CrawlerProcess(to_scrapy(settings, snapshot=snapshot), install_root_handler=False)
+    # configure_logging() above reset Scrapy's logger level; rasid's CLI decides what is shown.
+    logging.getLogger("scrapy").setLevel(max(logging.getLogger().level, logging.WARNING))
+    crawler = process.create_crawler(NewsSpider)
+    outcome: dict[str, str] = {"reason": "unknown"}
+
+    def report(*_args: Any, **_kwargs: Any) -> None:
+        if on_progress is None:
+            return
+        stats = crawler.stats
+        on_progress(
+            Progress(
+                pages=int(stats.get_value("downloader/response_count", 0)),
+                queued=int(stats.get_value("rasid/listed", 0)) - int(stats.get_value("rasid/listed/seen", 0)),
+                fetched=sum(int(v) for k, v in stats.get_stats().items() if k.endswith("/pages")),
+                articles=int(stats.get_value("rasid/articles", 0)),
+                hits=int(stats.get_value("rasid/verdict_hits", 0)),
+                skipped=int(stats.get_value("rasid/skipped", 0)),
+                errors=sum(int(v) for k, v in stats.get_stats().items() if k.startswith("rasid/errors/")),
+            )
+        )
+
+    def closed(spider: Any, reason: str) -> None:
+        outcome["reason"] = reason
+        if spider_box is not None:
+            spider_box.append(spider)
+
+    crawler.signals.connect(report, signal=signals.response_received)
+    crawler.signals.connect(report, signal=signals.item_scraped)
+    crawler.signals.connect(closed, signal=signals.spider_closed)
+    process.crawl(crawler, **spider_kwargs)
+    process.start(install_signal_handlers=True)
+    report()
+    return dict(crawler.stats.get_stats()), outcome["reason"]

@@ -1,0 +1,276 @@
+"""NewsSpider: every source's feeds, news sitemaps and section pages, down to its new article pages.
+
+Scrapy does the fetching, politeness and de-duplication within a run; the spider adds what is ours: the
+age window, the "seen in an earlier run" check (one batched query per listing), and the ``Page`` items.
+It never writes: the pipeline stores through the repository.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from scrapy.http import Request, Response, TextResponse
+from scrapy.spiders import SitemapSpider
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+
+from crawler.discovery import (
+    FeedError,
+    Listed,
+    autodiscover_feeds,
+    entry_date,
+    parse_feed,
+    section_links,
+    sitemap_entries,
+)
+from crawler.page import Page
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+    from config.sources import Source
+
+logger = logging.getLogger(__name__)
+
+#: A listing page rarely holds more new articles than this; a huge one is capped, not followed blindly.
+MAX_LINKS_PER_LISTING = 500
+
+
+@dataclass
+class EntryReport:
+    """What one entry point (feed, sitemap, section, home page) gave: for ``rasid sources check``."""
+
+    source: str
+    kind: str  # "feed", "sitemap", "section" or "home"
+    url: str
+    answered: bool = False
+    error: str | None = None
+    links: int = 0
+    newest: datetime | None = None
+    listings: int = 0  # documents read (a sitemap index counts its children)
+
+
+@dataclass(frozen=True, slots=True)
+class _Via:
+    """What a request carries: whose it is, which entry point it came from, and how it was found."""
+
+    source: str
+    entry: str
+    kind: str
+    listed: Listed | None = None
+
+
+class NewsSpider(SitemapSpider):
+    """One spider for all sources; each source's entry points are requested at start."""
+
+    name = "news"
+
+    def __init__(
+        self,
+        sources: Iterable[Source] = (),
+        max_age_days: float | None = None,
+        seen_urls: Callable[[list[str]], set[str]] | None = None,
+        listing_only: bool = False,
+        article_urls: Iterable[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sources = {s.name: s for s in sources}
+        self.max_age_days = max_age_days
+        self.cutoff = datetime.now(UTC) - timedelta(days=max_age_days) if max_age_days is not None else None
+        self.seen_urls = seen_urls
+        self.listing_only = listing_only
+        self.article_urls = tuple(article_urls)  # (source, url) fetched directly, e.g. `rasid explain`
+        self.reports: dict[tuple[str, str], EntryReport] = {}
+
+    async def start(self) -> AsyncIterator[Any]:
+        for source, url in self.article_urls:
+            yield self._article_request(Listed(url), _Via(source, url, "direct"))
+        for source in self.sources.values():
+            entries: list[tuple[str, str, Callable[[Response], Any]]] = [
+                *((url, "feed", self.parse_feed) for url in source.feeds),
+                *((url, "sitemap", self.parse_sitemap) for url in source.sitemaps),
+                *((url, "section", self.parse_section) for url in source.sections),
+            ]
+            if not entries:
+                entries.append((source.url, "home", self.parse_home))
+            for url, kind, callback in entries:
+                self.reports[(source.name, url)] = EntryReport(source.name, kind, url)
+                yield self._listing_request(url, callback, _Via(source.name, url, kind))
+
+    # ------------------------------------------------------------------------------------ listings
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        via: _Via = response.meta["rasid"]
+        try:
+            listed = parse_feed(response.body, response.url)
+        except FeedError as exc:
+            self._listing_failed(via, response.url, f"malformed feed: {exc}")
+            return
+        yield from self._follow(response, via, listed)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        via: _Via = response.meta["rasid"]
+        if response.url.endswith("/robots.txt"):
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+                yield self._listing_request(url, self.parse_sitemap, via)
+            return
+        body = self._get_sitemap_body(response)  # Scrapy's: gunzips within DOWNLOAD_MAXSIZE
+        try:
+            kind, entries = sitemap_entries(body) if body else ("", iter(()))
+        except Exception as exc:  # noqa: BLE001 - lxml raises various errors on non-XML; the sitemap is lost
+            logger.debug("sitemap parse error at %s", response.url, exc_info=True)
+            kind, entries = f"unparsable ({type(exc).__name__})", iter(())
+        if kind == "sitemapindex":
+            self._report(via).answered = True
+            for entry in entries:
+                when = entry_date(entry)
+                if self._too_old(when):
+                    self.crawler.stats.inc_value("rasid/listed/too_old")
+                    continue
+                yield self._listing_request(entry["loc"], self.parse_sitemap, via)
+        elif kind == "urlset":
+            listed = [Listed(e["loc"], e.get("news_title") or None, entry_date(e)) for e in entries]
+            yield from self._follow(response, via, listed)
+        else:
+            self._listing_failed(via, response.url, f"not a sitemap: {kind or 'empty or not XML'}")
+
+    def parse_section(self, response: Response) -> Iterator[Request]:
+        via: _Via = response.meta["rasid"]
+        if not isinstance(response, TextResponse):
+            self._listing_failed(via, response.url, "section page is not HTML")
+            return
+        source = self.sources.get(via.source)
+        allow, deny = (source.allow, source.deny) if source else ((), ())
+        yield from self._follow(response, via, section_links(response, allow, deny))
+
+    def parse_home(self, response: Response) -> Iterator[Request]:
+        """A source with no declared entry point: its announced feeds, else its home page as a section."""
+        via: _Via = response.meta["rasid"]
+        feeds = autodiscover_feeds(response) if isinstance(response, TextResponse) else ()
+        if not feeds:
+            yield from self.parse_section(response)
+            return
+        self._report(via).answered = True
+        logger.info("source %s: feeds discovered on %s: %s", via.source, response.url, ", ".join(feeds))
+        for url in feeds:
+            yield self._listing_request(url, self.parse_feed, _Via(via.source, via.entry, "feed"))
+
+    # ------------------------------------------------------------------------------------ articles
+
+    def parse_article(self, response: Response) -> Iterator[Page]:
+        via: _Via = response.meta["rasid"]
+        listed = via.listed or Listed(response.url)
+        self.crawler.stats.inc_value(f"rasid/source/{via.source}/pages")
+        headers = tuple(
+            (key.decode("latin-1"), b", ".join(values).decode("latin-1"))
+            for key, values in response.headers.items()
+        )
+        yield Page(
+            source=via.source,
+            url=listed.url,
+            final_url=response.url,
+            status=response.status,
+            headers=headers,
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            via=via.kind if via.kind in {"feed", "sitemap", "section"} else "feed",
+            listed_title=listed.title,
+            listed_published=listed.published,
+        )
+
+    def failed(self, failure: Failure) -> None:
+        """A request that got no usable response: one line, one counter, and the crawl goes on."""
+        request = failure.request  # type: ignore[attr-defined]
+        via: _Via = request.meta["rasid"]
+        reason = describe_failure(failure)
+        stats = self.crawler.stats
+        if reason == "robots.txt":
+            stats.inc_value("rasid/robots_denied")
+            logger.info("not fetched %s (source %s): disallowed by robots.txt", request.url, via.source)
+        else:
+            stats.inc_value(f"rasid/errors/{reason.split(':')[0]}")
+            stats.inc_value(f"rasid/source/{via.source}/errors")
+            logger.warning("failed %s (source %s): %s", request.url, via.source, reason)
+        if via.listed is None:  # a listing, not an article
+            report = self._report(via)
+            if not report.answered:
+                report.error = reason
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    def _follow(self, response: Response, via: _Via, listed: Iterable[Listed]) -> Iterator[Request]:
+        """Requests for the listed articles that are in the window and not seen in an earlier run."""
+        report = self._report(via)
+        report.answered = True
+        report.listings += 1
+        stats = self.crawler.stats
+        fresh: dict[str, Listed] = {}
+        for item in listed:
+            if item.published is not None and (report.newest is None or item.published > report.newest):
+                report.newest = item.published
+            if self._too_old(item.published):
+                stats.inc_value("rasid/listed/too_old")
+                continue
+            fresh.setdefault(item.url, item)
+            if len(fresh) >= MAX_LINKS_PER_LISTING:
+                break
+        report.links += len(fresh)
+        stats.inc_value("rasid/listed", len(fresh))
+        if self.listing_only or not fresh:
+            return
+        seen = self.seen_urls(list(fresh)) if self.seen_urls else set()
+        if seen:
+            stats.inc_value("rasid/listed/seen", len(seen))
+        for url, item in fresh.items():
+            if url not in seen:
+                yield self._article_request(item, _Via(via.source, via.entry, via.kind, item))
+
+    def _too_old(self, when: datetime | None) -> bool:
+        return self.cutoff is not None and when is not None and when < self.cutoff
+
+    def _listing_request(self, url: str, callback: Callable[[Response], Any], via: _Via) -> Request:
+        return Request(url, callback=callback, errback=self.failed, meta={"rasid": via}, priority=10)
+
+    def _article_request(self, listed: Listed, via: _Via) -> Request:
+        return Request(listed.url, callback=self.parse_article, errback=self.failed, meta={"rasid": via})
+
+    def _report(self, via: _Via) -> EntryReport:
+        key = (via.source, via.entry)
+        if key not in self.reports:
+            self.reports[key] = EntryReport(via.source, via.kind, via.entry)
+        return self.reports[key]
+
+    def _listing_failed(self, via: _Via, url: str, reason: str) -> None:
+        self.crawler.stats.inc_value(f"rasid/errors/{reason.split(':')[0].replace(' ', '-')}")
+        self.crawler.stats.inc_value(f"rasid/source/{via.source}/errors")
+        logger.warning("skipped %s (source %s): %s", url, via.source, reason)
+        report = self._report(via)
+        report.answered = True
+        report.error = reason
+
+
+def describe_failure(failure: Failure) -> str:
+    """A short reason for a failed request: 'http 404', 'refused', 'dns', 'timeout', 'too large', ..."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet import error
+
+    value = failure.value
+    if isinstance(value, HttpError):
+        return f"http {value.response.status}"
+    if isinstance(value, IgnoreRequest):
+        return "robots.txt" if "robots" in str(value).lower() else f"ignored: {value}"
+    if isinstance(value, error.ConnectionRefusedError) or "refused" in type(value).__name__.lower():
+        return "refused: host refuses connections"
+    if isinstance(value, error.DNSLookupError) or "resolve" in type(value).__name__.lower():
+        return "dns: host not found"
+    if isinstance(value, (error.TimeoutError, error.TCPTimedOutError)) or "timeout" in type(value).__name__.lower():
+        return "timeout"
+    text = str(value).strip().splitlines()[0] if str(value).strip() else type(value).__name__
+    if "maxsize" in text.lower() or "max size" in text.lower() or "cancel" in text.lower():
+        return f"too large: {text}"
+    return f"{type(value).__name__}: {text}"[:200]

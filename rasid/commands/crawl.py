@@ -1,0 +1,192 @@
+"""``rasid crawl`` and ``rasid sources list/check``: one-off crawls and a look at the outlets."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from config.settings import ConfigError
+from rasid.context import DbOption, console, err_console, settings_from
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from config.sources import Source
+    from crawler.runner import CrawlResult
+
+logger = logging.getLogger(__name__)
+
+#: The snapshot the demo crawls: size and seed shared with the tests' snapshot server.
+SNAPSHOT_SIZE = 300
+SNAPSHOT_SEED = 7
+
+SourcesOption = Annotated[
+    Path | None, typer.Option("--sources", metavar="FILE", help="sources YAML to use instead of the configured one")
+]
+SourceOption = Annotated[
+    list[str] | None, typer.Option("--source", metavar="NAME", help="crawl only this source (repeatable)")
+]
+
+sources_app = typer.Typer(help="List the configured sources, or check that their entry points answer.",
+                          no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``crawl`` and the ``sources`` group to the CLI."""
+    app.command("crawl")(crawl)
+    app.add_typer(sources_app, name="sources")
+
+
+def crawl(
+    ctx: typer.Context,
+    sources_file: SourcesOption = None,
+    source: SourceOption = None,
+    snapshot: Annotated[
+        bool, typer.Option("--snapshot", help="crawl the offline snapshot of real news served on 127.0.0.1")
+    ] = False,
+    snapshot_dir: Annotated[
+        Path | None, typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from")
+    ] = None,
+    size: Annotated[int, typer.Option("--size", min=1, help="articles in the snapshot")] = SNAPSHOT_SIZE,
+    max_age_days: Annotated[
+        float | None, typer.Option("--max-age-days", min=0, help="skip articles older than this (default 3)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Crawl the sources once: new articles are extracted, classified and stored, with a summary per source.
+
+    Example: rasid crawl --source rt-arabic --db sqlite:///rasid.db
+    """
+    settings = settings_from(ctx, db)
+    if not snapshot:
+        window = max_age_days if max_age_days is not None else settings.crawl.max_age_days
+        sources = _sources(settings, sources_file, source)
+        result = _crawl(settings, sources, snapshot=False, max_age_days=window)
+        _exit_for(result)
+        return
+    from crawler.replay import ReplayProcess
+
+    data_dir = snapshot_dir or settings.shared_data
+    if not data_dir.is_dir():
+        raise ConfigError(f"{data_dir}: snapshot data folder not found")
+    with ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED) as replay:
+        console.print(f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020)")
+        sources = _sources(settings, sources_file or replay.sources_file, source)
+        result = _crawl(settings, sources, snapshot=True, max_age_days=max_age_days)
+    _exit_for(result)
+
+
+@sources_app.command("list")
+def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbOption = None) -> None:
+    """Show each configured source and the feeds, news sitemaps and section pages it offers.
+
+    Example: rasid sources list
+    """
+    settings = settings_from(ctx, db)
+    sources = _sources(settings, sources_file, None)
+    table = Table(title=f"{len(sources)} sources ({sources_file or settings.sources_file})")
+    for column in ("source", "country", "home", "feeds", "sitemaps", "sections"):
+        table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
+    for s in sources:
+        table.add_row(s.name, s.country or "", s.url, str(len(s.feeds)), str(len(s.sitemaps)), str(len(s.sections)))
+    console.print(table)
+
+
+@sources_app.command("check")
+def sources_check(
+    ctx: typer.Context, sources_file: SourcesOption = None, source: SourceOption = None, db: DbOption = None
+) -> None:
+    """Fetch each entry point once and tell whether it answers, how many article links it lists, and the newest date.
+
+    Example: rasid sources check --source kuna
+    """
+    from crawler.runner import check_sources
+
+    settings = settings_from(ctx, db)
+    sources = _sources(settings, sources_file, source)
+    with err_console.status(f"checking {sum(_entry_count(s) for s in sources)} entry points..."):
+        reports = check_sources(settings, sources)
+    table = Table(title="entry points")
+    for column in ("source", "kind", "url", "answers", "links", "newest article"):
+        table.add_column(column, justify="right" if column == "links" else "left", overflow="fold")
+    unreachable = 0
+    for r in reports:
+        if r.error and not r.links:
+            answer = f"[red]no[/red]: {r.error}"
+            if r.error.startswith(("dns", "refused", "timeout")):
+                answer = f"[red]unreachable[/red]: {r.error}"
+                unreachable += 1
+        else:
+            answer = "[green]yes[/green]" if r.answered else "[yellow]no answer[/yellow]"
+        newest = f"{r.newest:%Y-%m-%d %H:%M}" if r.newest else ""
+        table.add_row(r.source, r.kind, r.url, answer, str(r.links), newest)
+    console.print(table)
+    if reports and unreachable == len(reports):
+        console.print("every host is unreachable: is this machine offline?")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _sources(settings: Settings, sources_file: Path | None, names: list[str] | None) -> tuple[Source, ...]:
+    from config.sources import load_sources, select_sources
+
+    return select_sources(load_sources(sources_file or settings.sources_file), names)
+
+
+def _entry_count(source: Source) -> int:
+    return len(source.feeds) + len(source.sitemaps) + len(source.sections) or 1
+
+
+def _crawl(
+    settings: Settings, sources: tuple[Source, ...], *, snapshot: bool, max_age_days: float | None
+) -> CrawlResult:
+    """Run the crawl under a live progress bar, then print the per-source summary table."""
+    from crawler.runner import Progress as CrawlProgress
+    from crawler.runner import run_crawl
+
+    window = f"articles of the last {max_age_days:g} days" if max_age_days is not None else "no age window"
+    err_console.print(f"crawling {len(sources)} sources ({window})")
+    columns = (
+        SpinnerColumn(),
+        TextColumn("crawl"),
+        BarColumn(),
+        TextColumn("pages {task.fields[pages]} · articles {task.fields[articles]} · hits {task.fields[hits]}"
+                   " · skipped {task.fields[skipped]} · errors {task.fields[errors]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task("crawl", total=None, pages=0, articles=0, hits=0, skipped=0, errors=0)
+
+        def update(p: CrawlProgress) -> None:
+            bar.update(task, completed=p.fetched, total=max(p.queued, p.fetched, 1), pages=p.pages,
+                       articles=p.articles, hits=p.hits, skipped=p.skipped, errors=p.errors)
+
+        result = run_crawl(settings, sources, snapshot=snapshot, max_age_days=max_age_days, on_progress=update)
+    _print_summary(result)
+    return result
+
+
+def _print_summary(result: CrawlResult) -> None:
+    summary = result.summary
+    table = Table(title=f"crawl run {result.run_id}: {result.status}")
+    columns = ("pages", "articles", "new", "hits", "skipped", "errors")
+    table.add_column("source")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for name, counts in summary.per_source.items():
+        table.add_row(name, *(str(counts.get(c, 0)) for c in columns))
+    table.add_section()
+    totals = (summary.pages_fetched, summary.articles_extracted, summary.articles_stored, summary.hits,
+              summary.skipped, summary.errors)
+    table.add_row("total", *(str(v) for v in totals), style="bold")
+    console.print(table)
+
+
+def _exit_for(result: CrawlResult) -> None:
+    if result.status != "ok":
+        raise typer.Exit(1)
