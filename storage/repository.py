@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 #: Bound parameters per IN (...) query; SQLite's default limit is 32,766, PostgreSQL's 65,535.
 CHUNK = 900
+#: PostgreSQL advisory lock held by a store() transaction (an arbitrary constant: "rasid" in ASCII).
+STORE_LOCK_KEY = 0x7261736964
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,10 +172,16 @@ class Repository:
         counts = {"new_articles": 0, "new_hits": 0, "duplicates": 0, "already_stored": 0}
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # One writer at a time decides stories: two crawls storing copies of one agency text
+                    # concurrently would otherwise each start a story. SQLite gets this from BEGIN IMMEDIATE.
+                    conn.execute(select(func.pg_advisory_xact_lock(STORE_LOCK_KEY)))
                 self._ensure_sources(conn, {o.source for o in outcomes} | {o.article.source for o in outcomes if o.article})
+                self._mark_seen(conn, outcomes, run_id)
                 self._refresh_index(conn)
                 for outcome in outcomes:
-                    self._store_one(conn, outcome, run_id, counts, added)
+                    if outcome.article is not None:
+                        self._store_article(conn, outcome, run_id, counts, added)
         except Exception:
             for article_id in added:  # the rows rolled back, so the index must forget them too
                 self._index.remove(article_id)
@@ -181,35 +189,31 @@ class Repository:
             raise
         return StoreResult(**counts)
 
-    def _store_one(
+    def _mark_seen(self, conn: Connection, outcomes: Sequence[PageOutcome], run_id: int) -> None:
+        """Every URL of every page, raw and canonical, so no spelling of it is fetched again."""
+        rows: dict[str, dict[str, Any]] = {}
+        now = utcnow()
+        for outcome in outcomes:
+            forms = [form for url in outcome.urls for form in url_forms(url)]
+            if outcome.article is not None:
+                forms += [*url_forms(outcome.article.url), canonicalize_url(outcome.article.canonical_url or outcome.article.url)]
+            for form in forms:
+                rows.setdefault(
+                    dedup.url_hash(form),
+                    {"url": form, "source": outcome.source, "run_id": run_id, "skip_reason": outcome.skip_reason, "seen_at": now},
+                )
+        if rows:
+            conn.execute(
+                self._insert(SeenUrlRow).on_conflict_do_nothing(index_elements=["url_hash"]),
+                [{"url_hash": key, **row} for key, row in sorted(rows.items())],
+            )
+
+    def _store_article(
         self, conn: Connection, outcome: PageOutcome, run_id: int, counts: dict[str, int], added: list[int]
     ) -> None:
         article = outcome.article
-        seen_forms: dict[str, str] = {}
-        for url in outcome.urls:
-            for form in url_forms(url):
-                seen_forms[dedup.url_hash(form)] = form
-        canonical = None
-        if article is not None:
-            canonical = canonicalize_url(article.canonical_url or article.url)
-            for form in (*url_forms(article.url), canonical):
-                seen_forms[dedup.url_hash(form)] = form
-        conn.execute(
-            self._insert(SeenUrlRow).on_conflict_do_nothing(index_elements=["url_hash"]),
-            [
-                {
-                    "url_hash": key,
-                    "url": form,
-                    "source": outcome.source,
-                    "run_id": run_id,
-                    "skip_reason": outcome.skip_reason,
-                    "seen_at": utcnow(),
-                }
-                for key, form in seen_forms.items()
-            ],
-        )
-        if article is None or canonical is None:
-            return
+        assert article is not None
+        canonical = canonicalize_url(article.canonical_url or article.url)
         canonical_hash = dedup.url_hash(canonical)
         if conn.execute(select(ArticleRow.id).where(ArticleRow.canonical_hash == canonical_hash)).first():
             counts["already_stored"] += 1

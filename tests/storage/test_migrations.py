@@ -1,0 +1,90 @@
+"""Alembic revisions on both engines: from empty, from the previous revision, and the refusal of old databases."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from storage.db import make_engine
+from storage.models import Base
+from storage.repository import Repository, SchemaError
+from storage.schema import current_revision, head_revision, upgrade
+from tests.storage.conftest import outcome
+from tests.storage.test_repository import TEXT_A
+
+
+def test_head_is_the_stories_revision() -> None:
+    assert head_revision() == "0002"
+
+
+def test_migration_from_an_empty_database_creates_every_table(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    assert set(inspect(engine).get_table_names()) >= {
+        "sources", "crawl_runs", "seen_urls", "articles", "verdicts", "digests", "stories", "signatures", "alembic_version",
+    }
+    engine.dispose()
+
+
+def test_models_and_migrations_describe_the_same_schema(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    engine.dispose()
+
+
+def test_upgrade_from_the_previous_revision_keeps_stored_articles(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (name, first_seen) VALUES ('sana', CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO articles (canonical_hash, canonical_url, url, source, title, text, fetched_at) "
+                "VALUES ('h1', 'https://sana.sy/?p=1', 'https://sana.sy/?p=1', 'sana', 'عنوان', 'نص', CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT title, story_id, content_hash FROM articles")).one()
+    assert tuple(row) == ("عنوان", None, None)
+    # and the upgraded database takes new articles with stories
+    repo = Repository(engine)
+    repo.prepare()
+    assert repo.store([outcome("https://sana.sy/?p=2", TEXT_A)], repo.start_run(["sana"])).new_articles == 1
+    assert len(repo.stories()) == 1
+    engine.dispose()
+
+
+def test_app_refuses_a_database_at_an_older_revision_with_what_to_run(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0001")
+    with pytest.raises(SchemaError) as raised:
+        Repository(engine).prepare()
+    assert str(raised.value) == "database is at revision 0001, code needs 0002: run `rasid db upgrade`"
+    assert current_revision(engine) == "0001"  # refusing never upgrades behind the operator's back
+    engine.dispose()
+
+
+def test_app_refuses_a_database_with_foreign_tables_and_no_revision(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE customers (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(SchemaError, match="has tables .*customers.* but no rasid revision"):
+        Repository(engine).prepare()
+    engine.dispose()
+
+
+def test_sqlite_engine_uses_wal_busy_timeout_and_foreign_keys(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'new' / 'folder' / 'rasid.db'}")
+    with engine.connect() as conn:
+        pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "busy_timeout", "foreign_keys")]
+    assert pragmas == ["wal", 30000, 1]
+    assert (tmp_path / "new" / "folder" / "rasid.db").is_file()
+    engine.dispose()

@@ -1,0 +1,77 @@
+"""De-duplication into stories: exact copies, edited agency copy, and unrelated articles kept apart."""
+
+from __future__ import annotations
+
+from storage.repository import Repository
+from tests.storage.conftest import miss_verdict, outcome
+from tests.storage.test_repository import TEXT_A, TEXT_B
+
+# Agency copy as three outlets ran it: the same body with a new first clause, a dropped last sentence,
+# diacritics and hamza spelled differently, and an extra closing line (all real habits of Arabic outlets).
+WAM_TEXT = "أبوظبي في 23 نوفمبر / وام / " + TEXT_A
+RT_TEXT = TEXT_A.replace("وقال الوزير إن حجم التبادل التجاري بلغ مليار دولار", "") + " وتعد روسيا شريكا تجاريا مهما للإمارات"
+SANA_TEXT = TEXT_A.replace("الإمارات", "الامارات").replace("روسيا", "رُوسيا")
+
+
+def test_story_from_three_outlets_is_one_story_with_three_sources(repo: Repository) -> None:
+    run_id = repo.start_run(["wam", "rt", "sana"])
+    result = repo.store(
+        [
+            outcome("https://wam.ae/ar/details/1395303", WAM_TEXT, source="wam", title="الإمارات وروسيا توقعان مذكرة تفاهم"),
+            outcome("https://arabic.rt.com/business/1612345-روسيا-الإمارات/", RT_TEXT, source="rt", title="موسكو وأبوظبي: تعاون في الذكاء الاصطناعي"),
+            outcome("https://sana.sy/?p=2154321", SANA_TEXT, source="sana", title="مذكرة تفاهم روسية إماراتية"),
+        ],
+        run_id,
+    )
+    assert (result.new_articles, result.duplicates) == (3, 2)
+    [story] = repo.stories()
+    assert story.sources == ("wam", "rt", "sana")
+    assert len(story.urls) == 3
+    assert story.title == "الإمارات وروسيا توقعان مذكرة تفاهم"
+    assert story.is_hit
+    hits = repo.hits()
+    assert len(hits) == 3 and {h.story_id for h in hits} == {story.story_id}
+
+
+def test_same_text_under_another_url_is_an_exact_duplicate_in_the_same_story(repo: Repository) -> None:
+    run_id = repo.start_run(["wam", "aawsat"])
+    repo.store([outcome("https://wam.ae/ar/1", TEXT_A, source="wam")], run_id)
+    result = repo.store([outcome("https://aawsat.com/node/9", TEXT_A + "  ", source="aawsat")], run_id)
+    assert (result.new_articles, result.duplicates) == (1, 1)
+    [story] = repo.stories()
+    assert story.sources == ("wam", "aawsat")
+
+
+def test_unrelated_articles_are_separate_stories(repo: Repository) -> None:
+    run_id = repo.start_run(["wam"])
+    result = repo.store([outcome("https://wam.ae/ar/1", TEXT_A, source="wam"), outcome("https://wam.ae/ar/2", TEXT_B, source="wam")], run_id)
+    assert result.duplicates == 0
+    assert len(repo.stories()) == 2
+
+
+def test_story_of_a_hit_and_a_copy_classified_miss_is_listed_once_as_a_hit(repo: Repository) -> None:
+    run_id = repo.start_run(["wam", "rt"])
+    repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam"), outcome("https://rt.com/a", RT_TEXT, source="rt", verdict=miss_verdict())], run_id)
+    [story] = repo.stories()
+    assert story.is_hit and story.sources == ("wam", "rt")
+    assert repo.stories(source="rt") == []  # the rt copy is not itself a hit
+    assert len(repo.stories(source="rt", hits_only=False)) == 1
+
+
+def test_near_duplicate_index_survives_a_restart(repo: Repository) -> None:
+    run_id = repo.start_run(["wam", "rt"])
+    repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam")], run_id)
+    restarted = Repository(repo.engine)
+    assert restarted.load_index() == 1
+    result = restarted.store([outcome("https://rt.com/a", RT_TEXT, source="rt")], run_id)
+    assert result.duplicates == 1
+    [story] = restarted.stories()
+    assert story.sources == ("wam", "rt")
+
+
+def test_a_second_writer_sees_signatures_stored_by_the_first(repo: Repository) -> None:
+    other = Repository(repo.engine)
+    run_id = repo.start_run(["wam", "rt"])
+    other.store([outcome("https://sana.sy/?p=5", TEXT_B, source="sana")], run_id)  # other's index is now loaded
+    repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam")], run_id)
+    assert other.store([outcome("https://rt.com/a", RT_TEXT, source="rt")], run_id).duplicates == 1
