@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from config.settings import ConfigError
 
 #: Group names the classifier reads; the roles are fixed in code, the terms are the analyst's.
-ROLES = ("russia", "russia_not", "cooperation", "partners", "sectors", "negative")
+ROLES = ("russia", "russia_not", "cooperation", "meeting", "partners", "sectors", "negative")
 
 
 def _check_term(term: str) -> str:
@@ -53,6 +53,7 @@ class _File(BaseModel):
     russia: Terms
     russia_not: list[Term] = []
     cooperation: Terms
+    meeting: list[Term] = []
     partners: Annotated[dict[str, Terms], Field(min_length=1)]
     sectors: Annotated[dict[str, Terms], Field(min_length=1)]
     negative: dict[str, Terms] = {}
@@ -121,6 +122,7 @@ def _build(parsed: _File, fingerprint: str, path: Path | None) -> Keywords:
         TermGroup("russia", "russia", "russia", tuple(parsed.russia)),
         TermGroup("russia_not", "russia_not", "russia_not", tuple(parsed.russia_not)),
         TermGroup("cooperation", "cooperation", "cooperation", tuple(parsed.cooperation)),
+        TermGroup("meeting", "meeting", "meeting", tuple(parsed.meeting)),
     ]
     for role, named in (("partner", parsed.partners), ("sector", parsed.sectors), ("negative", parsed.negative)):
         groups.extend(TermGroup(f"{role}:{name}", role, name, tuple(terms)) for name, terms in named.items())
