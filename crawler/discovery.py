@@ -51,8 +51,12 @@ class FeedError(ValueError):
     """A feed that is not RSS or Atom XML; the message says what it was instead."""
 
 
-def parse_feed(body: bytes, base_url: str) -> tuple[Listed, ...]:
-    """The items of an RSS 2.0, RSS 1.0 (RDF) or Atom feed, in feed order."""
+def parse_feed(body: bytes, base_url: str) -> tuple[tuple[Listed, ...], str | None]:
+    """The items of an RSS 2.0, RSS 1.0 (RDF) or Atom feed, in feed order, and the first XML error if any.
+
+    A feed cut off or broken midway keeps the items before the break (the parser recovers), and the
+    error is returned so the caller can say so; a document that is not a feed raises ``FeedError``.
+    """
     parser = lxml.etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, recover=True, remove_comments=True
     )
@@ -79,7 +83,9 @@ def parse_feed(body: bytes, base_url: str) -> tuple[Listed, ...]:
         if not link or not link.strip().lower().startswith(("http", "/")):
             continue
         items.append(Listed(urljoin(base_url, link.strip()), _child_text(node, "title"), parse_date(date)))
-    return tuple(items)
+    errors = [e for e in parser.error_log if e.level >= lxml.etree.ErrorLevels.ERROR]
+    problem = f"line {errors[0].line}: {errors[0].message}" if errors else None
+    return tuple(items), problem
 
 
 def autodiscover_feeds(response: Response) -> tuple[str, ...]:

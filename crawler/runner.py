@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 #: Counters of the per-source summary table, in display order, and the stats key each comes from.
 SOURCE_COUNTERS = ("pages", "articles", "new", "hits", "skipped", "errors")
+#: Scrapy loggers whose failures the spider already reports in one line with url, source and reason
+#: (their own messages carry tracebacks): retries given up, robots.txt that could not be fetched.
+QUIET_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +131,18 @@ def _run(
 
     from crawler.spiders.news import NewsSpider
 
-    process = CrawlerProcess(to_scrapy(settings, snapshot=snapshot), install_root_handler=False)
-    # configure_logging() above reset Scrapy's logger level; rasid's CLI decides what is shown.
-    logging.getLogger("scrapy").setLevel(max(logging.getLogger().level, logging.WARNING))
+    root = logging.getLogger()
+    level = root.level
+    logging.disable(logging.INFO)  # Scrapy's start-up banner (versions, settings) is not ours to show
+    try:
+        process = CrawlerProcess({**to_scrapy(settings, snapshot=snapshot), "LOG_INSTALL_ROOT_HANDLER": False})
+    finally:
+        logging.disable(logging.NOTSET)
+    # Scrapy's configure_logging() resets the root level; rasid's CLI decides what is shown.
+    root.setLevel(level)
+    logging.getLogger("scrapy").setLevel(max(level, logging.WARNING))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     crawler = process.create_crawler(NewsSpider)
     outcome: dict[str, str] = {"reason": "unknown"}
 

@@ -35,7 +35,6 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
         "CONCURRENT_REQUESTS": crawl.concurrent_requests,
         "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
         "DOWNLOAD_DELAY": delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
         "AUTOTHROTTLE_ENABLED": crawl.autothrottle and not snapshot,
         "AUTOTHROTTLE_START_DELAY": max(delay, 1.0),
         "AUTOTHROTTLE_MAX_DELAY": 60.0,

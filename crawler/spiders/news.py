@@ -106,11 +106,18 @@ class NewsSpider(SitemapSpider):
     def parse_feed(self, response: Response) -> Iterator[Request]:
         via: _Via = response.meta["rasid"]
         try:
-            listed = parse_feed(response.body, response.url)
+            listed, problem = parse_feed(response.body, response.url)
         except FeedError as exc:
             self._listing_failed(via, response.url, f"malformed feed: {exc}")
             return
-        yield from self._follow(response, via, listed)
+        if problem:
+            self.crawler.stats.inc_value("rasid/errors/malformed-feed")
+            self.crawler.stats.inc_value(f"rasid/source/{via.source}/errors")
+            logger.warning(
+                "malformed feed %s (source %s): %s; kept the %d items before it",
+                response.url, via.source, problem, len(listed),
+            )
+        yield from self._request_listed(response, via, listed)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         via: _Via = response.meta["rasid"]
@@ -134,7 +141,7 @@ class NewsSpider(SitemapSpider):
                 yield self._listing_request(entry["loc"], self.parse_sitemap, via)
         elif kind == "urlset":
             listed = [Listed(e["loc"], e.get("news_title") or None, entry_date(e)) for e in entries]
-            yield from self._follow(response, via, listed)
+            yield from self._request_listed(response, via, listed)
         else:
             self._listing_failed(via, response.url, f"not a sitemap: {kind or 'empty or not XML'}")
 
@@ -145,7 +152,7 @@ class NewsSpider(SitemapSpider):
             return
         source = self.sources.get(via.source)
         allow, deny = (source.allow, source.deny) if source else ((), ())
-        yield from self._follow(response, via, section_links(response, allow, deny))
+        yield from self._request_listed(response, via, section_links(response, allow, deny))
 
     def parse_home(self, response: Response) -> Iterator[Request]:
         """A source with no declared entry point: its announced feeds, else its home page as a section."""
@@ -202,7 +209,7 @@ class NewsSpider(SitemapSpider):
 
     # ------------------------------------------------------------------------------------ helpers
 
-    def _follow(self, response: Response, via: _Via, listed: Iterable[Listed]) -> Iterator[Request]:
+    def _request_listed(self, response: Response, via: _Via, listed: Iterable[Listed]) -> Iterator[Request]:
         """Requests for the listed articles that are in the window and not seen in an earlier run."""
         report = self._report(via)
         report.answered = True

@@ -1,0 +1,166 @@
+"""End-to-end crawls of a local site through ``rasid crawl``: each discovery path, politeness, bad input.
+
+The crawl runs as a subprocess (Scrapy's reactor cannot restart); the test reads the database through
+the repository and the server's request log to see what was fetched and stored, and what was not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.db import make_engine
+from storage.repository import Repository
+from tests.crawler.outlets import Site, build_site
+from tests.servers import serve_site
+
+ROOT = Path(__file__).resolve().parents[2]
+#: No delays against 127.0.0.1: politeness settings are tested in test_settings.py.
+FAST_ENV = {
+    "RASID_CRAWL__DOWNLOAD_DELAY": "0",
+    "RASID_CRAWL__AUTOTHROTTLE": "false",
+    "RASID_CRAWL__RETRY_TIMES": "1",
+    "RASID_CRAWL__DOWNLOAD_TIMEOUT": "10",
+}
+
+
+class RequestLog(logging.Handler):
+    """Collects the paths the in-thread site server answered (it logs each request at DEBUG)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.paths: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if '"GET ' in message:
+            self.paths.append(message.split('"GET ', 1)[1].split(" ", 1)[0])
+
+
+@pytest.fixture(scope="module")
+def site(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Path, RequestLog]]:
+    server = serve_site({})
+    log = RequestLog()
+    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger.addHandler(log)
+    replay_logger.setLevel(logging.DEBUG)
+    with server:
+        built, sources_yaml = build_site(shared_data, server.url)
+        server.set_routes(built.routes)
+        sources_file = tmp_path_factory.mktemp("site") / "sources.yaml"
+        sources_file.write_text(sources_yaml, encoding="utf-8")
+        yield built, sources_file, log
+    replay_logger.removeHandler(log)
+
+
+def rasid(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **FAST_ENV, "RASID_CONFIG": ""}
+    env.pop("RASID_CONFIG")
+    return subprocess.run(
+        [sys.executable, "-m", "rasid.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def stored_titles(url: str) -> dict[str, set[str]]:
+    repo = Repository(make_engine(url))
+    titles: dict[str, set[str]] = {}
+    for batch in repo.iter_articles():
+        for article in batch:
+            titles.setdefault(article.source, set()).add(article.title)
+    return titles
+
+
+@pytest.fixture(scope="module")
+def first_crawl(site: tuple[Site, Path, RequestLog], tmp_path_factory: pytest.TempPathFactory):
+    built, sources_file, log = site
+    db = f"sqlite:///{tmp_path_factory.mktemp('db') / 'rasid.db'}"
+    log.paths.clear()
+    result = rasid("crawl", "--sources", str(sources_file), "--db", db)
+    return result, db, list(log.paths)
+
+
+def test_crawl_exits_zero_and_prints_a_summary_row_per_source(first_crawl) -> None:
+    result, _, _ = first_crawl
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("rss-outlet", "atom-outlet", "auto-outlet", "sitemap-outlet", "section-outlet", "cp1256-outlet"):
+        assert name in result.stdout
+    assert "total" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "source", ["rss-outlet", "atom-outlet", "auto-outlet", "sitemap-outlet", "section-outlet", "cp1256-outlet"]
+)
+def test_each_discovery_path_stores_exactly_its_fresh_articles(first_crawl, site, source: str) -> None:
+    _, db, _ = first_crawl
+    built = site[0]
+    assert stored_titles(db).get(source, set()) == built.expected[source]
+
+
+def test_old_robots_denied_and_non_article_links_are_never_requested(first_crawl, site) -> None:
+    _, _, paths = first_crawl
+    built = site[0]
+    assert "/robots.txt" in paths
+    assert built.not_fetched.isdisjoint(paths), sorted(built.not_fetched & set(paths))
+
+
+def test_pages_outside_the_window_or_without_article_are_not_stored(first_crawl, site) -> None:
+    _, db, _ = first_crawl
+    built = site[0]
+    everything = set().union(*stored_titles(db).values())
+    assert built.not_stored.isdisjoint(everything)
+
+
+def test_windows_1256_pages_are_stored_as_arabic_without_mojibake(first_crawl) -> None:
+    _, db, _ = first_crawl
+    repo = Repository(make_engine(db))
+    texts = [a for batch in repo.iter_articles() for a in batch if a.source == "cp1256-outlet"]
+    assert len(texts) == 3
+    for article in texts:
+        for junk in ("Ø§", "ط§ظ", "\ufffd"):
+            assert junk not in article.title and junk not in article.text
+        assert "روسيا" in article.text  # "Russia", as the real article says
+
+
+def test_bad_input_costs_one_line_each_and_the_run_goes_on(first_crawl) -> None:
+    result, _, _ = first_crawl
+    lines = result.stderr.splitlines()
+
+    def one(fragment: str) -> str:
+        found = [line for line in lines if fragment in line]
+        assert len(found) == 1, (fragment, found, result.stderr[-3000:])
+        return found[0]
+
+    assert "http 404" in one("/rss/_fault/status/404")
+    assert "no-article" in one("/rss/_fault/no-article.html")
+    assert "malformed feed" in one("malformed-feed.xml (source broken-feed)")
+    assert "refuses connections" in one("127.0.0.1:9/feed.xml")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_crawl_fetches_no_article_again(first_crawl, site) -> None:
+    _, db, first_paths = first_crawl
+    built, sources_file, log = site
+    log.paths.clear()
+    result = rasid("crawl", "--sources", str(sources_file), "--db", db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    article_paths = {p for p in first_paths if p.endswith(".html") and "_fault" not in p}
+    assert article_paths, "the first crawl fetched no article"
+    assert article_paths.isdisjoint(log.paths), sorted(article_paths & set(log.paths))
+    repo = Repository(make_engine(db))
+    last = repo.runs(limit=1)[0]
+    assert last.summary.articles_stored == 0
+    assert last.status == "ok"
+
+
+def test_unknown_source_is_one_line_and_exit_code_2(site, tmp_path: Path) -> None:
+    _, sources_file, _ = site
+    result = rasid("crawl", "--sources", str(sources_file), "--source", "nope", "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: unknown source(s): nope")
+    assert len(result.stderr.strip().splitlines()) <= 2
