@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import json
+import re
 import zlib
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ ARABIC_MONTHS = (
 )  # fmt: skip
 ARABIC_WEEKDAYS = ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد")
 FEED_LIMIT = 100  # newest items in a main feed, as outlets do; category feeds are added past this
-SITEMAP_PAGE = 25  # URLs per gzipped news sitemap: small, so the default snapshot already has several
+SITEMAP_PAGE = 15  # URLs per gzipped news sitemap: small, so the default snapshot already has several
 SECTION_PAGE = 20  # article links per section page
 HOME_ITEMS = 30
 _TRACKING = "utm_source=rss&utm_medium=feed&utm_campaign=main"
@@ -43,6 +44,7 @@ _ENV = Environment(
     autoescape=select_autoescape(enabled_extensions=("html.j2", "xml.j2"), default=True),
     keep_trailing_newline=True,
 )
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # a few corpus texts carry \x1a
 _CONTENT_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 
 
@@ -287,11 +289,12 @@ def _listings(snapshot: Snapshot, outlet: Outlet, base: str, common: dict[str, o
 
 
 def _feed_item(article: SnapshotArticle, base: str, href: str | None = None) -> dict[str, object]:
+    """One feed or sitemap entry; characters XML forbids are dropped (HTML pages keep them)."""
+    summary = article.paragraphs[0][:300] if article.paragraphs else article.title
     return {
-        "href": href or article.url(base), "title": article.title, "author": article.author,
+        "href": href or article.url(base), "title": _XML_INVALID.sub("", article.title), "author": article.author,
         "rfc822": email.utils.format_datetime(article.published), "iso": article.published.isoformat(),
-        "section": article.section_label,
-        "summary": (article.paragraphs[0][:300]) if article.paragraphs else article.title,
+        "section": article.section_label, "summary": _XML_INVALID.sub("", summary),
     }  # fmt: skip
 
 
