@@ -395,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources-out", type=Path, default=None, help="write the snapshot's sources YAML here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not (args.data / "articles.jsonl").is_file():
+        sys.stderr.write(f"crawler.replay: no articles.jsonl in {args.data} (give the shared data folder with --data)\n")
+        return 2
 
     snapshot = build_snapshot(args.data, size=args.size, seed=args.seed)
     server = SiteServer({}, port=args.port)

@@ -25,8 +25,12 @@ logger = logging.getLogger(__name__)
 #: Counters of the per-source summary table, in display order, and the stats key each comes from.
 SOURCE_COUNTERS = ("pages", "articles", "new", "hits", "skipped", "errors")
 #: Scrapy loggers whose failures the spider already reports in one line with url, source and reason
-#: (their own messages carry tracebacks): retries given up, robots.txt that could not be fetched.
-QUIET_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt")
+#: (theirs carry tracebacks or repeat it): retries given up, robots.txt not fetched, pages over the cap.
+QUIET_LOGGERS = {
+    "scrapy.downloadermiddlewares.retry": logging.CRITICAL,
+    "scrapy.downloadermiddlewares.robotstxt": logging.CRITICAL,
+    "scrapy.core.downloader.handlers.http11": logging.ERROR,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +145,8 @@ def _run(
     # Scrapy's configure_logging() resets the root level; rasid's CLI decides what is shown.
     root.setLevel(level)
     logging.getLogger("scrapy").setLevel(max(level, logging.WARNING))
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    for name, quiet in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(quiet, level))
     crawler = process.create_crawler(NewsSpider)
     outcome: dict[str, str] = {"reason": "unknown"}
 

@@ -117,6 +117,7 @@ class NewsSpider(SitemapSpider):
                 "malformed feed %s (source %s): %s; kept the %d items before it",
                 response.url, via.source, problem, len(listed),
             )
+            self._report(via).error = f"malformed feed: {problem}"
         yield from self._request_listed(response, via, listed)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
@@ -278,6 +279,6 @@ def describe_failure(failure: Failure) -> str:
     if isinstance(value, (error.TimeoutError, error.TCPTimedOutError)) or "timeout" in type(value).__name__.lower():
         return "timeout"
     text = str(value).strip().splitlines()[0] if str(value).strip() else type(value).__name__
-    if "maxsize" in text.lower() or "max size" in text.lower() or "cancel" in text.lower():
-        return f"too large: {text}"
+    if "max size" in text.lower() or "maxsize" in text.lower():
+        return "too large: over DOWNLOAD_MAXSIZE"
     return f"{type(value).__name__}: {text}"[:200]

@@ -120,6 +120,8 @@ def sources_check(
             if r.error.startswith(("dns", "refused", "timeout")):
                 answer = f"[red]unreachable[/red]: {r.error}"
                 unreachable += 1
+        elif r.error:
+            answer = f"[yellow]yes[/yellow], with errors: {r.error}"
         else:
             answer = "[green]yes[/green]" if r.answered else "[yellow]no answer[/yellow]"
         newest = f"{r.newest:%Y-%m-%d %H:%M}" if r.newest else ""

@@ -139,6 +139,7 @@ def build_site(shared_data: Path, base: str) -> tuple[Site, str]:
         (arts[2].title, base + "/rss/world/2018/old-item-103.html", OLD),
         ("خبر محذوف", base + "/rss/_fault/status/404", fresh),
         ("صفحة بلا خبر", base + "/rss/_fault/no-article.html", fresh),
+        ("صفحة ضخمة", base + "/rss/_fault/big?mb=50", fresh),
     ]
     site.page("/rss/world/2018/old-item-103.html", article_html(arts[2], OLD, base + "/rss/old").encode())
     site.not_fetched.add("/rss/world/2018/old-item-103.html")
@@ -234,6 +235,9 @@ def build_site(shared_data: Path, base: str) -> tuple[Site, str]:
   - name: broken-feed
     url: {base}/broken/
     feeds: [{base}/broken/_fault/malformed-feed.xml]
+  - name: hostile-feed
+    url: {base}/hostile/
+    feeds: [{base}/hostile/_fault/entity-bomb.xml, {base}/hostile/_fault/xxe.xml]
   - name: refusing
     url: http://127.0.0.1:9/
     feeds: [http://127.0.0.1:9/feed.xml]
