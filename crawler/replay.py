@@ -290,7 +290,10 @@ class SiteServer:
 
     def start(self) -> SiteServer:
         self._serving = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="site-server", daemon=True)
+        # a short poll interval so stop() returns at once (tests start and stop many servers)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="site-server", daemon=True
+        )
         self._thread.start()
         return self
 
