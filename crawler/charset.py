@@ -2,8 +2,8 @@
 
 Older Arabic outlets serve windows-1256 (sometimes ISO-8859-6), with or without a declared charset, and
 some declare one thing while sending another. Order of trust: a BOM, then the HTTP header, then
-``<meta charset>`` -- each verified by a strict decode -- then UTF-8, windows-1256 and charset-normalizer's
-guess. Bytes that are valid UTF-8 beat a declared single-byte charset: Arabic in windows-1256 essentially
+``<meta charset>`` -- each verified by a strict decode -- then UTF-8, windows-1256, ISO-8859-6 and
+charset-normalizer's guess. Bytes that are valid UTF-8 beat a declared single-byte charset: Arabic in windows-1256 essentially
 never forms valid multi-byte UTF-8, while UTF-8 Arabic read as windows-1256 always decodes (to junk).
 """
 
@@ -20,6 +20,12 @@ ARABIC_LETTER_RE = re.compile(r"[\u0621-\u064a]")
 LATIN_MOJIBAKE_RE = re.compile(r"[ØÙ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]")
 #: The same bytes read as windows-1256: every letter becomes ط or ظ plus a symbol ("ط§ظ„" for "ال").
 ARABIC_MOJIBAKE_RE = re.compile(r"[طظ][\u0080-\u00bf\u067e\u0679\u0686\u0698\u0688\u06af\u06a9\u0691\u06ba\u06be\u06c1\u0152\u0153\u0192\u02c6\u2013-\u2122]")
+#: ISO-8859-6 Arabic read as windows-1256: the letters from feh to yeh become accented Latin letters
+#: (à, ç, é...) glued to Arabic ones; Maghreb outlets' French words put accents beside Latin letters only.
+ISO_AS_CP1256_RE = re.compile(r"[\u0621-\u064a][àâçèéêëîïôùûü]|[àâçèéêëîïôùûü][\u0621-\u064a]")
+#: windows-1256 Arabic read as Latin-1/cp1252: whole words of accented capitals ("ÑæÓíÇ" for "روسيا"),
+#: which French or Spanish text (one accent in a Latin word) never has.
+CP1256_AS_LATIN_RE = re.compile(r"[\u00c0-\u00ff]{3,}")
 #: Share of mojibake pairs among Arabic-looking characters above which a text is junk; real Arabic
 #: has none of these pairs (a Persian letter after ط is possible but rare), mojibake has one per letter.
 MOJIBAKE_SHARE = 0.2
@@ -51,7 +57,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     if body.isascii() or _is_utf8(body):
         # Valid UTF-8 with non-ASCII bytes is UTF-8, whatever a single-byte declaration claims.
         candidates.insert(0, "utf-8")
-    candidates += ["utf-8", "cp1256"]
+    candidates += ["utf-8", "cp1256", "iso8859-6"]
     tried: list[str] = []
     for encoding in dict.fromkeys(candidates):
         tried.append(encoding)
@@ -83,7 +89,13 @@ def looks_like_mojibake(text: str) -> bool:
     if latin >= 10 and latin > MOJIBAKE_SHARE * (letters + latin):
         return True
     misread = len(ARABIC_MOJIBAKE_RE.findall(text))
-    return misread >= 10 and misread > MOJIBAKE_SHARE * letters
+    if misread >= 10 and misread > MOJIBAKE_SHARE * letters:
+        return True
+    accented = len(ISO_AS_CP1256_RE.findall(text))
+    if accented >= 10 and accented > 0.05 * letters:
+        return True
+    latin_words = len(CP1256_AS_LATIN_RE.findall(text))
+    return latin_words >= 10 and latin_words > letters
 
 
 def _is_utf8(body: bytes) -> bool:

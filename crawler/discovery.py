@@ -80,7 +80,7 @@ def parse_feed(body: bytes, base_url: str) -> tuple[tuple[Listed, ...], str | No
             date = _child_text(node, "published") or _child_text(node, "updated")
         else:
             continue
-        if not link or not link.strip().lower().startswith(("http", "/")):
+        if not link or not link.strip().lower().startswith(("http://", "https://", "/")):
             continue
         items.append(Listed(urljoin(base_url, link.strip()), _child_text(node, "title"), parse_date(date)))
     errors = [e for e in parser.error_log if e.level >= lxml.etree.ErrorLevels.ERROR]

@@ -29,7 +29,7 @@ DATE_PARAMS = {"extensive_search": True, "original_date": True}
 HTML_LANG_RE = re.compile(rb"<html[^>]*\slang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
 ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
 LATIN_RE = re.compile(r"[A-Za-z]")
-HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+HTML_TYPES = ("text/html", "application/xhtml", "text/plain")
 
 
 class NoArticle(Exception):
@@ -62,7 +62,8 @@ def extract_html(html: bytes | str, url: str, source: str = "") -> Article | Non
 def read_article(page: Page) -> Article:
     """The article on ``page``; raises ``NoArticle`` with the reason it has none."""
     content_type = _header(page, "content-type")
-    if content_type is not None and not content_type.split(";")[0].strip().lower().startswith(HTML_TYPES):
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime and not mime.startswith(HTML_TYPES):
         raise NoArticle("not-html", content_type)
     try:
         html, _encoding = decode_html(page.body, content_type)

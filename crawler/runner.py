@@ -30,6 +30,9 @@ QUIET_LOGGERS = {
     "scrapy.downloadermiddlewares.retry": logging.CRITICAL,
     "scrapy.downloadermiddlewares.robotstxt": logging.CRITICAL,
     "scrapy.core.downloader.handlers.http11": logging.ERROR,
+    # trafilatura logs empty or odd pages at ERROR; the pipeline's "skipped ... no-article" line says it.
+    "trafilatura": logging.CRITICAL,
+    "htmldate": logging.CRITICAL,
 }
 
 
