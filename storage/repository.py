@@ -68,7 +68,8 @@ class StoredArticle:
     source: str
     title: str
     text: str
-    classifier_version: str | None
+    classifier_version: str | None  # None when the article has no verdict
+    is_hit: bool | None
 
 
 class Repository:
@@ -326,7 +327,10 @@ class Repository:
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    select(ArticleRow.id, ArticleRow.source, ArticleRow.title, ArticleRow.text, VerdictRow.classifier_version)
+                    select(
+                        ArticleRow.id, ArticleRow.source, ArticleRow.title, ArticleRow.text,
+                        VerdictRow.classifier_version, VerdictRow.is_hit,
+                    )
                     .outerjoin(VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current)
                     .where(ArticleRow.id > last)
                     .order_by(ArticleRow.id)
@@ -335,7 +339,10 @@ class Repository:
             if not rows:
                 return
             last = rows[-1].id
-            yield [StoredArticle(r.id, r.source, r.title, r.text, r.classifier_version) for r in rows]
+            yield [
+                StoredArticle(r.id, r.source, r.title, r.text, r.classifier_version, None if r.is_hit is None else bool(r.is_hit))
+                for r in rows
+            ]
 
     def count_articles(self) -> int:
         with self.engine.connect() as conn:

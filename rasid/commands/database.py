@@ -1,0 +1,106 @@
+"""``rasid db upgrade``, ``rasid db current`` and ``rasid reclassify``: the schema, and verdicts after the keywords change."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from config.settings import ConfigError, mask_url
+from rasid.commands.results import open_repository
+from rasid.context import DbOption, console, err_console, settings_from
+
+db_app = typer.Typer(help="The database schema: upgrade it, or show its revision.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``db`` group and ``reclassify`` to the CLI."""
+    app.add_typer(db_app, name="db")
+    app.command("reclassify")(reclassify)
+
+
+@db_app.command("upgrade")
+def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
+    """Bring the database schema to the revision this code needs (safe to run again).
+
+    Example: rasid db upgrade --db postgresql+psycopg://rasid@localhost/rasid
+    """
+    from storage.db import make_engine
+    from storage.schema import current_revision, head_revision
+    from storage.schema import upgrade as upgrade_schema
+
+    url = settings_from(ctx, db).database_url.get_secret_value()
+    engine = make_engine(url)
+    before = current_revision(engine)
+    upgrade_schema(engine)
+    after = current_revision(engine)
+    engine.dispose()
+    if before == after:
+        console.print(f"{mask_url(url)}: already at {after} (head)", soft_wrap=True)
+    else:
+        console.print(f"{mask_url(url)}: upgraded from {before or 'empty'} to {after} (head {head_revision()})", soft_wrap=True)
+
+
+@db_app.command("current")
+def current(ctx: typer.Context, db: DbOption = None) -> None:
+    """Show the database's schema revision and whether it is the one this code needs (exit 1 if not).
+
+    Example: rasid db current
+    """
+    from storage.db import make_engine
+    from storage.schema import current_revision, head_revision
+
+    url = settings_from(ctx, db).database_url.get_secret_value()
+    engine = make_engine(url)
+    revision, head = current_revision(engine), head_revision()
+    engine.dispose()
+    if revision == head:
+        console.print(f"{mask_url(url)}: {revision} (head)", soft_wrap=True)
+        return
+    console.print(f"{mask_url(url)}: {revision or 'empty'}, code needs {head}: run `rasid db upgrade`", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def reclassify(
+    ctx: typer.Context,
+    everything: Annotated[
+        bool, typer.Option("--all", help="also articles whose verdict already comes from the current classifier")
+    ] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="articles per transaction")] = 500,
+    db: DbOption = None,
+) -> None:
+    """Run the current classifier over stored articles without fetching, recording its version on each verdict.
+
+    Example: rasid reclassify
+    """
+    from classifiers.keyword import KeywordClassifier
+    from config.keywords import load_keywords
+
+    settings = settings_from(ctx, db)
+    classifier = KeywordClassifier(load_keywords(settings.keywords_file))
+    repository = open_repository(settings)
+    total = repository.count_articles()
+    if total == 0:
+        raise ConfigError("no stored articles to reclassify: run `rasid crawl` first")
+    done = gained = lost = skipped = 0
+    columns = (TextColumn("reclassifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("reclassify", total=total)
+        for batch in repository.iter_articles(batch_size):
+            verdicts = []
+            for article in batch:
+                if not everything and article.classifier_version == classifier.version:
+                    skipped += 1
+                    continue
+                verdict = classifier.classify(article.title, article.text)
+                gained += bool(verdict.is_hit and not article.is_hit)
+                lost += bool(article.is_hit and not verdict.is_hit)
+                verdicts.append((article.article_id, verdict))
+            done += repository.replace_verdicts(verdicts)
+            progress.advance(task, len(batch))
+    console.print(
+        f"reclassified {done} articles with {classifier.version}: {gained} new hits, {lost} no longer hits"
+        + (f"; {skipped} already current" if skipped else ""),
+        soft_wrap=True,
+    )

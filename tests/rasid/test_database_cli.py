@@ -1,0 +1,93 @@
+"""`rasid db upgrade`, `rasid db current` and `rasid reclassify` against real databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from classifiers.keyword import KeywordClassifier
+from config.keywords import load_keywords
+from config.settings import Settings
+from rasid.cli import app
+from storage.db import make_engine
+from storage.models import VerdictRow
+from storage.repository import Repository
+from storage.schema import current_revision, upgrade
+from tests.storage.conftest import miss_verdict, outcome
+from tests.storage.test_repository import TEXT_B
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout
+
+
+def test_db_upgrade_brings_an_empty_database_to_head_and_is_safe_to_repeat(database_url: str) -> None:
+    code, out = invoke("db", "upgrade", "--db", database_url)
+    assert code == 0 and "upgraded from empty to 0002" in out
+    code, out = invoke("db", "upgrade", "--db", database_url)
+    assert code == 0 and "already at 0002 (head)" in out
+
+
+def test_db_current_exits_1_behind_head_and_0_after_upgrade(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0001")
+    code, out = invoke("db", "current", "--db", database_url)
+    assert code == 1 and "0001, code needs 0002: run `rasid db upgrade`" in out
+    code, out = invoke("db", "upgrade", "--db", database_url)
+    assert code == 0 and "upgraded from 0001 to 0002" in out
+    assert current_revision(engine) == "0002"
+    assert invoke("db", "current", "--db", database_url)[0] == 0
+    engine.dispose()
+
+
+def test_db_current_on_an_empty_database_says_empty_and_exits_1() -> None:
+    code, out = invoke("db", "current", "--db", "sqlite:///:memory:")
+    assert code == 1
+    assert out.strip() == "sqlite:///:memory:: empty, code needs 0002: run `rasid db upgrade`"
+
+
+@pytest.fixture
+def example_article(shared_data: Path) -> tuple[str, str]:
+    """A real target story (Russia-UAE cooperation): first line title, rest body."""
+    lines = (shared_data.parent / "examples" / "000_3d49043149d6cedf.txt").read_text(encoding="utf-8").splitlines()
+    return lines[0], "\n".join(lines[1:])
+
+
+def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(sqlite_url: str, example_article: tuple[str, str]) -> None:
+    title, text = example_article
+    engine = make_engine(sqlite_url)
+    repo = Repository(engine)
+    repo.prepare()
+    run_id = repo.start_run(["rt"])
+    repo.store(
+        [
+            outcome("https://arabic.rt.com/1", text, source="rt", title=title, verdict=miss_verdict("kw-old")),
+            outcome("https://sana.sy/?p=9", TEXT_B, source="sana", verdict=miss_verdict("kw-old")),
+        ],
+        run_id,
+    )
+    assert repo.hits() == []
+    code, out = invoke("reclassify", "--db", sqlite_url)
+    version = KeywordClassifier(load_keywords(Settings().keywords_file)).version
+    assert code == 0 and f"reclassified 2 articles with {version}: 1 new hits, 0 no longer hits" in out
+    [hit] = repo.hits()
+    assert hit.title == title
+    with engine.connect() as conn:
+        current = set(conn.execute(select(VerdictRow.classifier_version).where(VerdictRow.is_current)).scalars())
+    assert current == {version}
+    code, out = invoke("reclassify", "--db", sqlite_url)
+    assert "reclassified 0 articles" in out and "2 already current" in out
+    engine.dispose()
+
+
+def test_reclassify_on_an_empty_database_says_to_crawl_first(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["reclassify", "--db", sqlite_url])
+    assert str(result.exception) == "no stored articles to reclassify: run `rasid crawl` first"

@@ -1,0 +1,136 @@
+"""`rasid hits`, `rasid stories` and `rasid export` on a real database holding a syndicated story."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from typer.testing import CliRunner
+
+from rasid.cli import app
+from storage.db import make_engine
+from storage.repository import Repository
+from storage.schema import upgrade
+from tests.storage.conftest import hit_verdict, miss_verdict, outcome
+from tests.storage.test_repository import TEXT_B
+from tests.storage.test_stories import RT_TEXT, SANA_TEXT, WAM_TEXT
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+runner = CliRunner()
+
+
+@pytest.fixture
+def filled_url(database_url: str) -> str:
+    """Three outlets running one Russia-UAE story, one unrelated hit and one miss."""
+    engine = make_engine(database_url)
+    repo = Repository(engine)
+    repo.prepare()
+    run_id = repo.start_run(["wam", "rt", "sana"])
+    uae = hit_verdict(("الإمارات",), ("technology",))
+    repo.store(
+        [
+            outcome("https://wam.ae/ar/details/1", WAM_TEXT, source="wam", title="الإمارات وروسيا توقعان مذكرة تفاهم", verdict=uae),
+            outcome("https://arabic.rt.com/business/2/", RT_TEXT, source="rt", title="موسكو وأبوظبي: تعاون", verdict=uae),
+            outcome("https://sana.sy/?p=3", SANA_TEXT, source="sana", title="مذكرة تفاهم روسية إماراتية", verdict=uae),
+            outcome("https://sana.sy/?p=4", TEXT_B, source="sana", title="القمح في مصر", verdict=hit_verdict(("مصر",), ("agriculture",))),
+            outcome("https://sana.sy/?p=5", TEXT_B + " مكرر", source="sana", title="خبر آخر", verdict=miss_verdict()),
+        ],
+        run_id,
+    )
+    engine.dispose()
+    return database_url
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout
+
+
+def test_hits_table_shows_arabic_titles_and_story_ids(filled_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasid.context import console
+
+    monkeypatch.setattr(console, "width", 200)  # wide enough that no title is folded
+    code, out = invoke("hits", "--db", filled_url)
+    assert code == 0
+    assert "الإمارات وروسيا توقعان مذكرة تفاهم" in out and "القمح في مصر" in out
+    assert "4 hits" in out
+
+
+def test_hits_csv_has_a_header_and_one_row_per_hit(filled_url: str) -> None:
+    code, out = invoke("hits", "--db", filled_url, "--format", "csv", "--source", "sana")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0
+    assert sorted(r["title"] for r in rows) == ["القمح في مصر", "مذكرة تفاهم روسية إماراتية"]
+    assert {r["partners"] for r in rows} == {"الإمارات", "مصر"}
+
+
+def test_hits_jsonl_filters_by_partner_and_normalised_search(filled_url: str) -> None:
+    _, out = invoke("hits", "--db", filled_url, "--format", "jsonl", "--partner", "مصر")
+    assert [json.loads(line)["title"] for line in out.splitlines()] == ["القمح في مصر"]
+    # "الامارات" (no hamza) finds the three copies spelled "الإمارات"
+    _, out = invoke("hits", "--db", filled_url, "--format", "jsonl", "--search", "الامارات")
+    assert {json.loads(line)["source"] for line in out.splitlines()} == {"wam", "rt", "sana"}
+
+
+def test_stories_list_the_syndicated_hit_once_with_all_its_sources(filled_url: str) -> None:
+    _, out = invoke("stories", "--db", filled_url, "--format", "jsonl", "--sector", "technology")
+    [story] = [json.loads(line) for line in out.splitlines()]
+    assert story["sources"] == ["wam", "rt", "sana"]
+    assert story["title"] == "الإمارات وروسيا توقعان مذكرة تفاهم"
+    _, out = invoke("stories", "--db", filled_url, "--format", "jsonl")
+    assert len(out.splitlines()) == 2  # the story of three and the wheat hit; the miss is no story
+
+
+def test_export_writes_a_valid_rtl_atom_feed(filled_url: str, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "stories.atom"
+    code, out = invoke("export", str(target), "--what", "stories", "--db", filled_url)
+    assert code == 0 and "wrote 2 stories" in out
+    feed = ET.parse(target).getroot()
+    assert feed.tag == f"{ATOM}feed"
+    assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == "ar"
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 2
+    for entry in entries:  # RFC 4287 requires id, title and updated on every entry
+        assert entry.find(f"{ATOM}id").text.startswith("tag:rasid.local,2026:story:")
+        assert entry.find(f"{ATOM}title").text
+        assert entry.find(f"{ATOM}updated").text
+    story = next(e for e in entries if e.find(f"{ATOM}title").text == "الإمارات وروسيا توقعان مذكرة تفاهم")
+    assert [a.find(f"{ATOM}name").text for a in story.findall(f"{ATOM}author")] == ["wam", "rt", "sana"]
+    assert 'dir="rtl"' in story.find(f"{ATOM}content").text
+
+
+def test_export_csv_equals_what_hits_prints(filled_url: str, tmp_path: Path) -> None:
+    target = tmp_path / "hits.csv"
+    invoke("export", str(target), "--db", filled_url)
+    _, printed = invoke("hits", "--db", filled_url, "--format", "csv")
+    assert target.read_text(encoding="utf-8") == printed
+
+
+def _rasid(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rasid.cli", *args], capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"}
+    )
+
+
+def test_unreadable_since_exits_2_with_one_line(sqlite_url: str) -> None:
+    done = _rasid("hits", "--db", sqlite_url, "--since", "last tuesday")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --since 'last tuesday': use 7d, 24h, 2w or a date such as 2026-11-01"
+
+
+def test_hits_on_a_database_at_an_older_revision_says_what_to_run(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine, "0001")
+    engine.dispose()
+    done = _rasid("hits", "--db", sqlite_url)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: database is at revision 0001, code needs 0002: run `rasid db upgrade`"
