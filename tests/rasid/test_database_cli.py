@@ -51,7 +51,7 @@ def test_db_current_exits_1_behind_head_and_0_after_upgrade(database_url: str) -
 def test_db_current_on_an_empty_database_says_empty_and_exits_1() -> None:
     code, out = invoke("db", "current", "--db", "sqlite:///:memory:")
     assert code == 1
-    assert out.strip() == "sqlite:///:memory:: empty, code needs 0002: run `rasid db upgrade`"
+    assert out.strip().endswith(": empty, code needs 0002: run `rasid db upgrade`")
 
 
 @pytest.fixture
