@@ -29,18 +29,28 @@ class Found:
 class Part:
     """The title or the body: original text, its normalised form, and its sentences."""
 
-    __slots__ = ("kind", "orig", "norm", "spans", "_starts", "_offsets")
+    __slots__ = ("kind", "orig", "norm", "_spans", "_starts", "_offsets")
 
     def __init__(self, kind: str, orig: str) -> None:
         self.kind = kind
         self.orig = orig
         self.norm = normalize(orig)
-        # The title is one sentence even when outlets glue two headlines together.
-        self.spans = [(0, len(self.norm))] if kind == "title" else sentence_spans(self.norm)
-        self._starts = [start for start, _ in self.spans]
-        self._offsets = offset_map(orig, self.norm)
+        self._spans: list[tuple[int, int]] | None = None
+        self._starts: list[int] = []
+        self._offsets: list[int] | None | bool = False  # False: not computed yet (most texts never need it)
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """The sentences, computed on first use: an article that never names Russia is never split."""
+        if self._spans is None:
+            # The title is one sentence even when outlets glue two headlines together.
+            self._spans = [(0, len(self.norm))] if self.kind == "title" else sentence_spans(self.norm)
+            self._starts = [start for start, _ in self._spans]
+        return self._spans
 
     def sentence_at(self, pos: int) -> int:
+        if self._spans is None:
+            self.spans  # noqa: B018 - computes the sentence starts
         return max(bisect.bisect_right(self._starts, pos) - 1, 0)
 
     def tokens_between(self, a: Found, b: Found) -> int:
@@ -49,7 +59,9 @@ class Part:
         return 0 if hi <= lo else self.norm.count(" ", lo, hi)
 
     def original(self, start: int, end: int) -> str:
-        if self._offsets is None:
+        if self._offsets is False:
+            self._offsets = offset_map(self.orig, self.norm)
+        if self._offsets is None or self._offsets is True:
             return self.orig[start:end]
         return self.orig[self._offsets[start] : self._offsets[end]]
 
@@ -57,4 +69,4 @@ class Part:
         if not self.spans:
             return ""
         start, end = self.spans[index]
-        return self.original(start, end)
+        return self.original(start, end).strip()

@@ -18,6 +18,10 @@ from config.keywords import Keywords
 #: A Russia term with only a meeting word (summit, talks, visit) counts this much of a cooperation term,
 #: and only when the sentence names a field: summits about a war are the commonest false alarm.
 MEETING_VALUE = 0.6
+#: A meeting word with a partner but no field ("Sisi meets his Russian counterpart") counts less again.
+MEETING_PARTNER_VALUE = 0.4
+#: Factor for a sentence whose only partners are the rivals listed in keywords.yaml.
+RIVAL_FACTOR = 0.5
 #: Extra value of a sentence that names a field of cooperation (energy, trade, defence...).
 SECTOR_BONUS = 0.5
 #: Factor for a sentence with Russia and cooperation but no partner named in it.
@@ -27,6 +31,11 @@ NEGATIVE_FACTOR = 0.4
 #: Russia named only in this last share of the body (and not in title or lead) is a passing mention:
 #: typically teaser headlines of other stories that outlets such as CNN Arabic append to a page.
 TAIL_SHARE = 0.6
+
+#: How much the article's war/sanctions/conflict talk per Russia sentence damps the score.
+NEGATIVE_LOAD_WEIGHT = 0.25
+#: Factor of a score whose Russia mentions all sit in the tail of the body.
+TAIL_FACTOR = 0.2
 
 #: The article-level features, in the order the model's weights are stored.
 FEATURE_NAMES = (
@@ -52,6 +61,8 @@ FEATURE_NAMES = (
     "neg_sport",
     "neg_politics",
     "neg_conflict_diplomacy",
+    "neg_cancellation",
+    "negative_load",
 )
 
 
@@ -93,12 +104,23 @@ def sentence_facts(parts: tuple[Part, Part], found: list[Found], keywords: Keywo
             )
 
         cooperation, meeting = near(roles.get("cooperation")), near(roles.get("meeting"))
-        sector, partner = "sector" in roles, "partner" in roles
+        sector = "sector" in roles
+        partners = {i.group.canonical for i in roles.get("partner", ())}
+        partner = bool(partners)
         negatives = tuple(sorted({i.group.canonical for i in roles.get("negative", ())}))
         value = 0.0
-        if cooperation or (meeting and sector):
-            value = (1.0 if cooperation else MEETING_VALUE) + (SECTOR_BONUS if sector else 0.0)
-            value *= 1.0 if partner else NO_PARTNER_FACTOR
+        if cooperation:
+            value = 1.0
+        elif meeting and sector:
+            value = MEETING_VALUE
+        elif meeting and partner:
+            value = MEETING_PARTNER_VALUE
+        if value:
+            value += SECTOR_BONUS if sector else 0.0
+            if not partner:
+                value *= NO_PARTNER_FACTOR
+            elif partners <= keywords.rivals:
+                value *= RIVAL_FACTOR
             value *= NEGATIVE_FACTOR if negatives else 1.0
             value *= weights[items[0].where]
         facts.append(
@@ -144,6 +166,16 @@ def document_features(parts: tuple[Part, Part], found: list[Found], facts: list[
         "sector_sentences": math.log1p(sum(1 for f in facts if f.sector)),
         "negative_in_evidence": (sum(1 for f in evidence if f.negatives) / len(evidence)) if evidence else 0.0,
     }
-    for name in ("war", "sanctions", "sport", "politics", "conflict_diplomacy"):
+    for name in ("war", "sanctions", "sport", "politics", "conflict_diplomacy", "cancellation"):
         features[f"neg_{name}"] = math.log1p(negatives.get(name, 0))
+    features["negative_load"] = sum(negatives.values()) / (len(facts) + 1)
     return features
+
+
+def rule_score(facts: list[SentenceFacts], features: dict[str, float]) -> float:
+    """The hand-written score: sentence values summed, damped by surrounding war talk and by tail-only mentions."""
+    score = sum(f.value for f in facts)
+    score /= 1.0 + NEGATIVE_LOAD_WEIGHT * features["negative_load"]
+    if features["tail_only"]:
+        score *= TAIL_FACTOR
+    return score

@@ -7,11 +7,12 @@ Build once per keywords file (compiling the one term pattern is the expensive pa
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 
 from classifiers.document import Found, Part
-from classifiers.features import SentenceFacts, document_features, sentence_facts
-from classifiers.tokens import compile_terms, core_of
+from classifiers.features import SentenceFacts, document_features, rule_score, sentence_facts
+from classifiers.tokens import compile_terms, core_of, with_proclitics
 from classifiers.verdict import Match, Verdict
 from config.keywords import Keywords, TermGroup
 
@@ -30,41 +31,72 @@ class KeywordClassifier:
         self.keywords = keywords
         self.version = f"kw{RULES_VERSION}-{keywords.fingerprint}"
         self._lookup: dict[str, list[tuple[TermGroup, str]]] = {}
-        affixed, exact = [], []
+        cores: dict[str, tuple[list[str], list[str]]] = {"all": ([], []), "russia": ([], [])}
         for group in keywords.groups:
             for term in group.terms:
                 core, takes_suffixes = core_of(term)
-                (affixed if takes_suffixes else exact).append(core)
-                entries = self._lookup.setdefault(core, [])
-                # Two spellings of one name in a group (اكسبورت/إكسبورت) fold to one core: report it once.
-                if all(known is not group for known, _ in entries):
-                    entries.append((group, term))
-        self._pattern = compile_terms(affixed, exact)
+                for key in ("all", "russia") if group.role in ("russia", "ignore") else ("all",):
+                    cores[key][0 if takes_suffixes else 1].append(core)
+                for word in with_proclitics(core):
+                    entries = self._lookup.setdefault(word, [])
+                    # Two spellings of one name in a group (اكسبورت/إكسبورت) fold to one core: report it once.
+                    if all(known is not group for known, _ in entries):
+                        entries.append((group, term))
+        self._pattern = compile_terms(*cores["all"])
+        # Russia (with the phrases that hide it) alone: most of the text is read only by this small pattern,
+        # and the full one runs only over the title and the sentences that name Russia.
+        self._russia_pattern = compile_terms(*cores["russia"])
 
     def classify(self, title: str, text: str) -> Verdict:
         """The verdict on one article; never raises on odd text (empty, non-Arabic, huge)."""
-        title, text = title or "", text or ""
-        parts = Part("title", title), Part("body", text)
-        found: list[Found] = []
-        for part in parts:
-            found.extend(self._find(part))
+        parts, found = self.scan(title, text)
+        if not found:
+            return Verdict(is_hit=False, score=0.0, classifier_version=self.version)
         return self._decide(parts, found)
+
+    def scan(self, title: str, text: str) -> tuple[tuple[Part, Part], list[Found]]:
+        """The article's parts and the terms found in its title and in its sentences naming Russia.
+
+        Nothing is found (an empty list) when Russia is not named at all: most articles stop here.
+        """
+        parts = Part("title", title or ""), Part("body", text or "")
+        title_part, body = parts
+        in_title = any(self._is_russia(m) for m in self._russia_pattern.finditer(title_part.norm))
+        sentences = self._russia_sentences(body)
+        if not in_title and not sentences:
+            return parts, []
+        found = self._find(title_part, 0, len(title_part.norm))
+        for start, end in sentences:
+            found.extend(self._find(body, start, end))
+        return parts, found
 
     # -- matching --------------------------------------------------------------------------------------
 
-    def _find(self, part: Part) -> list[Found]:
+    def _is_russia(self, match: re.Match[str]) -> bool:
+        entries = self._lookup.get(" ".join((match.group("core") or match.group("exact") or "").split()), ())
+        return any(group.role == "russia" for group, _ in entries)
+
+    def _russia_sentences(self, body: Part) -> list[tuple[int, int]]:
+        """Spans of the body sentences holding a Russia term, in order, each once."""
+        chosen: dict[int, tuple[int, int]] = {}
+        for match in self._russia_pattern.finditer(body.norm):
+            if self._is_russia(match):
+                index = body.sentence_at(match.start())
+                chosen.setdefault(index, body.spans[index])
+        return [chosen[i] for i in sorted(chosen)]
+
+    def _find(self, part: Part, start: int, end: int) -> list[Found]:
         out = []
         lead_chars = self.keywords.lead_chars
-        for match in self._pattern.finditer(part.norm):
-            core = match.group("core") or match.group("exact") or ""
-            core = " ".join(core.split())
-            entries = self._lookup.get(core)
+        lookup = self._lookup
+        for match in self._pattern.finditer(part.norm, start, end):
+            entries = lookup.get(" ".join((match.group("core") or match.group("exact") or "").split()))
             if not entries:
                 continue
-            start, end = match.span()
-            sentence = part.sentence_at(start)
-            where = part.kind if part.kind == "title" else ("lead" if start < lead_chars else "body")
-            out.extend(Found(group, term, start, end, where, sentence) for group, term in entries)
+            pos, stop = match.span()
+            sentence = part.sentence_at(pos)
+            where = part.kind if part.kind == "title" else ("lead" if pos < lead_chars else "body")
+            out.extend(Found(group, term, pos, stop, where, sentence) for group, term in entries)
         return out
 
     # -- decision --------------------------------------------------------------------------------------
@@ -94,7 +126,7 @@ class KeywordClassifier:
         )
 
     def _score(self, facts: list[SentenceFacts], features: dict[str, float]) -> float:
-        return sum(f.value for f in facts)
+        return rule_score(facts, features)
 
     @staticmethod
     def _match(parts: tuple[Part, Part], item: Found) -> Match:

