@@ -8,8 +8,9 @@ sitemap to bytes (see ``crawler.layouts``) and ``Snapshot.sources(base_url)`` sa
 data stays in ``../shared/data``; nothing here is written into the repository.
 
 Each outlet exercises one way in: RSS 2.0, Atom, a home page with feed autodiscovery only, a news sitemap
-index of gzipped sitemaps, or section pages that also link to tags, authors and pagination; four serve
-windows-1256 or ISO-8859-6 declared in the header, only in ``<meta>``, nowhere, or wrongly as UTF-8.
+index of gzipped sitemaps, or section pages that also link to tags, authors and pagination. Five serve
+legacy charsets: windows-1256 declared only in the header, only in ``<meta>``, nowhere, or wrongly as
+UTF-8, and ISO-8859-6 declared in both.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import random
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -466,8 +467,3 @@ def _real_pages(folder: Path) -> tuple[tuple[Outlet, ...], list[SnapshotArticle]
             charset=entry.get("charset", "utf-8"), declared="real",
         ))  # fmt: skip
     return tuple(outlets), articles
-
-
-def iter_listed(snapshot: Snapshot) -> Iterator[SnapshotArticle]:
-    """Articles a polite crawler should store: everything but the robots-disallowed ones."""
-    return (a for a in snapshot.articles if not a.is_private)
