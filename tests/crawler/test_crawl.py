@@ -6,65 +6,11 @@ the repository and the server's request log to see what was fetched and stored, 
 
 from __future__ import annotations
 
-import logging
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from storage.db import make_engine
 from storage.repository import Repository
-from tests.crawler.outlets import Site, build_site
-from tests.servers import serve_site
-
-ROOT = Path(__file__).resolve().parents[2]
-#: No delays against 127.0.0.1: politeness settings are tested in test_settings.py.
-FAST_ENV = {
-    "RASID_CRAWL__DOWNLOAD_DELAY": "0",
-    "RASID_CRAWL__AUTOTHROTTLE": "false",
-    "RASID_CRAWL__RETRY_TIMES": "1",
-    "RASID_CRAWL__DOWNLOAD_TIMEOUT": "10",
-}
-
-
-class RequestLog(logging.Handler):
-    """Collects the paths the in-thread site server answered (it logs each request at DEBUG)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.paths: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if '"GET ' in message:
-            self.paths.append(message.split('"GET ', 1)[1].split(" ", 1)[0])
-
-
-@pytest.fixture(scope="module")
-def site(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Path, RequestLog]]:
-    server = serve_site({})
-    log = RequestLog()
-    replay_logger = logging.getLogger("crawler.replay")
-    replay_logger.addHandler(log)
-    replay_logger.setLevel(logging.DEBUG)
-    with server:
-        built, sources_yaml = build_site(shared_data, server.url)
-        server.set_routes(built.routes)
-        sources_file = tmp_path_factory.mktemp("site") / "sources.yaml"
-        sources_file.write_text(sources_yaml, encoding="utf-8")
-        yield built, sources_file, log
-    replay_logger.removeHandler(log)
-
-
-def rasid(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **FAST_ENV, "RASID_CONFIG": ""}
-    env.pop("RASID_CONFIG")
-    return subprocess.run(
-        [sys.executable, "-m", "rasid.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+from tests.crawler.conftest import rasid
 
 
 def stored_titles(url: str) -> dict[str, set[str]]:
@@ -77,7 +23,7 @@ def stored_titles(url: str) -> dict[str, set[str]]:
 
 
 @pytest.fixture(scope="module")
-def first_crawl(site: tuple[Site, Path, RequestLog], tmp_path_factory: pytest.TempPathFactory):
+def first_crawl(site, tmp_path_factory: pytest.TempPathFactory):
     built, sources_file, log = site
     db = f"sqlite:///{tmp_path_factory.mktemp('db') / 'rasid.db'}"
     log.paths.clear()
@@ -160,7 +106,7 @@ def test_a_second_crawl_fetches_no_article_again(first_crawl, site) -> None:
     assert last.status == "ok"
 
 
-def test_unknown_source_is_one_line_and_exit_code_2(site, tmp_path: Path) -> None:
+def test_unknown_source_is_one_line_and_exit_code_2(site, tmp_path) -> None:
     _, sources_file, _ = site
     result = rasid("crawl", "--sources", str(sources_file), "--source", "nope", "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.returncode == 2

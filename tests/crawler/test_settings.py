@@ -1,0 +1,57 @@
+"""Politeness is Scrapy's: the settings dict switches its middlewares on with rasid's values."""
+
+from __future__ import annotations
+
+from config.settings import CrawlSettings, Settings
+from crawler.settings import to_scrapy
+
+
+def test_user_agent_names_rasid_and_the_operators_contact() -> None:
+    values = to_scrapy(Settings(crawl=CrawlSettings(contact="desk@example.net")))
+    assert values["USER_AGENT"] == "rasid/0.1 (Arabic news monitor; +desk@example.net)"
+
+
+def test_politeness_settings_follow_the_configuration() -> None:
+    crawl = CrawlSettings(
+        concurrent_requests_per_domain=2, download_delay=1.5, download_timeout=12, download_maxsize=2_000_000,
+        retry_times=4, max_redirects=3,
+    )  # fmt: skip
+    values = to_scrapy(Settings(crawl=crawl))
+    assert values["ROBOTSTXT_OBEY"] is True
+    assert values["AUTOTHROTTLE_ENABLED"] is True
+    assert values["CONCURRENT_REQUESTS_PER_DOMAIN"] == 2
+    assert values["DOWNLOAD_DELAY"] == 1.5
+    assert values["DOWNLOAD_TIMEOUT"] == 12
+    assert values["DOWNLOAD_MAXSIZE"] == 2_000_000
+    assert values["RETRY_TIMES"] == 4
+    assert values["REDIRECT_MAX_TIMES"] == 3
+
+
+def test_retries_cover_server_errors_and_rate_limits_but_no_other_4xx() -> None:
+    codes = set(to_scrapy(Settings())["RETRY_HTTP_CODES"])
+    assert {500, 502, 503, 504, 408, 429} <= codes
+    assert not {code for code in codes if 400 <= code < 500} - {408, 429}
+
+
+def test_snapshot_raises_per_domain_concurrency_but_still_obeys_robots() -> None:
+    normal, snapshot = to_scrapy(Settings()), to_scrapy(Settings(), snapshot=True)
+    assert snapshot["CONCURRENT_REQUESTS_PER_DOMAIN"] > normal["CONCURRENT_REQUESTS_PER_DOMAIN"]
+    assert snapshot["DOWNLOAD_DELAY"] == 0
+    assert snapshot["ROBOTSTXT_OBEY"] is True
+
+
+def test_redis_url_switches_to_the_shared_scrapy_redis_frontier() -> None:
+    assert "SCHEDULER" not in to_scrapy(Settings())
+    values = to_scrapy(Settings(crawl=CrawlSettings(redis_url="redis://127.0.0.1:6379/3")))
+    assert values["SCHEDULER"] == "scrapy_redis.scheduler.Scheduler"
+    assert values["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
+    assert values["REDIS_URL"] == "redis://127.0.0.1:6379/3"
+
+
+def test_every_setting_is_one_scrapy_knows() -> None:
+    from scrapy.settings import default_settings
+
+    ours = {"REDIS_URL", "SCHEDULER_PERSIST"}  # read by scrapy-redis
+    values = to_scrapy(Settings(crawl=CrawlSettings(redis_url="redis://127.0.0.1:6379/3")))
+    unknown = {key for key in values if not hasattr(default_settings, key)} - ours
+    assert not unknown
