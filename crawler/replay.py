@@ -23,8 +23,10 @@ Fault routes answer under any path that contains ``/_fault/`` (so an outlet can 
 from __future__ import annotations
 
 import argparse
+import gzip
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -47,6 +49,8 @@ STARTUP_TIMEOUT = 60.0
 _BIG_CHUNK = 64 * 1024
 _SLOW_MAX_SECONDS = 600.0
 _BIG_MAX_MB = 1024
+_GZIP_MIN = 1024  # bytes; smaller answers go out as they are
+_COMPRESSIBLE = re.compile(r"text/|application/(?:[\w.+-]*\+)?(?:xml|json)")  # not the .xml.gz sitemaps
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,15 +168,36 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send(self, route: Route, head: bool) -> None:
+        body, compressed = self._maybe_gzipped(route)
         self.send_response(route.status)
         if route.content_type is not None:
             self.send_header("Content-Type", route.content_type)
         for name, value in route.headers:
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(route.body)))
+        if compressed:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if not head:
-            self.wfile.write(route.body)
+            self.wfile.write(body)
+
+    def _maybe_gzipped(self, route: Route) -> tuple[bytes, bool]:
+        """The body gzip-encoded when the server compresses, the client accepts it and it is worth it."""
+        if (
+            not self.server.compress
+            or route.status != 200
+            or len(route.body) < _GZIP_MIN
+            or not _COMPRESSIBLE.match(route.content_type or "")
+            or "gzip" not in self.headers.get("Accept-Encoding", "")
+        ):
+            return route.body, False
+        key = id(route)
+        cached = self.server.gzipped.get(key)
+        if cached is None or cached[0] is not route:
+            cached = (route, gzip.compress(route.body, compresslevel=5, mtime=0))
+            self.server.gzipped[key] = cached
+        return cached[1], True
 
     def _fault(self, name: str, head: bool) -> None:
         path, _, query = name.partition("?")
@@ -255,8 +280,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256  # a crawl opens many connections at once
 
-    def __init__(self, address: tuple[str, int], routes: Mapping[str, Route]) -> None:
+    def __init__(self, address: tuple[str, int], routes: Mapping[str, Route], compress: bool) -> None:
         self.routes = dict(routes)
+        self.compress = compress
+        self.gzipped: dict[int, tuple[Route, bytes]] = {}  # compressed once, on first request
         super().__init__(address, _Handler)
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -269,8 +296,11 @@ class SiteServer:
     ``with SiteServer({"/feed.xml": Route(...)}) as site: fetch(site.url + "/feed.xml")``
     """
 
-    def __init__(self, routes: Mapping[str, Route], port: int = 0, host: str = "127.0.0.1") -> None:
-        self._server = _Server((host, port), routes)
+    def __init__(
+        self, routes: Mapping[str, Route], port: int = 0, host: str = "127.0.0.1", compress: bool = False
+    ) -> None:
+        """``compress=True`` gzips text answers for clients that accept it, as outlets' servers do."""
+        self._server = _Server((host, port), routes, compress)
         self._thread: threading.Thread | None = None
         self._serving = False
 
@@ -287,6 +317,7 @@ class SiteServer:
     def set_routes(self, routes: Mapping[str, Route]) -> None:
         """Replace the route table (the snapshot's pages need the URL, known only once bound)."""
         self._server.routes = dict(routes)
+        self._server.gzipped.clear()
 
     def start(self) -> SiteServer:
         self._serving = True
@@ -349,6 +380,7 @@ class ReplayProcess:
         if not line.startswith("http://"):
             self._stop()
             error = stderr_path.read_text(encoding="utf-8", errors="replace").strip()
+            self._tmp.cleanup()
             raise RuntimeError(
                 f"replay server did not start (exit {self._proc.returncode}; first line {line!r}): "
                 f"{error[-2000:] or 'no stderr'}"
@@ -403,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     snapshot = build_snapshot(args.data, size=args.size, seed=args.seed)
-    server = SiteServer({}, port=args.port)
+    server = SiteServer({}, port=args.port, compress=True)
     server.set_routes(snapshot.routes(server.url))
     if args.sources_out is not None:
         snapshot.write_sources_yaml(args.sources_out, server.url)

@@ -24,11 +24,11 @@ from tests.servers import SnapshotServer
 SiteFactory = Callable[[Mapping[str, Route]], SiteServer]
 
 
-def get(url: str, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+def get(url: str, timeout: float = 10, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body, without following redirects or raising on error statuses."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+    conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {})
     response = conn.getresponse()
     body = response.read()
     conn.close()
@@ -90,6 +90,18 @@ def test_a_garbage_request_does_not_stop_the_server(site_server: SiteFactory) ->
         sock.sendall(b"\x00\xffNOT HTTP AT ALL\r\n\r\n")
         assert b"Error code: 400" in sock.recv(1000)
     assert get(site.url + "/a")[2] == b"ok"
+
+
+def test_compressing_server_gzips_text_only_for_clients_that_accept_it() -> None:
+    page = ("<p>" + "تعاون روسي " * 300 + "</p>").encode()
+    sitemap = gzip.compress(b"<urlset/>" * 200)
+    with SiteServer({"/a": Route(page), "/s.xml.gz": Route(sitemap, "application/x-gzip")}, compress=True) as site:
+        _, plain_headers, plain = get(site.url + "/a")
+        _, headers, body = get(site.url + "/a", headers={"Accept-Encoding": "gzip, deflate"})
+        _, gz_headers, gz = get(site.url + "/s.xml.gz", headers={"Accept-Encoding": "gzip"})
+    assert plain == page and "Content-Encoding" not in plain_headers
+    assert headers["Content-Encoding"] == "gzip" and len(body) < len(page) and gzip.decompress(body) == page
+    assert gz == sitemap and "Content-Encoding" not in gz_headers
 
 
 # --------------------------------------------------------------------------------------------- faults
@@ -170,6 +182,15 @@ def test_snapshot_serves_real_pages_byte_for_byte(snapshot_server: SnapshotServe
         status, headers, body = get(article.url(snapshot_server.url))
         assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
         assert body == (shared_data / "pages" / article.real_file).read_bytes()
+
+
+def test_snapshot_server_gzips_pages_that_decompress_to_the_original_bytes(
+    snapshot_server: SnapshotServer, shared_data: Path
+) -> None:
+    article = next(a for a in snapshot_server.snapshot.articles if a.real_file == "youm7.com/1691196862.html")
+    _, headers, body = get(article.url(snapshot_server.url), headers={"Accept-Encoding": "gzip"})
+    assert headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body) == (shared_data / "pages" / article.real_file).read_bytes()
 
 
 def test_snapshot_windows_1256_page_decodes_back_to_the_arabic_text(snapshot_server: SnapshotServer) -> None:
