@@ -17,6 +17,7 @@ from crawler.settings import to_scrapy
 if TYPE_CHECKING:
     from config.settings import Settings
     from config.sources import Source
+    from crawler.page import Page
     from crawler.spiders.news import EntryReport
     from storage.records import RunSummary
 
@@ -106,6 +107,13 @@ def check_sources(settings: Settings, sources: tuple[Source, ...]) -> list[Entry
     return list(spider.reports.values())
 
 
+def fetch_pages(settings: Settings, urls: Iterable[str], source: str = "") -> list[Page]:
+    """Fetch article pages directly (robots.txt, retries and limits as in a crawl); failures are logged."""
+    pages: list[Page] = []
+    _run(settings, False, None, on_page=pages.append, article_urls=[(source, url) for url in urls])
+    return pages
+
+
 def summarize(stats: dict[str, Any], names: Iterable[str]) -> RunSummary:
     """The run's counters from Scrapy's stats (``rasid/...`` keys written by the spider and pipeline)."""
     from storage.records import RunSummary
@@ -130,6 +138,7 @@ def _run(
     snapshot: bool,
     on_progress: Callable[[Progress], None] | None,
     spider_box: list[Any] | None = None,
+    on_page: Callable[[Page], None] | None = None,
     **spider_kwargs: Any,
 ) -> tuple[dict[str, Any], str]:
     """One CrawlerProcess with the NewsSpider; returns its stats and close reason."""
@@ -176,7 +185,12 @@ def _run(
 
     crawler.signals.connect(report, signal=signals.response_received)
     crawler.signals.connect(report, signal=signals.item_scraped)
+    def scraped(item: Any, **_kwargs: Any) -> None:
+        if on_page is not None:
+            on_page(item)
+
     crawler.signals.connect(closed, signal=signals.spider_closed)
+    crawler.signals.connect(scraped, signal=signals.item_scraped)
     process.crawl(crawler, **spider_kwargs)
     process.start(install_signal_handlers=True)
     report()
