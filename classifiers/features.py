@@ -143,9 +143,7 @@ def document_features(parts: tuple[Part, Part], found: list[Found], facts: list[
     )
     negatives = Counter(i.group.canonical for i in found if i.group.role == "negative")
     tail_start = len(parts[1].norm) * TAIL_SHARE
-    tail_only = bool(facts) and not title and all(
-        f.where == "body" and parts[1].spans[f.index][0] >= tail_start for f in body_facts
-    )
+    tail_only = bool(facts) and not title and all(parts[1].spans[f.index][0] >= tail_start for f in body_facts)
     roles_in_title = {i.group.role for i in title_found}
     features = {
         "title_cooperation": float(any(f.cooperation for f in title)),

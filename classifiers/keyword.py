@@ -105,13 +105,16 @@ class KeywordClassifier:
         facts = sentence_facts(parts, found, self.keywords)
         features = document_features(parts, found, facts)
         score = self._score(facts, features)
-        evidence = [f for f in facts if f.value > 0]
-        evidence.sort(key=lambda f: -f.value)
-        evidence = evidence[:MAX_EVIDENCE]
+        evidence = sorted((f for f in facts if f.value > 0), key=lambda f: -f.value)
         evidence_found = [item for f in evidence for item in f.items]
         partners = Counter(i.group.canonical for i in evidence_found if i.group.role == "partner")
         sectors = Counter(i.group.canonical for i in evidence_found if i.group.role == "sector")
+        if score >= self.keywords.threshold and not partners:
+            # The partner is often named in the next sentence ("...first held in Abu Dhabi"), or the title.
+            partners = Counter(i.group.canonical for i in self._around(parts, facts, found) if i.group.role == "partner")
         is_hit = score >= self.keywords.threshold and bool(partners)
+        evidence = evidence[:MAX_EVIDENCE]
+        evidence_found = [item for f in evidence for item in f.items]
         shown = [i for i in evidence_found if i.group.role != "negative"] or [
             i for i in found if i.group.role == "russia"
         ][:5]
@@ -124,6 +127,17 @@ class KeywordClassifier:
             evidence=tuple(parts[0 if f.part == "title" else 1].sentence_text(f.index) for f in evidence),
             classifier_version=self.version,
         )
+
+    def _around(self, parts: tuple[Part, Part], facts: list[SentenceFacts], found: list[Found]) -> list[Found]:
+        """Terms of the title and of the body sentences just before and after those naming Russia."""
+        body = parts[1]
+        named = {f.index for f in facts if f.part == "body"}
+        indices = {f.index + step for f in facts if f.part == "body" for step in (-1, 1)} - named
+        around = [i for i in found if i.where == "title"]
+        for index in sorted(indices):
+            if 0 <= index < len(body.spans):
+                around.extend(self._find(body, *body.spans[index]))
+        return around
 
     def _score(self, facts: list[SentenceFacts], features: dict[str, float]) -> float:
         return rule_score(facts, features)

@@ -1,0 +1,83 @@
+"""``rasid explain`` and ``rasid eval`` through the real CLI entry point (a subprocess, as an analyst runs it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EGYPT_DEAL = "روسيا ومصر توقعان اتفاقية للتعاون في مجال الطاقة النووية\nوقعت موسكو والقاهرة اتفاقية تعاون لبناء محطة الضبعة.\n"
+
+
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from rasid.cli import main; main()", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent-home"},
+    )
+
+
+def test_explain_text_file_prints_hit_partner_and_highlighted_evidence(tmp_path: Path) -> None:
+    path = tmp_path / "article.txt"
+    path.write_text(EGYPT_DEAL, encoding="utf-8")
+    result = _run("explain", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("HIT")
+    assert "partners: Egypt" in result.stdout
+    assert "energy" in result.stdout
+    assert "وقعت موسكو والقاهرة اتفاقية تعاون لبناء محطة الضبعة." in result.stdout
+
+
+def test_explain_reads_stdin_and_says_not_a_hit(tmp_path: Path) -> None:
+    result = _run("explain", "-", stdin="أمطار في جدة\nهطلت أمطار غزيرة اليوم.")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("not a hit")
+    assert "evidence: none" in result.stdout
+
+
+def test_explain_of_a_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = _run("explain", str(tmp_path / "nope.txt"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.txt'}: no such file"
+
+
+def test_eval_json_prints_one_object_with_the_promised_keys(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    title, _, body = EGYPT_DEAL.partition("\n")
+    lines = [
+        {"id": "p1", "title": title, "text": body, "label": True, "kind": "positive"},
+        {"id": "n1", "title": "أمطار في جدة", "text": "هطلت أمطار.", "label": False, "kind": "other"},
+        {"id": "n2", "title": "غارات روسية على إدلب", "text": "قصف روسي على إدلب.", "label": False,
+         "kind": "russia-no-cooperation"},
+    ]
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    result = _run("eval", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"precision", "recall", "f1", "tp", "fp", "fn", "tn", "docs_per_s", "by_kind"} <= set(report)
+    assert (report["tp"], report["fp"], report["fn"], report["tn"]) == (1, 0, 0, 2)
+    assert report["by_kind"]["russia-no-cooperation"] == {"tp": 0, "fp": 0, "fn": 0, "tn": 1}
+
+
+def test_eval_table_lists_counts_and_errors_by_id(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    line = {"id": "missed-1", "title": "أمطار في جدة", "text": "هطلت أمطار.", "label": True, "kind": "positive"}
+    path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = _run("eval", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "false negatives (1):" in result.stdout
+    assert "missed-1  أمطار في جدة" in result.stdout
+
+
+def test_eval_of_a_bad_labelled_line_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    path.write_text('{"id": "x", "label": true}\n{"title": "no id", "label": false}\n', encoding="utf-8")
+    result = _run("eval", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {path}:2: id: Field required"

@@ -1,0 +1,92 @@
+"""Classifier quality is a test: the dev-set figures may not fall below the floors pinned in eval_floor.json.
+
+Like trafilatura's tests/eval_gate.py: raise a floor when the classifier improves (by hand, in the same
+commit), never lower it to make a change pass. One article of the 41 hits moves recall by ~0.024.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classifiers.evaluate import LabelledRecord, evaluate, read_labelled
+from classifiers.keyword import KeywordClassifier
+from config.keywords import load_keywords
+from config.settings import PACKAGE_DIR, ConfigError
+
+FLOORS = json.loads((Path(__file__).with_name("eval_floor.json")).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def dev_report(shared_data: Path) -> dict:
+    clf = KeywordClassifier(load_keywords(PACKAGE_DIR / "keywords.yaml"))
+    return evaluate(clf, read_labelled(shared_data / "labelled" / "dev.jsonl")).to_dict()
+
+
+@pytest.mark.parametrize("figure", ["f1", "precision", "recall"])
+def test_dev_figure_stays_above_its_floor(dev_report: dict, figure: str) -> None:
+    assert dev_report[figure] >= FLOORS[figure], f"{figure} {dev_report[figure]} fell below {FLOORS[figure]}"
+
+
+def test_hard_negatives_flagged_stay_below_the_ceiling(dev_report: dict) -> None:
+    assert dev_report["hard_negative_fp_rate"] <= FLOORS["hard_negative_fp_rate_max"]
+
+
+def test_report_has_the_keys_the_cli_promises(dev_report: dict) -> None:
+    assert {"precision", "recall", "f1", "tp", "fp", "fn", "tn", "docs_per_s", "by_kind"} <= set(dev_report)
+    assert dev_report["tp"] + dev_report["fp"] + dev_report["fn"] + dev_report["tn"] == 643
+    assert set(dev_report["by_kind"]) == {"positive", "russia-no-cooperation", "cooperation-no-russia", "other"}
+    positive = dev_report["by_kind"]["positive"]
+    assert positive["tp"] + positive["fn"] == 41
+
+
+class _Always:
+    """A classifier that flags everything, to check the arithmetic of the report."""
+
+    def classify(self, title: str, text: str):  # noqa: ANN201
+        from classifiers.verdict import Verdict
+
+        return Verdict(is_hit=True, score=1.0)
+
+
+def test_counts_precision_recall_and_f1_are_computed_per_kind() -> None:
+    records = [
+        LabelledRecord("a", "", "", True, "positive"),
+        LabelledRecord("b", "", "", False, "russia-no-cooperation"),
+        LabelledRecord("c", "", "", False, "other"),
+        LabelledRecord("d", "", "", False, "other"),
+    ]
+    report = evaluate(_Always(), records)
+    assert (report.counts.tp, report.counts.fp, report.counts.fn, report.counts.tn) == (1, 3, 0, 0)
+    assert report.precision == 0.25 and report.recall == 1.0
+    assert report.f1 == pytest.approx(0.4)
+    assert report.by_kind["other"].as_dict() == {"tp": 0, "fp": 2, "fn": 0, "tn": 0}
+    assert report.hard_negative_fp_rate == 1.0
+    assert report.false_positives == [("b", ""), ("c", ""), ("d", "")]
+
+
+def test_bad_labelled_line_is_one_error_with_its_line_number(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    good = json.dumps({"id": "x1", "title": "t", "text": "b", "label": True, "kind": "positive"})
+    path.write_text(good + "\n" + json.dumps({"id": "x2", "title": "t", "label": "maybe"}) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        list(read_labelled(path))
+    assert str(caught.value) == f"{path}:2: label: Input should be a valid boolean, unable to interpret input"
+
+
+def test_labelled_line_that_is_not_json_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    path.write_text('{"id": "x1", "label": true}\n\n{"id": \n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        list(read_labelled(path))
+    assert str(caught.value).startswith(f"{path}:3: not valid JSON:")
+
+
+def test_unknown_kind_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    path.write_text('{"id": "x1", "label": false, "kind": "maybe-russia"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        list(read_labelled(path))
+    assert str(caught.value).startswith(f"{path}:1: kind: Input should be")
