@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 EGYPT_DEAL = "روسيا ومصر توقعان اتفاقية للتعاون في مجال الطاقة النووية\nوقعت موسكو والقاهرة اتفاقية تعاون لبناء محطة الضبعة.\n"
 
 
