@@ -20,12 +20,14 @@ from config.keywords import Keywords
 MEETING_VALUE = 0.6
 #: A meeting word with a partner but no field ("Sisi meets his Russian counterpart") counts less again.
 MEETING_PARTNER_VALUE = 0.4
+#: Factor for a sentence whose partner is named in the next or previous sentence, not in itself.
+NEAR_PARTNER_FACTOR = 0.8
 #: Factor for a sentence whose only partners are the rivals listed in keywords.yaml.
 RIVAL_FACTOR = 0.5
 #: Extra value of a sentence that names a field of cooperation (energy, trade, defence...).
-SECTOR_BONUS = 0.5
+SECTOR_BONUS = 1.0
 #: Factor for a sentence with Russia and cooperation but no partner named in it.
-NO_PARTNER_FACTOR = 0.6
+NO_PARTNER_FACTOR = 0.4
 #: Factor for a sentence that also speaks of war, sanctions, sport or conflict talks.
 NEGATIVE_FACTOR = 0.4
 #: Russia named only in this last share of the body (and not in title or lead) is a passing mention:
@@ -33,9 +35,17 @@ NEGATIVE_FACTOR = 0.4
 TAIL_SHARE = 0.6
 
 #: How much the article's war/sanctions/conflict talk per Russia sentence damps the score.
-NEGATIVE_LOAD_WEIGHT = 0.25
+NEGATIVE_LOAD_WEIGHT = 0.5
 #: Factor of a score whose Russia mentions all sit in the tail of the body.
 TAIL_FACTOR = 0.2
+
+#: Factor of a score when neither Russia nor a partner of the evidence is in the title: Russia's deal is
+#: then a side story (a paragraph on a pipeline in an article on US shale oil, a teaser of another story).
+UNANCHORED_FACTOR = 0.5
+#: Factor when the title announces a dispute (sanctions, a cancelled deal, sport, elections), whatever the body
+#: says about earlier cooperation; war is left out because joint exercises and arms deals name it too.
+DISPUTE_FACTOR = 0.5
+DISPUTE_NEGATIVES = frozenset({"sanctions", "cancellation", "sport", "politics"})
 
 #: The article-level features, in the order the model's weights are stored.
 FEATURE_NAMES = (
@@ -63,6 +73,8 @@ FEATURE_NAMES = (
     "neg_conflict_diplomacy",
     "neg_cancellation",
     "negative_load",
+    "title_anchor",
+    "title_dispute",
 )
 
 
@@ -82,8 +94,14 @@ class SentenceFacts:
     items: tuple[Found, ...]
 
 
-def sentence_facts(parts: tuple[Part, Part], found: list[Found], keywords: Keywords) -> list[SentenceFacts]:
-    """The facts of every sentence that holds a Russia term, in text order."""
+def sentence_facts(
+    parts: tuple[Part, Part], found: list[Found], keywords: Keywords, partner_near: frozenset[tuple[str, int]] = frozenset()
+) -> list[SentenceFacts]:
+    """The facts of every sentence that holds a Russia term, in text order.
+
+    ``partner_near`` holds the (part, index) of sentences with no partner of their own but one in the
+    sentence before or after (for the title: in the lead), which the caller looks up only when it matters.
+    """
     weights = {"title": keywords.title_weight, "lead": keywords.lead_weight, "body": keywords.body_weight}
     by_sentence: dict[tuple[str, int], list[Found]] = {}
     for item in found:
@@ -118,7 +136,7 @@ def sentence_facts(parts: tuple[Part, Part], found: list[Found], keywords: Keywo
         if value:
             value += SECTOR_BONUS if sector else 0.0
             if not partner:
-                value *= NO_PARTNER_FACTOR
+                value *= NEAR_PARTNER_FACTOR if (part_name, index) in partner_near else NO_PARTNER_FACTOR
             elif partners <= keywords.rivals:
                 value *= RIVAL_FACTOR
             value *= NEGATIVE_FACTOR if negatives else 1.0
@@ -145,6 +163,9 @@ def document_features(parts: tuple[Part, Part], found: list[Found], facts: list[
     tail_start = len(parts[1].norm) * TAIL_SHARE
     tail_only = bool(facts) and not title and all(parts[1].spans[f.index][0] >= tail_start for f in body_facts)
     roles_in_title = {i.group.role for i in title_found}
+    title_partners = {i.group.canonical for i in title_found if i.group.role == "partner"}
+    evidence_partners = {i.group.canonical for f in evidence for i in f.items if i.group.role == "partner"}
+    title_negatives = {i.group.canonical for i in title_found if i.group.role == "negative"}
     features = {
         "title_cooperation": float(any(f.cooperation for f in title)),
         "title_meeting": float(any(f.meeting and not f.cooperation for f in title)),
@@ -167,6 +188,9 @@ def document_features(parts: tuple[Part, Part], found: list[Found], facts: list[
     for name in ("war", "sanctions", "sport", "politics", "conflict_diplomacy", "cancellation"):
         features[f"neg_{name}"] = math.log1p(negatives.get(name, 0))
     features["negative_load"] = sum(negatives.values()) / (len(facts) + 1)
+    # The title is what the article is about: Russia in it, or a partner of the evidence in it.
+    features["title_anchor"] = float(bool(title) or bool(title_partners & evidence_partners))
+    features["title_dispute"] = float(bool(title_negatives & DISPUTE_NEGATIVES))
     return features
 
 
@@ -176,4 +200,8 @@ def rule_score(facts: list[SentenceFacts], features: dict[str, float]) -> float:
     score /= 1.0 + NEGATIVE_LOAD_WEIGHT * features["negative_load"]
     if features["tail_only"]:
         score *= TAIL_FACTOR
+    if not features["title_anchor"]:
+        score *= UNANCHORED_FACTOR
+    if features["title_dispute"]:
+        score *= DISPUTE_FACTOR
     return score

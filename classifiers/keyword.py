@@ -103,15 +103,23 @@ class KeywordClassifier:
 
     def _decide(self, parts: tuple[Part, Part], found: list[Found]) -> Verdict:
         facts = sentence_facts(parts, found, self.keywords)
+        around: list[Found] = []
+        if any(f.value > 0 for f in facts) and not any(f.partner for f in facts if f.value > 0):
+            # No evidence sentence names a partner: one named next to the Russia sentences (or in the title)
+            # still makes it a tie, as when a summit's host city stands in the sentence after Russia's part.
+            around = [i for i in self._around(parts, facts, found) if i.group.role == "partner"]
+            if around:
+                facts = sentence_facts(
+                    parts, found, self.keywords, frozenset((f.part, f.index) for f in facts if f.value > 0)
+                )
         features = document_features(parts, found, facts)
         score = self._score(facts, features)
         evidence = sorted((f for f in facts if f.value > 0), key=lambda f: -f.value)
         evidence_found = [item for f in evidence for item in f.items]
         partners = Counter(i.group.canonical for i in evidence_found if i.group.role == "partner")
         sectors = Counter(i.group.canonical for i in evidence_found if i.group.role == "sector")
-        if score >= self.keywords.threshold and not partners:
-            # The partner is often named in the next sentence ("...first held in Abu Dhabi"), or the title.
-            partners = Counter(i.group.canonical for i in self._around(parts, facts, found) if i.group.role == "partner")
+        if not partners:
+            partners = Counter(i.group.canonical for i in around)
         is_hit = score >= self.keywords.threshold and bool(partners)
         evidence = evidence[:MAX_EVIDENCE]
         evidence_found = [item for f in evidence for item in f.items]
