@@ -49,7 +49,17 @@ def words(text: str) -> list[str]:
 
 def content_hash(text: str) -> str:
     """sha1 of the normalised words: the same text under another URL, spacing or diacritics agrees."""
-    return hashlib.sha1(" ".join(words(text)).encode("utf-8")).hexdigest()
+    return _hash_words(words(text))
+
+
+def _hash_words(tokens: list[str]) -> str:
+    return hashlib.sha1(" ".join(tokens).encode("utf-8")).hexdigest()
+
+
+def fingerprint(text: str) -> tuple[str, np.ndarray | None]:
+    """(content hash, MinHash signature or None) from one pass of normalisation over the text."""
+    tokens = words(text)
+    return _hash_words(tokens), _signature(tokens)
 
 
 def url_hash(url: str) -> str:
@@ -59,7 +69,10 @@ def url_hash(url: str) -> str:
 
 def signature(text: str) -> np.ndarray | None:
     """MinHash values (uint32) of the text's word shingles, or None for a text too short to compare."""
-    tokens = words(text)
+    return _signature(words(text))
+
+
+def _signature(tokens: list[str]) -> np.ndarray | None:
     if len(tokens) < MIN_WORDS:
         return None
     shingles = {" ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8") for i in range(len(tokens) - SHINGLE_WORDS + 1)}

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import dedup
@@ -79,6 +79,12 @@ class Repository:
         self.engine = engine
         self._index = dedup.NearDuplicateIndex(near_dup_threshold)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # Statements built once and executed with parameter dicts: per-call .values() cost more than SQL.
+        self._sql_exists = select(ArticleRow.id).where(ArticleRow.canonical_hash == bindparam("h"))
+        self._sql_article = (
+            self._insert(ArticleRow).on_conflict_do_nothing(index_elements=["canonical_hash"]).returning(ArticleRow.id)
+        )
+        self._sql_story = insert(StoryRow).returning(StoryRow.id)
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -216,45 +222,45 @@ class Repository:
         assert article is not None
         canonical = canonicalize_url(article.canonical_url or article.url)
         canonical_hash = dedup.url_hash(canonical)
-        if conn.execute(select(ArticleRow.id).where(ArticleRow.canonical_hash == canonical_hash)).first():
+        if conn.execute(self._sql_exists, {"h": canonical_hash}).first():
             counts["already_stored"] += 1
             return
-        text_hash = dedup.content_hash(article.text)
-        values = dedup.signature(article.text)
+        text_hash, values = dedup.fingerprint(article.text)
         story_id, duplicate_of = self._find_story(conn, text_hash, values)
+        new_story = story_id is None
+        if new_story:
+            # Under the store lock (advisory on PostgreSQL, BEGIN IMMEDIATE on SQLite) the URL check above
+            # holds, so creating the story first saves an UPDATE; a lost race deletes it again below.
+            story_id = conn.execute(self._sql_story, {"title": _clean(article.title), "first_seen": utcnow()}).scalar_one()
         article_id = conn.execute(
-            self._insert(ArticleRow)
-            .values(
-                canonical_hash=canonical_hash,
-                canonical_url=canonical,
-                url=article.url,
-                source=article.source,
-                title=article.title,
-                text=article.text,
-                published=article.published,
-                author=article.author,
-                lang=article.lang,
-                fetched_at=article.fetched_at,
-                run_id=run_id,
-                content_hash=text_hash,
-                story_id=story_id,
-                duplicate_of=duplicate_of,
-            )
-            .on_conflict_do_nothing(index_elements=["canonical_hash"])
-            .returning(ArticleRow.id)
+            self._sql_article,
+            {
+                "canonical_hash": canonical_hash,
+                "canonical_url": canonical,
+                "url": _clean(article.url),
+                "source": article.source,
+                "title": _clean(article.title),
+                "text": _clean(article.text),
+                "published": article.published,
+                "author": _clean(article.author),
+                "lang": _clean(article.lang),
+                "fetched_at": article.fetched_at,
+                "run_id": run_id,
+                "digest_id": None,
+                "content_hash": text_hash,
+                "story_id": story_id,
+                "duplicate_of": duplicate_of,
+            },
         ).scalar()
         if article_id is None:  # another writer stored this canonical URL since our check
+            if new_story:
+                conn.execute(delete(StoryRow).where(StoryRow.id == story_id))
             counts["already_stored"] += 1
             return
-        if story_id is None:
-            story_id = conn.execute(
-                self._insert(StoryRow).values(title=article.title, first_seen=utcnow()).returning(StoryRow.id)
-            ).scalar_one()
-            conn.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story_id))
-        else:
+        if not new_story:
             counts["duplicates"] += 1
         if values is not None:
-            conn.execute(self._insert(SignatureRow).values(article_id=article_id, hashvalues=dedup.to_bytes(values)))
+            conn.execute(insert(SignatureRow), {"article_id": article_id, "hashvalues": dedup.to_bytes(values)})
             self._index.add(article_id, values)
             added.append(article_id)
         counts["new_articles"] += 1
@@ -283,18 +289,19 @@ class Repository:
 
     def _insert_verdict(self, conn: Connection, article_id: int, verdict: Verdict) -> None:
         conn.execute(
-            self._insert(VerdictRow).values(
-                article_id=article_id,
-                is_current=True,
-                is_hit=verdict.is_hit,
-                score=float(verdict.score),
-                classifier_version=verdict.classifier_version,
-                matches=json.dumps([_match_dict(m) for m in verdict.matches], ensure_ascii=False),
-                partners=json.dumps(list(verdict.partners), ensure_ascii=False),
-                sectors=json.dumps(list(verdict.sectors), ensure_ascii=False),
-                evidence=json.dumps(list(verdict.evidence), ensure_ascii=False),
-                created_at=utcnow(),
-            )
+            insert(VerdictRow),
+            {
+                "article_id": article_id,
+                "is_current": True,
+                "is_hit": verdict.is_hit,
+                "score": float(verdict.score),
+                "classifier_version": verdict.classifier_version,
+                "matches": _clean(json.dumps([_match_dict(m) for m in verdict.matches], ensure_ascii=False)),
+                "partners": _clean(json.dumps(list(verdict.partners), ensure_ascii=False)),
+                "sectors": _clean(json.dumps(list(verdict.sectors), ensure_ascii=False)),
+                "evidence": _clean(json.dumps(list(verdict.evidence), ensure_ascii=False)),
+                "created_at": utcnow(),
+            },
         )
 
     def _ensure_sources(self, conn: Connection, names: Iterable[str]) -> None:
@@ -388,6 +395,11 @@ class Repository:
     ) -> list[Story]:
         """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
         return query_stories(self.engine, since, source, partner, sector, search, limit, hits_only)
+
+
+def _clean(value: str | None) -> str | None:
+    """Text without NUL characters: real pages carry them and PostgreSQL text refuses them (SQLite would not)."""
+    return value.replace("\x00", "") if value and "\x00" in value else value
 
 
 def _match_dict(match: Any) -> dict[str, str]:

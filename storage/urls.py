@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import courlan
@@ -29,6 +30,7 @@ VARIANT_PARAMS = frozenset({"amp", "amp_js_v", "usqp", "outputtype", "mobile", "
 EXTRA_TRACKERS = frozenset({"ocid", "ito", "cmpid", "s_cid", "ns_mchannel", "ns_source", "share"})
 
 
+@lru_cache(maxsize=50_000)  # the same URL is canonicalised when listed, marked seen and stored
 def canonicalize_url(url: str) -> str:
     """The one spelling of ``url`` that every AMP, mobile, tracking and encoding variant maps to.
 
