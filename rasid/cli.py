@@ -91,23 +91,10 @@ _register_commands()
 def main() -> None:
     """Console-script entry point: run the app, turning configuration errors into one line and exit 2."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone mode: usage errors print their own line and exit code
     except ConfigError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(0)
 
 
 if __name__ == "__main__":
