@@ -24,8 +24,11 @@ logger = logging.getLogger(__name__)
 
 #: Shorter bodies are navigation, teasers or error pages, not articles; agency flashes run ~150+ chars.
 MIN_TEXT_CHARS = 120
-#: htmldate's search: the page's own markup first, and the original (not last-modified) date.
-DATE_PARAMS = {"extensive_search": True, "original_date": True}
+#: htmldate inside trafilatura: the page's structured markup only, and the original (not last-modified)
+#: date. Its extensive search parses free text with dateparser, which cost half the crawl's CPU on the
+#: snapshot, so it runs only for pages that neither their markup nor their feed/sitemap date.
+DATE_PARAMS = {"extensive_search": False, "original_date": True}
+EXTENSIVE_DATE_PARAMS = {"extensive_search": True, "original_date": True}
 HTML_LANG_RE = re.compile(rb"<html[^>]*\slang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
 ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
 LATIN_RE = re.compile(r"[A-Za-z]")
@@ -85,13 +88,18 @@ def read_article(page: Page) -> Article:
     title = (document.title or page.listed_title or "").strip()
     if not title:
         raise NoArticle("no-article", "no title")
+    page_date = document.date
+    if page_date is None and page.listed_published is None:
+        from htmldate import find_date
+
+        page_date = find_date(html, url=page.final_url, **EXTENSIVE_DATE_PARAMS)
     return Article(
         url=page.final_url,
         canonical_url=_canonical(document.url, page.final_url),
         source=page.source,
         title=title,
         text=text,
-        published=_published(document.date, page.listed_published),
+        published=_published(page_date, page.listed_published),
         author=(document.author or None),
         lang=_language(page.body, text),
         fetched_at=page.fetched_at,

@@ -8,8 +8,12 @@ next run. Counters go to Scrapy's stats: ``rasid/source/<name>/<counter>`` and `
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
 from crawler.extract import NoArticle, read_article
@@ -28,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 #: Pages per transaction: small enough that a crash loses little, large enough to keep SQLite fast.
 BATCH_SIZE = 50
+#: Extraction (trafilatura, htmldate) is CPU-bound and would stall the reactor thread, downloads included;
+#: worker processes (one per core, spawned so they share nothing with the reactor) take it off that thread.
+EXTRACT_WORKERS = min(os.cpu_count() or 1, 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class StorePipeline:
         self.cutoff: datetime | None = None
         self.batches: dict[str, list[PageOutcome]] = {}
         self.articles: list[Any] = []  # extracted articles, kept only when there is no destination
+        self.workers: Executor | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -58,23 +66,24 @@ class StorePipeline:
         spider = self.crawler.spider
         self.destination = getattr(spider, "destination", None)
         self.cutoff = getattr(spider, "cutoff", None)
+        if EXTRACT_WORKERS > 1 and not getattr(spider, "article_urls", ()):
+            self.workers = ProcessPoolExecutor(EXTRACT_WORKERS, mp_context=get_context("spawn"))
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Page):
             return item
         from storage.records import PageOutcome
 
         urls = tuple(dict.fromkeys((item.url, item.final_url)))
         source = item.source
-        try:
-            article = read_article(item)
-        except NoArticle as exc:
-            self._skip(item, exc.reason, exc.detail)
-            self._add(PageOutcome(source=source, urls=urls, skip_reason=exc.reason))
-            return item
-        except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
-            logger.debug("extraction crashed on %s", item.url, exc_info=True)
-            self._skip(item, "extract-error", f"{type(exc).__name__}: {exc}")
+        if self.workers is not None:
+            article, reason, detail = await asyncio.wrap_future(self.workers.submit(extract_in_worker, item))
+        else:
+            article, reason, detail = extract_in_worker(item)
+        if article is None:
+            self._skip(item, reason, detail)
+            if reason != "extract-error":  # a crash may be ours, not the page's: fetch it again next run
+                self._add(PageOutcome(source=source, urls=urls, skip_reason=reason))
             return item
         if self.cutoff is not None and article.published is not None and article.published < self.cutoff:
             self._skip(item, "too-old", f"published {article.published:%Y-%m-%d}")
@@ -94,6 +103,8 @@ class StorePipeline:
     def close_spider(self) -> None:
         for source in list(self.batches):
             self._flush(source)
+        if self.workers is not None:
+            self.workers.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -133,3 +144,14 @@ class StorePipeline:
         ):
             self.stats.inc_value(f"rasid/{key}", value)
             self.stats.inc_value(f"rasid/source/{source}/{key}", value)
+
+
+def extract_in_worker(page: Page) -> tuple[Any, str, str]:
+    """``(article, "", "")`` or ``(None, reason, detail)``: plain values, so it can run in another process."""
+    try:
+        return read_article(page), "", ""
+    except NoArticle as exc:
+        return None, exc.reason, exc.detail
+    except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
+        logger.debug("extraction crashed on %s", page.url, exc_info=True)
+        return None, "extract-error", f"{type(exc).__name__}: {exc}"
