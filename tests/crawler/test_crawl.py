@@ -112,3 +112,37 @@ def test_unknown_source_is_one_line_and_exit_code_2(site, tmp_path) -> None:
     assert result.returncode == 2
     # Rich wraps the one message at the console width; the words are what matter.
     assert " ".join(result.stderr.split()).startswith("error: unknown source(s): nope (known: atom-outlet,")
+
+
+def test_crawl_stores_the_same_articles_on_each_database_engine(site, database_url) -> None:
+    built, sources_file, _ = site
+    result = rasid("crawl", "--sources", str(sources_file), "--source", "cp1256-outlet", "--source", "rss-outlet",
+                   "--db", database_url)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    titles = stored_titles(database_url)
+    assert titles == {name: built.expected[name] for name in ("cp1256-outlet", "rss-outlet")}
+
+
+@pytest.mark.redis
+def test_crawl_through_the_shared_redis_frontier_stores_the_same_articles(site, sqlite_url) -> None:
+    from tests.conftest import REDIS_URL
+
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "cannot reach", and we say why
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    built, sources_file, _ = site
+    result = rasid("crawl", "--sources", str(sources_file), "--source", "sitemap-outlet", "--db", sqlite_url,
+                   env={"RASID_CRAWL__REDIS_URL": REDIS_URL})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert stored_titles(sqlite_url) == {"sitemap-outlet": built.expected["sitemap-outlet"]}
+
+
+def test_broken_sources_yaml_is_one_line_naming_file_and_line(tmp_path) -> None:
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - name: x\n    url: [unclosed\n", encoding="utf-8")
+    result = rasid("crawl", "--sources", str(bad), "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2
+    assert " ".join(result.stderr.split()).startswith(f"error: {bad}:4: invalid YAML")
