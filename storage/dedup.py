@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
 
 from classifiers.normalize import normalize
 
@@ -95,51 +96,120 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class NearDuplicateIndex:
-    """MinHash LSH over stored articles: ``nearest`` answers in about a millisecond at 100k articles."""
+    """MinHash LSH over stored articles, banded as datasketch's MinHashLSH bands them, held in numpy arrays.
+
+    datasketch's MinHashLSH keeps a Python set per band bucket: 32 dictionary inserts per article made
+    rebuilding 100k stored signatures take 13-19 s (bench/results/storage.md). Here every band key sits
+    in one sorted uint64 array, built with one argsort, looked up with one ``searchsorted``; articles added since the
+    last build sit in a small dict until the next merge. Band count and width come from datasketch's
+    own false-positive/false-negative optimiser, so candidates match what MinHashLSH would return.
+    """
 
     def __init__(self, threshold: float = NEAR_DUP_THRESHOLD) -> None:
         self.threshold = threshold
-        self._lsh = MinHashLSH(threshold=max(0.05, threshold - LSH_MARGIN), num_perm=NUM_PERM)
-        self._values: dict[int, np.ndarray] = {}
+        self.bands, self.rows = _optimal_param(max(0.05, threshold - LSH_MARGIN), NUM_PERM, 0.5, 0.5)
+        mixer = np.random.default_rng(SEED)
+        # A random odd multiplier per value turns a band of ``rows`` values into one 64-bit key, and a
+        # random offset per band keeps equal values in different bands apart, so all bands share one array.
+        self._mix = mixer.integers(1, 2**63 - 1, size=(self.bands, self.rows), dtype=np.uint64) | np.uint64(1)
+        self._band_offset = mixer.integers(1, 2**63 - 1, size=self.bands, dtype=np.uint64)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, NUM_PERM), dtype=np.uint32)
+        self._sorted_keys = np.zeros(0, dtype=np.uint64)  # every band's keys in one sorted array
+        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._pending: dict[int, np.ndarray] = {}  # article id -> values, not yet merged into the arrays
+        self._pending_keys: dict[tuple[int, int], list[int]] = {}
+        self._dead_rows: set[int] = set()  # rows of the arrays whose article rolled back
+        self._known: set[int] = set()
         self.last_id = 0  # highest article id loaded, so a refresh reads only newer signatures
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._known)
+
+    def _keys(self, matrix: np.ndarray) -> np.ndarray:
+        """Band keys, shape (n, bands): each band's values mixed into one uint64 (wrapping arithmetic)."""
+        banded = matrix[:, : self.bands * self.rows].astype(np.uint64).reshape(len(matrix), self.bands, self.rows)
+        with np.errstate(over="ignore"):
+            return (banded * self._mix).sum(axis=2, dtype=np.uint64) + self._band_offset
 
     def add(self, article_id: int, values: np.ndarray) -> None:
-        if article_id in self._values:
+        if article_id in self._known:
             return
-        values = values.astype(np.uint32)  # kept at 4 bytes a value: 100k signatures in ~50 MB
-        self._lsh.insert(article_id, LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME), check_duplication=False)
-        self._values[article_id] = values
+        values = values.astype(np.uint32)
+        self._pending[article_id] = values
+        for band, key in enumerate(self._keys(values[None, :])[0]):
+            self._pending_keys.setdefault((band, int(key)), []).append(article_id)
+        self._known.add(article_id)
         self.last_id = max(self.last_id, article_id)
+        if len(self._pending) > max(2000, len(self._ids) // 10):
+            self._merge()
 
     def add_many(self, rows: Iterable[tuple[int, bytes]]) -> int:
-        """Load stored signatures; returns how many were new."""
-        count = 0
-        with self._lsh.insertion_session() as session:
-            for article_id, blob in rows:
-                if article_id in self._values:
-                    continue
-                values = from_bytes(blob)
-                session.insert(article_id, LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME), check_duplication=False)
-                self._values[article_id] = values
-                self.last_id = max(self.last_id, article_id)
-                count += 1
-        return count
+        """Load stored signatures in bulk; returns how many were new."""
+        ids, blobs = [], []
+        for article_id, blob in rows:
+            if article_id not in self._known:
+                ids.append(article_id)
+                blobs.append(blob)
+                self._known.add(article_id)
+        if not ids:
+            return 0
+        matrix = np.frombuffer(b"".join(blobs), dtype="<u4").reshape(len(ids), NUM_PERM).astype(np.uint32)
+        self.last_id = max(self.last_id, max(ids))
+        self._merge(np.asarray(ids, dtype=np.int64), matrix)
+        return len(ids)
+
+    def _merge(self, ids: np.ndarray | None = None, matrix: np.ndarray | None = None) -> None:
+        """Fold pending and new signatures into the sorted band arrays (one argsort per band)."""
+        parts_ids, parts_matrix = [self._ids], [self._matrix]
+        if self._pending:
+            parts_ids.append(np.fromiter(self._pending, dtype=np.int64, count=len(self._pending)))
+            parts_matrix.append(np.stack(list(self._pending.values())))
+        if ids is not None and matrix is not None:
+            parts_ids.append(ids)
+            parts_matrix.append(matrix)
+        self._ids = np.concatenate(parts_ids)
+        self._matrix = np.concatenate(parts_matrix)
+        if self._dead_rows:  # drop retired rows for good while rebuilding anyway
+            keep = np.ones(len(self._ids), dtype=bool)
+            keep[list(self._dead_rows)] = False
+            self._ids, self._matrix = self._ids[keep], self._matrix[keep]
+            self._dead_rows.clear()
+        self._pending.clear()
+        self._pending_keys.clear()
+        keys = self._keys(self._matrix).ravel()  # row-major: entry i belongs to row i // bands
+        order = np.argsort(keys)
+        self._sorted_keys = keys[order]
+        self._sorted_rows = order // self.bands
 
     def remove(self, article_id: int) -> None:
         """Forget an article whose transaction rolled back."""
-        if self._values.pop(article_id, None) is not None:
-            self._lsh.remove(article_id)
+        if article_id in self._known:
+            self._known.discard(article_id)
+            if self._pending.pop(article_id, None) is None:  # merged already: retire its rows (SQLite reuses ids)
+                self._dead_rows.update(int(row) for row in np.flatnonzero(self._ids == article_id))
 
     def nearest(self, values: np.ndarray) -> tuple[int, float] | None:
         """The most similar stored article at or above the threshold, with its similarity, or None."""
         values = values.astype(np.uint32)
-        candidates = self._lsh.query(LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME))
+        keys = self._keys(values[None, :])[0]
+        lows = np.searchsorted(self._sorted_keys, keys, side="left")
+        highs = np.searchsorted(self._sorted_keys, keys, side="right")
+        rows = [self._sorted_rows[lo:hi] for lo, hi in zip(lows, highs, strict=True) if hi > lo]
+        candidates: dict[int, float] = {}
+        if rows:
+            unique = np.unique(np.concatenate(rows))
+            if self._dead_rows:
+                unique = np.array([row for row in unique if int(row) not in self._dead_rows], dtype=np.int64)
+            scores = (self._matrix[unique] == values).mean(axis=1)
+            for row, score in zip(unique, scores, strict=True):
+                candidates[int(self._ids[row])] = score
+        for band, key in enumerate(keys):
+            for article_id in self._pending_keys.get((band, int(key)), ()):
+                if article_id in self._pending:
+                    candidates[article_id] = similarity(values, self._pending[article_id])
         best: tuple[int, float] | None = None
-        for article_id in candidates:
-            score = similarity(values, self._values[article_id])
-            if score >= self.threshold and (best is None or score > best[1] or (score == best[1] and article_id < best[0])):
-                best = (article_id, score)
+        for article_id, score in sorted(candidates.items()):
+            if score >= self.threshold and (best is None or score > best[1]):
+                best = (article_id, float(score))
         return best

@@ -83,7 +83,7 @@ class CrawlRunRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(Text, default="running")  # "ok", or why the run stopped
     sources: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of source names
     snapshot: Mapped[bool] = mapped_column(Boolean, default=False)
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
@@ -104,7 +104,7 @@ class SeenUrlRow(Base):
     url: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(ForeignKey("sources.name"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
-    skip_reason: Mapped[str | None] = mapped_column(String(50))
+    skip_reason: Mapped[str | None] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -144,7 +144,7 @@ class ArticleRow(Base):
     text: Mapped[str] = mapped_column(Text)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     author: Mapped[str | None] = mapped_column(Text)
-    lang: Mapped[str | None] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(Text)  # as the page declares it, unvalidated
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"), index=True)

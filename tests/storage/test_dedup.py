@@ -62,3 +62,26 @@ def test_near_copy_decision_keeps_its_measured_quality_on_labelled_real_pairs(sh
     # measured 21/1/7 (precision 0.95, recall 0.75); floors leave room for MinHash noise, not for a regression
     assert tp / (tp + fp) >= 0.9
     assert tp / (tp + fn) >= 0.7
+
+
+def test_index_answers_the_same_before_and_after_merging_pending_articles() -> None:
+    texts = [" ".join(f"كلمة{i}_{j}" for j in range(60)) for i in range(50)]
+    index = dedup.NearDuplicateIndex()
+    index.add_many((i + 1, dedup.to_bytes(dedup.signature(t))) for i, t in enumerate(texts[:25]))
+    for i, text in enumerate(texts[25:], start=26):
+        index.add(i, dedup.signature(text))  # pending, not merged yet
+    for i, text in enumerate(texts, start=1):
+        assert index.nearest(dedup.signature(text)) == (i, 1.0)
+    index._merge()
+    assert index.nearest(dedup.signature(texts[40])) == (41, 1.0)
+    assert len(index) == 50 and index.last_id == 50
+
+
+def test_a_rolled_back_id_reused_for_another_article_does_not_match_the_old_text() -> None:
+    old, new = " ".join(f"قديم{j}" for j in range(60)), " ".join(f"جديد{j}" for j in range(60))
+    index = dedup.NearDuplicateIndex()
+    index.add_many([(7, dedup.to_bytes(dedup.signature(old)))])
+    index.remove(7)  # its transaction rolled back; SQLite may hand id 7 to the next article
+    index.add(7, dedup.signature(new))
+    assert index.nearest(dedup.signature(old)) is None
+    assert index.nearest(dedup.signature(new)) == (7, 1.0)

@@ -155,3 +155,27 @@ def test_replace_verdicts_retires_the_old_one_and_records_the_version(repo: Repo
     with repo.engine.connect() as conn:
         rows = conn.execute(select(VerdictRow.classifier_version, VerdictRow.is_current).order_by(VerdictRow.id)).all()
     assert [tuple(r) for r in rows] == [("kw-1", False), ("kw-2", True)]
+
+
+def test_long_stop_reasons_skip_reasons_and_languages_are_kept(repo: Repository) -> None:
+    run_id = repo.start_run(["sana"])
+    reason = "undecodable body, declared windows-1256 but bytes are not (source sana, page 3 of the sitemap)"
+    article = outcome("https://sana.sy/?p=1", TEXT_A).article
+    long_lang = type(article)(**{**_fields(article), "lang": "ar-SA-u-nu-arab-x-some-cms-extension"})
+    repo.store(
+        [PageOutcome(source="sana", urls=("https://sana.sy/v/1",), skip_reason=reason), PageOutcome("sana", ("https://sana.sy/?p=1",), long_lang, hit_verdict())],
+        run_id,
+    )
+    repo.finish_run(run_id, RunSummary(), status="stopped: closespider_itemcount")
+    assert repo.runs()[0].status == "stopped: closespider_itemcount"
+    with repo.engine.connect() as conn:
+        assert conn.execute(select(SeenUrlRow.skip_reason).where(SeenUrlRow.skip_reason.is_not(None))).scalar_one() == reason
+
+
+def test_nul_characters_from_real_pages_are_dropped_not_fatal(repo: Repository) -> None:
+    # a real corpus article (anc-ae) ends in "\x00"; PostgreSQL text refuses it
+    run_id = repo.start_run(["wam"])
+    result = repo.store([outcome("https://wam.ae/1", TEXT_A + "\x00", source="wam", title="عنوان\x00")], run_id)
+    assert result.new_articles == 1
+    [hit] = repo.hits()
+    assert hit.title == "عنوان"
