@@ -8,8 +8,6 @@ both read only these, so every verdict can be explained by the sentences behind 
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from dataclasses import dataclass
 
 from classifiers.document import Found, Part
@@ -47,35 +45,8 @@ UNANCHORED_FACTOR = 0.5
 DISPUTE_FACTOR = 0.5
 DISPUTE_NEGATIVES = frozenset({"sanctions", "cancellation", "sport", "politics"})
 
-#: The article-level features, in the order the model's weights are stored.
-FEATURE_NAMES = (
-    "title_cooperation",
-    "title_meeting",
-    "title_russia",
-    "title_partner",
-    "title_sector",
-    "title_negative",
-    "lead_evidence",
-    "body_evidence",
-    "value",
-    "evidence_share",
-    "russia_share",
-    "russia_in_lead",
-    "tail_only",
-    "partner_focus",
-    "partners_distinct",
-    "sector_sentences",
-    "negative_in_evidence",
-    "neg_war",
-    "neg_sanctions",
-    "neg_sport",
-    "neg_politics",
-    "neg_conflict_diplomacy",
-    "neg_cancellation",
-    "negative_load",
-    "title_anchor",
-    "title_dispute",
-)
+#: The article-level features the score weighs (see :func:`rule_score`).
+FEATURE_NAMES = ("negative_load", "tail_only", "title_anchor", "title_dispute")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +74,20 @@ def sentence_facts(
     sentence before or after (for the title: in the lead), which the caller looks up only when it matters.
     """
     weights = {"title": keywords.title_weight, "lead": keywords.lead_weight, "body": keywords.body_weight}
-    by_sentence: dict[tuple[str, int], list[Found]] = {}
+    by_sentence: dict[tuple[str, int], dict[str, list[Found]]] = {}
     for item in found:
-        by_sentence.setdefault(("title" if item.where == "title" else "body", item.sentence), []).append(item)
+        key = ("title" if item.where == "title" else "body", item.sentence)
+        by_sentence.setdefault(key, {}).setdefault(item.group.role, []).append(item)
     facts = []
-    for (part_name, index), items in by_sentence.items():
-        roles: dict[str, list[Found]] = {}
-        for item in items:
-            roles.setdefault(item.group.role, []).append(item)
+    window = keywords.window
+    for (part_name, index), roles in by_sentence.items():
         russia = roles.get("russia")
         if not russia:
             continue
+        items = tuple(item for role_items in roles.values() for item in role_items)
         part = parts[0] if part_name == "title" else parts[1]
-
-        def near(others: list[Found] | None) -> bool:
-            return bool(others) and any(
-                part.tokens_between(r, o) <= keywords.window for r in russia for o in others  # type: ignore[union-attr]
-            )
-
-        cooperation, meeting = near(roles.get("cooperation")), near(roles.get("meeting"))
+        cooperation = _near(part, russia, roles.get("cooperation"), window)
+        meeting = _near(part, russia, roles.get("meeting"), window)
         sector = "sector" in roles
         partners = {i.group.canonical for i in roles.get("partner", ())}
         partner = bool(partners)
@@ -140,58 +106,38 @@ def sentence_facts(
             elif partners <= keywords.rivals:
                 value *= RIVAL_FACTOR
             value *= NEGATIVE_FACTOR if negatives else 1.0
-            value *= weights[items[0].where]
+            value *= weights[russia[0].where]
         facts.append(
-            SentenceFacts(
-                part_name, index, items[0].where, cooperation, meeting, sector, partner, negatives, value, tuple(items)
-            )
+            SentenceFacts(part_name, index, russia[0].where, cooperation, meeting, sector, partner, negatives, value, items)
         )
     return facts
 
 
+def _near(part: Part, russia: list[Found], others: list[Found] | None, window: int) -> bool:
+    """Whether one of ``others`` stands within ``window`` words of a Russia term."""
+    return bool(others) and any(part.tokens_between(r, o) <= window for r in russia for o in others)  # type: ignore[union-attr]
+
+
 def document_features(parts: tuple[Part, Part], found: list[Found], facts: list[SentenceFacts]) -> dict[str, float]:
-    """The article's feature vector (keys = FEATURE_NAMES); counts are log-scaled so long texts do not dominate."""
-    body_sentences = max(len(parts[1].spans), 1)
-    title = [f for f in facts if f.part == "title"]
+    """The article-level numbers of FEATURE_NAMES, read from the title and the sentences naming Russia."""
+    body = parts[1]
+    in_title = any(f.part == "title" for f in facts)
+    tail_start = len(body.norm) * TAIL_SHARE
+    negatives = sum(1 for i in found if i.group.role == "negative")
     title_found = [i for i in found if i.where == "title"]
-    evidence = [f for f in facts if f.value > 0]
-    body_facts = [f for f in facts if f.part == "body"]
-    partner_counts = Counter(
-        i.group.canonical for f in facts for i in f.items if i.group.role == "partner"
-    )
-    negatives = Counter(i.group.canonical for i in found if i.group.role == "negative")
-    tail_start = len(parts[1].norm) * TAIL_SHARE
-    tail_only = bool(facts) and not title and all(parts[1].spans[f.index][0] >= tail_start for f in body_facts)
-    roles_in_title = {i.group.role for i in title_found}
     title_partners = {i.group.canonical for i in title_found if i.group.role == "partner"}
-    evidence_partners = {i.group.canonical for f in evidence for i in f.items if i.group.role == "partner"}
-    title_negatives = {i.group.canonical for i in title_found if i.group.role == "negative"}
-    features = {
-        "title_cooperation": float(any(f.cooperation for f in title)),
-        "title_meeting": float(any(f.meeting and not f.cooperation for f in title)),
-        "title_russia": float(bool(title)),
-        "title_partner": float("partner" in roles_in_title),
-        "title_sector": float("sector" in roles_in_title),
-        "title_negative": float("negative" in roles_in_title),
-        "lead_evidence": math.log1p(sum(1 for f in evidence if f.where == "lead")),
-        "body_evidence": math.log1p(sum(1 for f in evidence if f.where == "body")),
-        "value": math.log1p(sum(f.value for f in evidence)),
-        "evidence_share": min(sum(1 for f in evidence if f.part == "body") / body_sentences, 1.0),
-        "russia_share": min(len(body_facts) / body_sentences, 1.0),
-        "russia_in_lead": float(any(f.where == "lead" for f in facts)),
-        "tail_only": float(tail_only),
-        "partner_focus": (partner_counts.most_common(1)[0][1] / len(facts)) if partner_counts else 0.0,
-        "partners_distinct": math.log1p(len(partner_counts)),
-        "sector_sentences": math.log1p(sum(1 for f in facts if f.sector)),
-        "negative_in_evidence": (sum(1 for f in evidence if f.negatives) / len(evidence)) if evidence else 0.0,
+    evidence_partners = {
+        i.group.canonical for f in facts if f.value > 0 for i in f.items if i.group.role == "partner"
     }
-    for name in ("war", "sanctions", "sport", "politics", "conflict_diplomacy", "cancellation"):
-        features[f"neg_{name}"] = math.log1p(negatives.get(name, 0))
-    features["negative_load"] = sum(negatives.values()) / (len(facts) + 1)
-    # The title is what the article is about: Russia in it, or a partner of the evidence in it.
-    features["title_anchor"] = float(bool(title) or bool(title_partners & evidence_partners))
-    features["title_dispute"] = float(bool(title_negatives & DISPUTE_NEGATIVES))
-    return features
+    title_negatives = {i.group.canonical for i in title_found if i.group.role == "negative"}
+    return {
+        # War, sanctions and conflict talk per sentence naming Russia: the article's climate around Russia.
+        "negative_load": negatives / (len(facts) + 1),
+        "tail_only": float(not in_title and all(body.spans[f.index][0] >= tail_start for f in facts)),
+        # The title is what the article is about: Russia in it, or a partner of the evidence in it.
+        "title_anchor": float(in_title or bool(title_partners & evidence_partners)),
+        "title_dispute": float(bool(title_negatives & DISPUTE_NEGATIVES)),
+    }
 
 
 def rule_score(facts: list[SentenceFacts], features: dict[str, float]) -> float:

@@ -12,7 +12,7 @@ from collections import Counter
 
 from classifiers.document import Found, Part
 from classifiers.features import SentenceFacts, document_features, rule_score, sentence_facts
-from classifiers.tokens import compile_terms, core_of, with_proclitics
+from classifiers.tokens import TermIndex, core_of
 from classifiers.verdict import Match, Verdict
 from config.keywords import Keywords, TermGroup
 
@@ -30,22 +30,19 @@ class KeywordClassifier:
     def __init__(self, keywords: Keywords) -> None:
         self.keywords = keywords
         self.version = f"kw{RULES_VERSION}-{keywords.fingerprint}"
-        self._lookup: dict[str, list[tuple[TermGroup, str]]] = {}
-        cores: dict[str, tuple[list[str], list[str]]] = {"all": ([], []), "russia": ([], [])}
+        terms: list[tuple[str, tuple[TermGroup, str]]] = []
         for group in keywords.groups:
+            seen: set[str] = set()
             for term in group.terms:
-                core, takes_suffixes = core_of(term)
-                for key in ("all", "russia") if group.role in ("russia", "ignore") else ("all",):
-                    cores[key][0 if takes_suffixes else 1].append(core)
-                for word in with_proclitics(core):
-                    entries = self._lookup.setdefault(word, [])
-                    # Two spellings of one name in a group (اكسبورت/إكسبورت) fold to one core: report it once.
-                    if all(known is not group for known, _ in entries):
-                        entries.append((group, term))
-        self._pattern = compile_terms(*cores["all"])
+                core = core_of(term)[0]
+                # Two spellings of one name in a group (اكسبورت/إكسبورت) fold to one core: report it once.
+                if core not in seen:
+                    seen.add(core)
+                    terms.append((term, (group, term)))
+        self._terms = TermIndex(terms)
         # Russia (with the phrases that hide it) alone: most of the text is read only by this small pattern,
         # and the full one runs only over the title and the sentences that name Russia.
-        self._russia_pattern = compile_terms(*cores["russia"])
+        self._russia = TermIndex(t for t in terms if t[1][0].role in ("russia", "ignore"))
 
     def classify(self, title: str, text: str) -> Verdict:
         """The verdict on one article; never raises on odd text (empty, non-Arabic, huge)."""
@@ -61,7 +58,7 @@ class KeywordClassifier:
         """
         parts = Part("title", title or ""), Part("body", text or "")
         title_part, body = parts
-        in_title = any(self._is_russia(m) for m in self._russia_pattern.finditer(title_part.norm))
+        in_title = any(self._is_russia(m) for m in self._russia.pattern.finditer(title_part.norm))
         sentences = self._russia_sentences(body)
         if not in_title and not sentences:
             return parts, []
@@ -73,13 +70,12 @@ class KeywordClassifier:
     # -- matching --------------------------------------------------------------------------------------
 
     def _is_russia(self, match: re.Match[str]) -> bool:
-        entries = self._lookup.get(" ".join((match.group("core") or match.group("exact") or "").split()), ())
-        return any(group.role == "russia" for group, _ in entries)
+        return any(group.role == "russia" for group, _ in self._russia.payloads(match))
 
     def _russia_sentences(self, body: Part) -> list[tuple[int, int]]:
         """Spans of the body sentences holding a Russia term, in order, each once."""
         chosen: dict[int, tuple[int, int]] = {}
-        for match in self._russia_pattern.finditer(body.norm):
+        for match in self._russia.pattern.finditer(body.norm):
             if self._is_russia(match):
                 index = body.sentence_at(match.start())
                 chosen.setdefault(index, body.spans[index])
@@ -88,15 +84,16 @@ class KeywordClassifier:
     def _find(self, part: Part, start: int, end: int) -> list[Found]:
         out = []
         lead_chars = self.keywords.lead_chars
-        lookup = self._lookup
-        for match in self._pattern.finditer(part.norm, start, end):
-            entries = lookup.get(" ".join((match.group("core") or match.group("exact") or "").split()))
+        kind = part.kind
+        for match in self._terms.pattern.finditer(part.norm, start, end):
+            entries = self._terms.payloads(match)
             if not entries:
                 continue
             pos, stop = match.span()
             sentence = part.sentence_at(pos)
-            where = part.kind if part.kind == "title" else ("lead" if pos < lead_chars else "body")
-            out.extend(Found(group, term, pos, stop, where, sentence) for group, term in entries)
+            where = kind if kind == "title" else ("lead" if pos < lead_chars else "body")
+            for group, term in entries:
+                out.append(Found(group, term, pos, stop, where, sentence))
         return out
 
     # -- decision --------------------------------------------------------------------------------------
@@ -112,8 +109,8 @@ class KeywordClassifier:
                 facts = sentence_facts(
                     parts, found, self.keywords, frozenset((f.part, f.index) for f in facts if f.value > 0)
                 )
-        features = document_features(parts, found, facts)
-        score = self._score(facts, features)
+        # An article with no Russia-cooperation sentence scores 0 whatever else it says: skip the rest.
+        score = self._score(facts, document_features(parts, found, facts)) if any(f.value for f in facts) else 0.0
         evidence = sorted((f for f in facts if f.value > 0), key=lambda f: -f.value)
         evidence_found = [item for f in evidence for item in f.items]
         partners = Counter(i.group.canonical for i in evidence_found if i.group.role == "partner")
@@ -126,13 +123,32 @@ class KeywordClassifier:
         shown = [i for i in evidence_found if i.group.role != "negative"] or [
             i for i in found if i.group.role == "russia"
         ][:5]
+        shown.sort(key=lambda i: (i.where != "title", i.start))
+        sentences: dict[tuple[str, int], str] = {}  # each reported sentence cut out of the original once
+
+        def sentence(part: Part, index: int) -> str:
+            key = (part.kind, index)
+            if key not in sentences:
+                sentences[key] = part.sentence_text(index)
+            return sentences[key]
+
+        title_part, body = parts
         return Verdict(
             is_hit=is_hit,
             score=round(score, 3),
-            matches=tuple(self._match(parts, i) for i in shown),
+            matches=tuple(
+                Match(
+                    group=i.group.name,
+                    term=i.term,
+                    surface=(title_part if i.where == "title" else body).original(i.start, i.end),
+                    sentence=sentence(title_part if i.where == "title" else body, i.sentence),
+                    where=i.where,
+                )
+                for i in shown
+            ),
             partners=tuple(name for name, _ in partners.most_common()),
             sectors=tuple(name for name, _ in sectors.most_common()),
-            evidence=tuple(parts[0 if f.part == "title" else 1].sentence_text(f.index) for f in evidence),
+            evidence=tuple(sentence(title_part if f.part == "title" else body, f.index) for f in evidence),
             classifier_version=self.version,
         )
 
@@ -149,14 +165,3 @@ class KeywordClassifier:
 
     def _score(self, facts: list[SentenceFacts], features: dict[str, float]) -> float:
         return rule_score(facts, features)
-
-    @staticmethod
-    def _match(parts: tuple[Part, Part], item: Found) -> Match:
-        part = parts[0] if item.where == "title" else parts[1]
-        return Match(
-            group=item.group.name,
-            term=item.term,
-            surface=part.original(item.start, item.end),
-            sentence=part.sentence_text(item.sentence),
-            where=item.where,
-        )

@@ -9,6 +9,7 @@ diacritics and tatweel are deleted; the deletions are the only thing that moves 
 
 from __future__ import annotations
 
+import bisect
 import re
 
 #: Characters removed before matching: tashkeel (fathatan..sukun, superscript alef), Quranic marks, tatweel.
@@ -67,18 +68,32 @@ def normalize(text: str) -> str:
     return text
 
 
-def offset_map(original: str, normalized: str) -> list[int] | None:
-    """Index in ``original`` of each character of ``normalized`` (plus the end), or None when they coincide.
+class OffsetMap:
+    """Sends offsets in the normalised text back to the original, past the deleted diacritics.
 
-    Built only for texts that carried diacritics (the common case costs one length comparison), and
-    then from the deleted runs rather than character by character.
+    Holds one entry per run of deleted marks (not per character), so building it costs one C-level regex
+    pass plus a few Python steps even on a fully vocalised text.
     """
+
+    __slots__ = ("_starts", "_shifts")
+
+    def __init__(self, original: str) -> None:
+        self._starts: list[int] = []  # normalised offset at which each deleted run sat
+        self._shifts: list[int] = []  # characters deleted up to and including that run
+        deleted = 0
+        for match in DELETED_RE.finditer(original):
+            deleted += match.end() - match.start()
+            self._starts.append(match.start() - (deleted - (match.end() - match.start())))
+            self._shifts.append(deleted)
+
+    def __call__(self, pos: int) -> int:
+        """Original offset of normalised ``pos``; marks sitting at ``pos`` stay with the letter before them."""
+        index = bisect.bisect_right(self._starts, pos) - 1
+        return pos + (self._shifts[index] if index >= 0 else 0)
+
+
+def offset_map(original: str, normalized: str) -> OffsetMap | None:
+    """The way back from ``normalized`` offsets to ``original`` ones, or None when they coincide."""
     if len(original) == len(normalized):
         return None
-    positions: list[int] = []
-    kept = 0
-    for match in DELETED_RE.finditer(original):
-        positions.extend(range(kept, match.start()))
-        kept = match.end()
-    positions.extend(range(kept, len(original) + 1))
-    return positions
+    return OffsetMap(original)

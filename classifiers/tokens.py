@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 from classifiers.normalize import normalize
 
@@ -28,6 +29,7 @@ _BOUNDARY_AFTER = r"(?![\w])"
 #: Written to start with a character class, which lets ``re`` skip to candidates at C speed.
 SENTENCE_END = re.compile(r"[.!?;:\n](?:(?<=\n)|(?=[\s\"]|\Z))\n*")
 _ARTICLE = "ال"
+T = TypeVar("T")
 
 
 def core_of(term: str) -> tuple[str, bool]:
@@ -70,22 +72,43 @@ def with_proclitics(core: str) -> tuple[str, ...]:
     return tuple(prefix + core for prefix in PROCLITICS)
 
 
-def compile_terms(affixed: Iterable[str], exact: Iterable[str]) -> re.Pattern[str]:
-    """One pattern over normalised text; group ``core`` or ``exact`` holds proclitics plus the term.
+def compile_terms(cores: Iterable[str]) -> re.Pattern[str]:
+    """One pattern over normalised text: group ``word`` is proclitics plus a core, group ``suffix`` the rest.
 
-    The proclitics are spelled out into the trie instead of written as an optional group in front of
-    it: an optional group makes the engine retry the whole alternation for each way of reading a
-    word's first letters, the spelled-out trie reads each word start once (3x faster over news text).
+    The proclitics are spelled out into one trie instead of written as an optional group in front of
+    it, and terms with and without suffixes share that trie (the caller drops a suffixed match of a
+    term marked "!"): each alternation makes ``re`` retry the whole trie at every word start, and this
+    shape reads a word start once (the Russia scan of every article runs ~25 % faster for it).
     """
-    affixed_words = sorted({word for core in affixed for word in with_proclitics(core)})
-    exact_words = sorted({word for core in exact for word in with_proclitics(core)})
-    alternatives = []
-    # Exact terms first: they are the long names ("روس أوبورون إكسبورت") that must win over a short core.
-    if exact_words:
-        alternatives.append(f"(?P<exact>{trie_pattern(exact_words)})")
-    if affixed_words:
-        alternatives.append(f"(?P<core>{trie_pattern(affixed_words)}){SUFFIX}")
-    return re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(alternatives)}){_BOUNDARY_AFTER}")
+    words = sorted({word for core in cores for word in with_proclitics(core)})
+    return re.compile(f"{_BOUNDARY_BEFORE}(?P<word>{trie_pattern(words)})(?P<suffix>{SUFFIX}){_BOUNDARY_AFTER}")
+
+
+class TermIndex(Generic[T]):
+    """Terms, each with a payload, compiled into one pattern; tells which payloads a match stands on."""
+
+    def __init__(self, terms: Iterable[tuple[str, T]]) -> None:
+        # word as matched (proclitics + core) -> (payload, whether the term takes suffixes)
+        self._lookup: dict[str, list[tuple[T, bool]]] = {}
+        cores = []
+        for term, payload in terms:
+            core, takes_suffixes = core_of(term)
+            cores.append(core)
+            for word in with_proclitics(core):
+                self._lookup.setdefault(word, []).append((payload, takes_suffixes))
+        self.pattern = compile_terms(cores)
+
+    def payloads(self, match: re.Match[str]) -> list[T]:
+        """What the matched word stands for; a term marked "!" only when no suffix follows it."""
+        word = match.group("word")
+        entries = self._lookup.get(word)
+        if entries is None and not word.isalpha():  # a multi-word term across a line break or double space
+            entries = self._lookup.get(" ".join(word.split()))
+        if not entries:
+            return []
+        if match.group("suffix"):
+            return [payload for payload, takes_suffixes in entries if takes_suffixes]
+        return [payload for payload, _ in entries]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

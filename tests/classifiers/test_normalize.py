@@ -44,9 +44,11 @@ def test_offset_map_is_none_when_nothing_was_deleted() -> None:
 
 
 def test_offset_map_points_back_past_deleted_diacritics() -> None:
-    original = "قال بُوتِين"
+    # "Putin said" fully vocalised, then "and Moscow" with a stretched letter
+    original = "قالَ بُوتِينُ ومـوسكو"
     norm = normalize(original)
     offsets = offset_map(original, norm)
     assert offsets is not None
-    start = norm.index("بوتين")
-    assert original[offsets[start] : offsets[start + len("بوتين")]] == "بُوتِين"
+    for word, expected in (("قال", "قالَ"), ("بوتين", "بُوتِينُ"), ("وموسكو", "ومـوسكو")):
+        start = norm.index(word)
+        assert original[offsets(start) : offsets(start + len(word))] == expected

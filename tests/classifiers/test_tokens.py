@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.tokens import compile_terms, core_of, sentence_spans, trie_pattern
 from classifiers.normalize import normalize
+from classifiers.tokens import TermIndex, sentence_spans, trie_pattern
 
 # روسيا Russia, روس Russ- (الروسي، الروسية، للروس), موسكو Moscow, قطر Qatar (no suffixes), مذكرة تفاهم MoU
-PATTERN = compile_terms(
-    [core_of(t)[0] for t in ("روسيا", "روس", "موسكو", "مذكرة تفاهم", "الكرملين")],
-    [core_of(t)[0] for t in ("قطر!",)],
-)
+TERMS = ("روسيا", "روس", "موسكو", "مذكرة تفاهم", "الكرملين", "قطر!")
+INDEX = TermIndex((term, term) for term in TERMS)
 
 
 def _found(sentence: str) -> list[str]:
-    return [m.group(0) for m in PATTERN.finditer(normalize(sentence))]
+    return [m.group(0) for m in INDEX.pattern.finditer(normalize(sentence)) if INDEX.payloads(m)]
+
+
+def test_match_reports_the_term_it_stands_on() -> None:
+    text = normalize("وقال للروس في بموسكو")
+    assert [INDEX.payloads(m) for m in INDEX.pattern.finditer(text)] == [["روس"], ["موسكو"]]
 
 
 @pytest.mark.parametrize(
