@@ -27,7 +27,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers locking until the first write, which lets two writers
-        # both read then deadlock on upgrade; emitting BEGIN IMMEDIATE ourselves serialises them.
+        # both read then fail on lock upgrade; emitting BEGIN IMMEDIATE ourselves serialises writers.
+        # Connections with the ``read_only`` execution option (Repository.reader) begin DEFERRED.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs["pool_pre_ping"] = True
@@ -45,7 +46,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get("read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: Engine) -> bool:

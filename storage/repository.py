@@ -22,6 +22,7 @@ from storage import dedup
 from storage.models import (
     ArticleRow,
     CrawlRunRow,
+    DigestRow,
     SeenUrlRow,
     SignatureRow,
     SourceRow,
@@ -77,6 +78,8 @@ class Repository:
 
     def __init__(self, engine: Engine, near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD) -> None:
         self.engine = engine
+        # Reads begin DEFERRED on SQLite, so `rasid hits` never queues behind a crawl's write lock.
+        self.reader = engine.execution_options(read_only=True)
         self._index = dedup.NearDuplicateIndex(near_dup_threshold)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # Statements built once and executed with parameter dicts: per-call .values() cost more than SQL.
@@ -131,7 +134,7 @@ class Repository:
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(CrawlRunRow).order_by(CrawlRunRow.id.desc()).limit(limit)).all()
         return [
             RunRecord(
@@ -164,7 +167,7 @@ class Repository:
                 by_hash.setdefault(dedup.url_hash(form), []).append(url)
         seen: set[str] = set()
         keys = list(by_hash)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             for start in range(0, len(keys), CHUNK):
                 chunk = keys[start : start + CHUNK]
                 for (key,) in conn.execute(select(SeenUrlRow.url_hash).where(SeenUrlRow.url_hash.in_(chunk))):
@@ -322,7 +325,7 @@ class Repository:
 
     def load_index(self) -> int:
         """Build the near-duplicate index from the database now (else the first store does); returns its size."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             self._refresh_index(conn)
         return len(self._index)
 
@@ -332,7 +335,7 @@ class Repository:
         """Every stored article with its current verdict's classifier version, in batches by id."""
         last = 0
         while True:
-            with self.engine.connect() as conn:
+            with self.reader.connect() as conn:
                 rows = conn.execute(
                     select(
                         ArticleRow.id, ArticleRow.source, ArticleRow.title, ArticleRow.text,
@@ -352,7 +355,7 @@ class Repository:
             ]
 
     def count_articles(self) -> int:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(ArticleRow)).scalar_one())
 
     def replace_verdicts(self, verdicts: Sequence[tuple[int, Verdict]]) -> int:
@@ -381,7 +384,32 @@ class Repository:
         limit: int | None = None,
     ) -> list[Hit]:
         """Articles whose current verdict is a hit, newest first, filtered."""
-        return query_hits(self.engine, since, source, partner, sector, search, limit)
+        return query_hits(self.reader, since, source, partner, sector, search, limit)
+
+    def pending_hits(self, since: datetime | None = None, limit: int | None = None) -> list[Hit]:
+        """Hits not yet attached to a sent digest, newest first."""
+        return query_hits(self.reader, since, None, None, None, None, limit, pending_only=True)
+
+    def mark_digest_sent(self, article_ids: Sequence[int], recipients: Sequence[str]) -> int:
+        """Record a sent digest and attach these hits to it in one transaction; returns the digest id.
+
+        Hits already attached to another digest stay with it, so a retried send never claims them twice.
+        """
+        with self.engine.begin() as conn:
+            now = utcnow()
+            digest_id = conn.execute(
+                insert(DigestRow)
+                .values(created_at=now, sent_at=now, status="sent", recipients=json.dumps(list(recipients)))
+                .returning(DigestRow.id)
+            ).scalar_one()
+            ids = list(article_ids)
+            for start in range(0, len(ids), CHUNK):
+                conn.execute(
+                    update(ArticleRow)
+                    .where(ArticleRow.id.in_(ids[start : start + CHUNK]), ArticleRow.digest_id.is_(None))
+                    .values(digest_id=digest_id)
+                )
+        return int(digest_id)
 
     def stories(
         self,
@@ -394,7 +422,7 @@ class Repository:
         hits_only: bool = True,
     ) -> list[Story]:
         """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
-        return query_stories(self.engine, since, source, partner, sector, search, limit, hits_only)
+        return query_stories(self.reader, since, source, partner, sector, search, limit, hits_only)
 
 
 def _clean(value: str | None) -> str | None:

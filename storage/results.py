@@ -70,6 +70,7 @@ def query_hits(
     sector: str | None,
     search: str | None,
     limit: int | None,
+    pending_only: bool = False,
 ) -> list[Hit]:
     needle = _needle(search)
     query = _filtered(
@@ -81,6 +82,8 @@ def query_hits(
         partner,
         sector,
     ).order_by(_when().desc(), ArticleRow.id.desc())
+    if pending_only:
+        query = query.where(ArticleRow.digest_id.is_(None))
     with Session(engine) as session:  # an ORM session, so rows come back as (ArticleRow, VerdictRow)
         if needle is None:
             return [_hit(a, v) for a, v in session.execute(query.limit(limit) if limit else query)]

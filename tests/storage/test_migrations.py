@@ -89,3 +89,13 @@ def test_sqlite_engine_uses_wal_busy_timeout_and_foreign_keys(tmp_path) -> None:
     assert pragmas == ["wal", 30000, 1]
     assert (tmp_path / "new" / "folder" / "rasid.db").is_file()
     engine.dispose()
+
+
+def test_sqlite_readers_do_not_wait_for_a_writer(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    repo = Repository(engine)
+    repo.prepare()
+    with engine.begin() as writer:  # holds the write lock, as a crawl's batch does
+        writer.execute(text("INSERT INTO sources (name, first_seen) VALUES ('sana', CURRENT_TIMESTAMP)"))
+        assert repo.hits() == [] and repo.runs() == []  # would wait 30 s behind BEGIN IMMEDIATE
+    engine.dispose()

@@ -179,3 +179,18 @@ def test_nul_characters_from_real_pages_are_dropped_not_fatal(repo: Repository) 
     assert result.new_articles == 1
     [hit] = repo.hits()
     assert hit.title == "عنوان"
+
+
+def test_hits_attached_to_a_sent_digest_are_no_longer_pending(repo: Repository) -> None:
+    run_id = repo.start_run(["sana"])
+    repo.store([outcome("https://sana.sy/?p=1", TEXT_A), outcome("https://sana.sy/?p=2", TEXT_B)], run_id)
+    first, second = sorted(h.article_id for h in repo.pending_hits())
+    digest_id = repo.mark_digest_sent([first], ["analyst@example.org"])
+    assert [h.article_id for h in repo.pending_hits()] == [second]
+    # a retry that names both claims only the one still pending
+    repo.mark_digest_sent([first, second], ["analyst@example.org"])
+    assert repo.pending_hits() == []
+    with repo.engine.connect() as conn:
+        owner = conn.execute(select(ArticleRow.digest_id).where(ArticleRow.id == first)).scalar_one()
+    assert owner == digest_id
+    assert len(repo.hits()) == 2  # sent hits are still hits
