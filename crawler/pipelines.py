@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
@@ -76,10 +77,7 @@ class StorePipeline:
 
         urls = tuple(dict.fromkeys((item.url, item.final_url)))
         source = item.source
-        if self.workers is not None:
-            article, reason, detail = await asyncio.wrap_future(self.workers.submit(extract_in_worker, item))
-        else:
-            article, reason, detail = extract_in_worker(item)
+        article, reason, detail = await self._extract(item)
         if article is None:
             self._skip(item, reason, detail)
             if reason != "extract-error":  # a crash may be ours, not the page's: fetch it again next run
@@ -107,6 +105,18 @@ class StorePipeline:
             self.workers.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------------------------ helpers
+
+    async def _extract(self, page: Page) -> tuple[Any, str, str]:
+        if self.workers is not None:
+            try:
+                return await asyncio.wrap_future(self.workers.submit(extract_in_worker, page))
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): extraction goes on in this process. Pages in
+                # flight all fail at once; the first one to get here says so.
+                if self.workers is not None:
+                    logger.error("extraction workers died; extracting in the crawl process from now on")
+                    self.workers = None
+        return extract_in_worker(page)
 
     def _skip(self, page: Page, reason: str, detail: str) -> None:
         self.stats.inc_value(f"rasid/skipped/{reason}")
