@@ -24,7 +24,9 @@ from datasketch import LeanMinHash, MinHashLSH
 from config.settings import DEFAULT_SHARED_DATA
 from storage import dedup
 
-PAIRS_FILE = Path(__file__).resolve().parent.parent / "tests" / "storage" / "fixtures" / "near_dup_pairs.jsonl"
+PAIRS_FILE = (
+    Path(__file__).resolve().parent.parent / "tests" / "storage" / "fixtures" / "near_dup_pairs.jsonl"
+)
 #: Corpus pairs (sharing >= 3 five-word runs) per containment band, counted when the sample was drawn.
 BAND_POPULATION = {"0.0-0.2": 11149, "0.2-0.4": 1816, "0.4-0.6": 794, "0.6-0.8": 392, "0.8-1.0": 523}
 BAND_SAMPLED = {"0.0-0.2": 10, "0.2-0.4": 20, "0.4-0.6": 20, "0.6-0.8": 15, "0.8-1.0": 15}
@@ -86,8 +88,10 @@ def corpus_pairs(articles: dict[str, dict]) -> tuple[dict[str, np.ndarray], int,
     return signatures, len(seen), cross, per_article
 
 
-def lookup_cost(signatures: dict[str, np.ndarray], articles: dict[str, dict], size: int, probes: int = 500) -> dict:
-    """Index of ``size`` signatures (the real ones plus random fillers); time to check held-out real articles."""
+def lookup_cost(
+    signatures: dict[str, np.ndarray], articles: dict[str, dict], size: int, probes: int = 500
+) -> dict:
+    """Index of ``size`` signatures (real ones plus random fillers); time to check held-out real articles."""
     keys = list(signatures)
     held_out = keys[:probes]
     rng = np.random.default_rng(42)
@@ -109,7 +113,11 @@ def lookup_cost(signatures: dict[str, np.ndarray], articles: dict[str, dict], si
     with lsh.insertion_session() as session:
         for key, blob in blobs:
             values = dedup.from_bytes(blob)
-            session.insert(key, LeanMinHash(seed=dedup.SEED, hashvalues=values, scheme=dedup.SCHEME), check_duplication=False)
+            session.insert(
+                key,
+                LeanMinHash(seed=dedup.SEED, hashvalues=values, scheme=dedup.SCHEME),
+                check_duplication=False,
+            )
     datasketch_rebuild = time.perf_counter() - start
     sig_times, lookup_times = [], []
     for key in held_out:
@@ -141,26 +149,33 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     args = parser.parse_args()
     articles = load_articles(args.data)
-    print(f"articles: {len(articles)}; shingles of {dedup.SHINGLE_WORDS} words, {dedup.NUM_PERM} permutations")
+    print(
+        f"articles: {len(articles)}; shingles of {dedup.SHINGLE_WORDS} words, {dedup.NUM_PERM} permutations"
+    )
     print("\nlabelled pairs (sample / weighted by band population):")
     print("threshold  tp fp fn  precision recall   w.precision w.recall")
     for r in labelled_quality(articles, [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8]):
         mark = " <- stored" if abs(r["threshold"] - dedup.NEAR_DUP_THRESHOLD) < 1e-9 else ""
         print(
-            f"{r['threshold']:>9.2f} {r['tp']:>3} {r['fp']:>2} {r['fn']:>2}  {r['precision']:>9.2f} {r['recall']:>6.2f}"
+            f"{r['threshold']:>9.2f} {r['tp']:>3} {r['fp']:>2} {r['fn']:>2}"
+            f"  {r['precision']:>9.2f} {r['recall']:>6.2f}"
             f"   {r['weighted_precision']:>11.2f} {r['weighted_recall']:>8.2f}{mark}"
         )
     signatures, pairs, cross, per_article = corpus_pairs(articles)
     print(f"\nsignature per article (corpus mean): {per_article * 1000:.2f} ms")
-    print(f"near-copy pairs at threshold {dedup.NEAR_DUP_THRESHOLD}: {pairs}, of which across outlets: {cross}")
+    print(
+        f"near-copy pairs at threshold {dedup.NEAR_DUP_THRESHOLD}: {pairs}, of which across outlets: {cross}"
+    )
     print("\ncheck of one new article (signature + LSH lookup), 500 held-out real articles:")
     for size in (int(s) for s in args.sizes.split(",")):
         r = lookup_cost(signatures, articles, size)
         print(
-            f"  {r['stored']:>7} stored: check median {r['check_ms_median']:.2f} ms (signature {r['signature_ms_median']:.2f},"
+            f"  {r['stored']:>7} stored: check median {r['check_ms_median']:.2f} ms"
+            f" (signature {r['signature_ms_median']:.2f},"
             f" lookup {r['lookup_ms_median']:.3f}), p95 {r['check_ms_p95']:.2f} ms"
             f" (signature {r['signature_ms_p95']:.2f}, lookup {r['lookup_ms_p95']:.3f});"
-            f" rebuild from bytes {r['rebuild_s']:.2f} s (datasketch MinHashLSH: {r['datasketch_rebuild_s']:.1f} s)"
+            f" rebuild from bytes {r['rebuild_s']:.2f} s"
+            f" (datasketch MinHashLSH: {r['datasketch_rebuild_s']:.1f} s)"
         )
 
 

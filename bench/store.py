@@ -53,7 +53,9 @@ def outcomes(data: Path) -> list[PageOutcome]:
     with (data / "articles.jsonl").open(encoding="utf-8") as handle:
         for row in map(json.loads, handle):
             url = row["url"] or f"https://{row['source']}.invalid/{row['id']}"  # a few corpus rows lack a URL
-            article = BenchArticle(url, url, row["source"], row["title"] or "", row["text"], None, None, "ar", NOW)
+            article = BenchArticle(
+                url, url, row["source"], row["title"] or "", row["text"], None, None, "ar", NOW
+            )
             verdict = Verdict(is_hit=False, score=0.0, classifier_version="bench")
             pages.append(PageOutcome(source=row["source"], urls=(url,), article=article, verdict=verdict))
     return pages
@@ -105,8 +107,14 @@ def bench_rebuild(url: str, size: int) -> dict[str, float]:
                 insert(ArticleRow),
                 [
                     {
-                        "id": base + i + 1, "canonical_hash": f"h{base + i}", "canonical_url": f"https://b/{base + i}",
-                        "url": f"https://b/{base + i}", "source": "bench", "title": "t", "text": "x", "fetched_at": NOW,
+                        "id": base + i + 1,
+                        "canonical_hash": f"h{base + i}",
+                        "canonical_url": f"https://b/{base + i}",
+                        "url": f"https://b/{base + i}",
+                        "source": "bench",
+                        "title": "t",
+                        "text": "x",
+                        "fetched_at": NOW,
                         "story_id": 1,
                     }
                     for i in range(n)
@@ -128,14 +136,28 @@ def bench_rebuild(url: str, size: int) -> dict[str, float]:
 def fresh_postgres_schema(url: str) -> tuple[str, str]:
     parsed = make_url(url)
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database, autocommit=True) as conn:
+    with psycopg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        dbname=parsed.database,
+        autocommit=True,
+    ) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False), schema
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    ), schema
 
 
 def drop_postgres_schema(url: str, schema: str) -> None:
     parsed = make_url(url)
-    with psycopg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database, autocommit=True) as conn:
+    with psycopg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        dbname=parsed.database,
+        autocommit=True,
+    ) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
@@ -157,12 +179,17 @@ def main() -> None:
             for name, (store_url, rebuild_url, _) in engines.items():
                 r = bench_store(store_url, pages, args.batch)
                 print(
-                    f"{name:>10}: stored {r['articles']:.0f} ({r['duplicates']:.0f} joined a story) at {r['per_second']:.0f} articles/s"
-                    f" ({r['seconds']:.1f} s); seen_urls(5000) {r['seen_5000_ms']:.0f} ms, {r['seen_found']} seen;"
+                    f"{name:>10}: stored {r['articles']:.0f} ({r['duplicates']:.0f} joined a story)"
+                    f" at {r['per_second']:.0f} articles/s"
+                    f" ({r['seconds']:.1f} s); seen_urls(5000) {r['seen_5000_ms']:.0f} ms,"
+                    f" {r['seen_found']} seen;"
                     f" second pass {r['second_pass_per_second']:.0f} pages/s"
                 )
                 rb = bench_rebuild(rebuild_url, args.rebuild)
-                print(f"{name:>10}: index rebuilt from {rb['loaded']:.0f} stored signatures in {rb['seconds']:.1f} s")
+                print(
+                    f"{name:>10}: index rebuilt from {rb['loaded']:.0f} stored signatures"
+                    f" in {rb['seconds']:.1f} s"
+                )
         finally:
             for schema in engines["postgresql"][2]:
                 drop_postgres_schema(args.postgres, schema)

@@ -76,7 +76,10 @@ def signature(text: str) -> np.ndarray | None:
 def _signature(tokens: list[str]) -> np.ndarray | None:
     if len(tokens) < MIN_WORDS:
         return None
-    shingles = {" ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8") for i in range(len(tokens) - SHINGLE_WORDS + 1)}
+    shingles = {
+        " ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8")
+        for i in range(len(tokens) - SHINGLE_WORDS + 1)
+    }
     minhash = _TEMPLATE.copy()
     minhash.update_batch(list(shingles))
     return minhash.hashvalues.astype(np.uint32)
@@ -100,9 +103,9 @@ class NearDuplicateIndex:
 
     datasketch's MinHashLSH keeps a Python set per band bucket: 32 dictionary inserts per article made
     rebuilding 100k stored signatures take 13-19 s (bench/results/storage.md). Here every band key sits
-    in one sorted uint64 array, built with one argsort, looked up with one ``searchsorted``; articles added since the
-    last build sit in a small dict until the next merge. Band count and width come from datasketch's
-    own false-positive/false-negative optimiser, so candidates match what MinHashLSH would return.
+    in one sorted uint64 array, built with one argsort and looked up with one ``searchsorted``; articles
+    added since the last build wait in a small dict until the next merge. Band count and width come from
+    datasketch's own false-positive/false-negative optimiser, so candidates match what MinHashLSH returns.
     """
 
     def __init__(self, threshold: float = NEAR_DUP_THRESHOLD) -> None:
@@ -128,7 +131,9 @@ class NearDuplicateIndex:
 
     def _keys(self, matrix: np.ndarray) -> np.ndarray:
         """Band keys, shape (n, bands): each band's values mixed into one uint64 (wrapping arithmetic)."""
-        banded = matrix[:, : self.bands * self.rows].astype(np.uint64).reshape(len(matrix), self.bands, self.rows)
+        banded = (
+            matrix[:, : self.bands * self.rows].astype(np.uint64).reshape(len(matrix), self.bands, self.rows)
+        )
         with np.errstate(over="ignore"):
             return (banded * self._mix).sum(axis=2, dtype=np.uint64) + self._band_offset
 
@@ -186,7 +191,9 @@ class NearDuplicateIndex:
         """Forget an article whose transaction rolled back."""
         if article_id in self._known:
             self._known.discard(article_id)
-            if self._pending.pop(article_id, None) is None:  # merged already: retire its rows (SQLite reuses ids)
+            if (
+                self._pending.pop(article_id, None) is None
+            ):  # merged already: retire its rows (SQLite reuses ids)
                 self._dead_rows.update(int(row) for row in np.flatnonzero(self._ids == article_id))
 
     def nearest(self, values: np.ndarray) -> tuple[int, float] | None:

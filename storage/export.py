@@ -54,12 +54,20 @@ def to_csv(records: Sequence[Hit | Story], kind: str) -> str:
         row = []
         for name in fields:
             value = _plain(getattr(record, name))
-            row.append(LIST_SEPARATOR.join(map(str, value)) if isinstance(value, list) else "" if value is None else value)
+            row.append(
+                LIST_SEPARATOR.join(map(str, value))
+                if isinstance(value, list)
+                else ""
+                if value is None
+                else value
+            )
         writer.writerow(row)
     return out.getvalue()
 
 
-def to_atom(records: Sequence[Hit | Story], kind: str, feed_url: str | None = None, now: datetime | None = None) -> str:
+def to_atom(
+    records: Sequence[Hit | Story], kind: str, feed_url: str | None = None, now: datetime | None = None
+) -> str:
     """A valid Atom 1.0 feed with one entry per hit or story, newest first as given."""
     now = now or datetime.now(UTC)
     feed = ET.Element(f"{{{ATOM_NS}}}feed", {XML_LANG: "ar"})
@@ -98,7 +106,11 @@ def _rtl_content(entry: ET.Element, paragraphs: Sequence[str], links: Sequence[s
     """Escaped HTML in a dir="rtl" div: readers render it right to left, and it needs no XHTML namespace."""
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     if links:
-        body += "<ul>" + "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in links) + "</ul>"
+        body += (
+            "<ul>"
+            + "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in links)
+            + "</ul>"
+        )
     _text(entry, "content", f'<div dir="rtl" lang="ar">{body}</div>', type="html")
 
 

@@ -85,7 +85,9 @@ class Repository:
         # Statements built once and executed with parameter dicts: per-call .values() cost more than SQL.
         self._sql_exists = select(ArticleRow.id).where(ArticleRow.canonical_hash == bindparam("h"))
         self._sql_article = (
-            self._insert(ArticleRow).on_conflict_do_nothing(index_elements=["canonical_hash"]).returning(ArticleRow.id)
+            self._insert(ArticleRow)
+            .on_conflict_do_nothing(index_elements=["canonical_hash"])
+            .returning(ArticleRow.id)
         )
         self._sql_story = insert(StoryRow).returning(StoryRow.id)
 
@@ -186,7 +188,9 @@ class Repository:
                     # One writer at a time decides stories: two crawls storing copies of one agency text
                     # concurrently would otherwise each start a story. SQLite gets this from BEGIN IMMEDIATE.
                     conn.execute(select(func.pg_advisory_xact_lock(STORE_LOCK_KEY)))
-                self._ensure_sources(conn, {o.source for o in outcomes} | {o.article.source for o in outcomes if o.article})
+                self._ensure_sources(
+                    conn, {o.source for o in outcomes} | {o.article.source for o in outcomes if o.article}
+                )
                 self._mark_seen(conn, outcomes, run_id)
                 self._refresh_index(conn)
                 for outcome in outcomes:
@@ -195,7 +199,9 @@ class Repository:
         except Exception:
             for article_id in added:  # the rows rolled back, so the index must forget them too
                 self._index.remove(article_id)
-            logger.error("batch of %d pages not stored (run %s); they will be fetched again", len(outcomes), run_id)
+            logger.error(
+                "batch of %d pages not stored (run %s); they will be fetched again", len(outcomes), run_id
+            )
             raise
         return StoreResult(**counts)
 
@@ -206,11 +212,20 @@ class Repository:
         for outcome in outcomes:
             forms = [form for url in outcome.urls for form in url_forms(url)]
             if outcome.article is not None:
-                forms += [*url_forms(outcome.article.url), canonicalize_url(outcome.article.canonical_url or outcome.article.url)]
+                forms += [
+                    *url_forms(outcome.article.url),
+                    canonicalize_url(outcome.article.canonical_url or outcome.article.url),
+                ]
             for form in forms:
                 rows.setdefault(
                     dedup.url_hash(form),
-                    {"url": form, "source": outcome.source, "run_id": run_id, "skip_reason": outcome.skip_reason, "seen_at": now},
+                    {
+                        "url": form,
+                        "source": outcome.source,
+                        "run_id": run_id,
+                        "skip_reason": outcome.skip_reason,
+                        "seen_at": now,
+                    },
                 )
         if rows:
             conn.execute(
@@ -234,7 +249,9 @@ class Repository:
         if new_story:
             # Under the store lock (advisory on PostgreSQL, BEGIN IMMEDIATE on SQLite) the URL check above
             # holds, so creating the story first saves an UPDATE; a lost race deletes it again below.
-            story_id = conn.execute(self._sql_story, {"title": _clean(article.title), "first_seen": utcnow()}).scalar_one()
+            story_id = conn.execute(
+                self._sql_story, {"title": _clean(article.title), "first_seen": utcnow()}
+            ).scalar_one()
         article_id = conn.execute(
             self._sql_article,
             {
@@ -263,7 +280,9 @@ class Repository:
         if not new_story:
             counts["duplicates"] += 1
         if values is not None:
-            conn.execute(insert(SignatureRow), {"article_id": article_id, "hashvalues": dedup.to_bytes(values)})
+            conn.execute(
+                insert(SignatureRow), {"article_id": article_id, "hashvalues": dedup.to_bytes(values)}
+            )
             self._index.add(article_id, values)
             added.append(article_id)
         counts["new_articles"] += 1
@@ -324,7 +343,7 @@ class Repository:
             logger.info("near-duplicate index loaded %d signatures", loaded)
 
     def load_index(self) -> int:
-        """Build the near-duplicate index from the database now (else the first store does); returns its size."""
+        """Load the near-duplicate index from the database now (else the first store does); its size."""
         with self.reader.connect() as conn:
             self._refresh_index(conn)
         return len(self._index)
@@ -338,8 +357,12 @@ class Repository:
             with self.reader.connect() as conn:
                 rows = conn.execute(
                     select(
-                        ArticleRow.id, ArticleRow.source, ArticleRow.title, ArticleRow.text,
-                        VerdictRow.classifier_version, VerdictRow.is_hit,
+                        ArticleRow.id,
+                        ArticleRow.source,
+                        ArticleRow.title,
+                        ArticleRow.text,
+                        VerdictRow.classifier_version,
+                        VerdictRow.is_hit,
                     )
                     .outerjoin(VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current)
                     .where(ArticleRow.id > last)
@@ -350,7 +373,14 @@ class Repository:
                 return
             last = rows[-1].id
             yield [
-                StoredArticle(r.id, r.source, r.title, r.text, r.classifier_version, None if r.is_hit is None else bool(r.is_hit))
+                StoredArticle(
+                    r.id,
+                    r.source,
+                    r.title,
+                    r.text,
+                    r.classifier_version,
+                    None if r.is_hit is None else bool(r.is_hit),
+                )
                 for r in rows
             ]
 
@@ -426,7 +456,7 @@ class Repository:
 
 
 def _clean(value: str | None) -> str | None:
-    """Text without NUL characters: real pages carry them and PostgreSQL text refuses them (SQLite would not)."""
+    """Text without NUL characters: real pages carry them and PostgreSQL text refuses them."""
     return value.replace("\x00", "") if value and "\x00" in value else value
 
 

@@ -28,7 +28,9 @@ def _when() -> Any:
 
 def _json_member(column: Any, value: str) -> Any:
     """The stored JSON list holds ``value`` (case-insensitive for Latin names)."""
-    needle = json.dumps(value, ensure_ascii=False).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    needle = (
+        json.dumps(value, ensure_ascii=False).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    )
     return column.ilike(f"%{needle}%", escape="\\")
 
 
@@ -142,11 +144,17 @@ def query_stories(
     ).where(ArticleRow.story_id.is_not(None))
     with engine.connect() as conn:
         if needle is None:
-            story_ids = set(conn.execute(matching.with_only_columns(ArticleRow.story_id).distinct()).scalars())
+            story_ids = set(
+                conn.execute(matching.with_only_columns(ArticleRow.story_id).distinct()).scalars()
+            )
         else:
-            story_ids = {r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)}
+            story_ids = {
+                r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)
+            }
         stories = [_story(conn, chunk) for chunk in _chunks(sorted(story_ids), 500)]
-    found = sorted((s for batch in stories for s in batch), key=lambda s: (s.first_seen, s.story_id), reverse=True)
+    found = sorted(
+        (s for batch in stories for s in batch), key=lambda s: (s.first_seen, s.story_id), reverse=True
+    )
     return found[:limit] if limit else found
 
 
@@ -156,11 +164,21 @@ def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
 
 def _story(conn: Any, story_ids: Sequence[int]) -> list[Story]:
     """Build the stories with every member article (not only the matching ones), oldest member first."""
-    titles = {r.id: (r.title, r.first_seen) for r in conn.execute(select(StoryRow).where(StoryRow.id.in_(story_ids)))}
+    titles = {
+        r.id: (r.title, r.first_seen)
+        for r in conn.execute(select(StoryRow).where(StoryRow.id.in_(story_ids)))
+    }
     members: dict[int, list[Any]] = {}
     rows = conn.execute(
-        select(ArticleRow.story_id, ArticleRow.source, ArticleRow.canonical_url, ArticleRow.published, VerdictRow.is_hit,
-               VerdictRow.partners, VerdictRow.sectors)
+        select(
+            ArticleRow.story_id,
+            ArticleRow.source,
+            ArticleRow.canonical_url,
+            ArticleRow.published,
+            VerdictRow.is_hit,
+            VerdictRow.partners,
+            VerdictRow.sectors,
+        )
         .outerjoin(VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current)
         .where(ArticleRow.story_id.in_(story_ids))
         .order_by(ArticleRow.id)

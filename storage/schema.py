@@ -1,4 +1,4 @@
-"""Schema revisions: Alembic run programmatically on rasid's own engine, and the check that refuses old databases."""
+"""Schema revisions: Alembic run on rasid's own engine, and the check that refuses old databases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``rasid db upgrade``, ``rasid db current`` and ``rasid reclassify``: the schema, and verdicts after the keywords change."""
+"""``rasid db upgrade``, ``rasid db current``, ``rasid reclassify``: the schema, and verdicts anew."""
 
 from __future__ import annotations
 
@@ -39,7 +39,10 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     if before == after:
         console.print(f"{mask_url(url)}: already at {after} (head)", soft_wrap=True)
     else:
-        console.print(f"{mask_url(url)}: upgraded from {before or 'empty'} to {after} (head {head_revision()})", soft_wrap=True)
+        console.print(
+            f"{mask_url(url)}: upgraded from {before or 'empty'} to {after} (head {head_revision()})",
+            soft_wrap=True,
+        )
 
 
 @db_app.command("current")
@@ -58,19 +61,22 @@ def current(ctx: typer.Context, db: DbOption = None) -> None:
     if revision == head:
         console.print(f"{mask_url(url)}: {revision} (head)", soft_wrap=True)
         return
-    console.print(f"{mask_url(url)}: {revision or 'empty'}, code needs {head}: run `rasid db upgrade`", soft_wrap=True)
+    console.print(
+        f"{mask_url(url)}: {revision or 'empty'}, code needs {head}: run `rasid db upgrade`", soft_wrap=True
+    )
     raise typer.Exit(1)
 
 
 def reclassify(
     ctx: typer.Context,
     everything: Annotated[
-        bool, typer.Option("--all", help="also articles whose verdict already comes from the current classifier")
+        bool,
+        typer.Option("--all", help="also articles whose verdict already comes from the current classifier"),
     ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="articles per transaction")] = 500,
     db: DbOption = None,
 ) -> None:
-    """Run the current classifier over stored articles without fetching, recording its version on each verdict.
+    """Run the current classifier over stored articles without fetching, recording its version per verdict.
 
     Example: rasid reclassify
     """

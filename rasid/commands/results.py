@@ -1,4 +1,4 @@
-"""``rasid hits``, ``rasid stories`` and ``rasid export``: what the monitor found, filtered, in four formats."""
+"""``rasid hits``, ``rasid stories``, ``rasid export``: what the monitor found, filtered, in four formats."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ SinceOption = Annotated[
     str | None, typer.Option("--since", metavar="WHEN", help="7d, 24h, 2w, or a date such as 2026-11-01")
 ]
 SourceOption = Annotated[str | None, typer.Option("--source", help="only this source (name in sources.yaml)")]
-PartnerOption = Annotated[str | None, typer.Option("--partner", help="partner country as in keywords.yaml, e.g. الصين")]
+PartnerOption = Annotated[
+    str | None, typer.Option("--partner", help="partner country as in keywords.yaml, e.g. الصين")
+]
 SectorOption = Annotated[str | None, typer.Option("--sector", help="sector as in keywords.yaml, e.g. energy")]
 SearchOption = Annotated[
     str | None, typer.Option("--search", help="Arabic text in title or body, matched after normalisation")
@@ -79,11 +81,19 @@ def _check_format(fmt: str) -> str:
 
 
 def _query(
-    settings: Settings, kind: str, since: str | None, source: str | None, partner: str | None,
-    sector: str | None, search: str | None, limit: int | None,
+    settings: Settings,
+    kind: str,
+    since: str | None,
+    source: str | None,
+    partner: str | None,
+    sector: str | None,
+    search: str | None,
+    limit: int | None,
 ) -> list[Hit] | list[Story]:
     repository = open_repository(settings)
-    filters = dict(since=parse_since(since), source=source, partner=partner, sector=sector, search=search, limit=limit)
+    filters = dict(
+        since=parse_since(since), source=source, partner=partner, sector=sector, search=search, limit=limit
+    )
     return repository.hits(**filters) if kind == "hits" else repository.stories(**filters)
 
 
@@ -104,16 +114,27 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
             table.add_column(column, overflow="fold")
         for hit in records:
             table.add_row(
-                str(hit.article_id), _date(hit.published or hit.fetched_at), hit.source, hit.title,
-                "، ".join(hit.partners), ", ".join(hit.sectors), f"{hit.score:.1f}", str(hit.story_id or ""),
+                str(hit.article_id),
+                _date(hit.published or hit.fetched_at),
+                hit.source,
+                hit.title,
+                "، ".join(hit.partners),
+                ", ".join(hit.sectors),
+                f"{hit.score:.1f}",
+                str(hit.story_id or ""),
             )
     else:
         for column in ("story", "published", "sources", "title", "partners", "sectors", "hit"):
             table.add_column(column, overflow="fold")
         for story in records:
             table.add_row(
-                str(story.story_id), _date(story.published or story.first_seen), ", ".join(story.sources), story.title,
-                "، ".join(story.partners), ", ".join(story.sectors), "yes" if story.is_hit else "no",
+                str(story.story_id),
+                _date(story.published or story.first_seen),
+                ", ".join(story.sources),
+                story.title,
+                "، ".join(story.partners),
+                ", ".join(story.sectors),
+                "yes" if story.is_hit else "no",
             )
     return table
 
@@ -157,12 +178,18 @@ def stories(
     Example: rasid stories --since 24h --sector energy
     """
     settings = settings_from(ctx, db)
-    _emit(_query(settings, "stories", since, source, partner, sector, search, limit), "stories", _check_format(fmt))
+    _emit(
+        _query(settings, "stories", since, source, partner, sector, search, limit),
+        "stories",
+        _check_format(fmt),
+    )
 
 
 def export(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Argument(metavar="FILE", help="where to write; the format follows the suffix")],
+    output: Annotated[
+        Path, typer.Argument(metavar="FILE", help="where to write; the format follows the suffix")
+    ],
     what: Annotated[str, typer.Option("--what", help="hits or stories")] = "hits",
     since: SinceOption = None,
     source: SourceOption = None,
@@ -170,7 +197,9 @@ def export(
     sector: SectorOption = None,
     search: SearchOption = None,
     limit: LimitOption = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, jsonl or atom (default: from the suffix)")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="csv, jsonl or atom (default: from the suffix)")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Write hits or stories to a file as CSV, JSON lines or an Atom feed a feed reader can subscribe to.
@@ -182,7 +211,9 @@ def export(
         raise ConfigError(f"--what {what!r}: choose hits or stories")
     fmt = fmt or SUFFIX_FORMATS.get(output.suffix.lower())
     if fmt is None:
-        raise ConfigError(f"{output}: cannot tell the format from the suffix; pass --format csv, jsonl or atom")
+        raise ConfigError(
+            f"{output}: cannot tell the format from the suffix; pass --format csv, jsonl or atom"
+        )
     if _check_format(fmt) == "table":
         raise ConfigError("--format table is for the terminal; export writes csv, jsonl or atom")
     from storage.export import render

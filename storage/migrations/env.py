@@ -13,7 +13,9 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("rasid runs migrations through storage.schema.upgrade(engine), which passes a connection")
+        raise RuntimeError(
+            "rasid runs migrations through storage.schema.upgrade(engine), which passes a connection"
+        )
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -57,11 +57,17 @@ def test_db_current_on_an_empty_database_says_empty_and_exits_1() -> None:
 @pytest.fixture
 def example_article(shared_data: Path) -> tuple[str, str]:
     """A real target story (Russia-UAE cooperation): first line title, rest body."""
-    lines = (shared_data.parent / "examples" / "000_3d49043149d6cedf.txt").read_text(encoding="utf-8").splitlines()
+    lines = (
+        (shared_data.parent / "examples" / "000_3d49043149d6cedf.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
     return lines[0], "\n".join(lines[1:])
 
 
-def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(sqlite_url: str, example_article: tuple[str, str]) -> None:
+def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(
+    sqlite_url: str, example_article: tuple[str, str]
+) -> None:
     title, text = example_article
     engine = make_engine(sqlite_url)
     repo = Repository(engine)
@@ -69,7 +75,9 @@ def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(sqlite
     run_id = repo.start_run(["rt"])
     repo.store(
         [
-            outcome("https://arabic.rt.com/1", text, source="rt", title=title, verdict=miss_verdict("kw-old")),
+            outcome(
+                "https://arabic.rt.com/1", text, source="rt", title=title, verdict=miss_verdict("kw-old")
+            ),
             outcome("https://sana.sy/?p=9", TEXT_B, source="sana", verdict=miss_verdict("kw-old")),
         ],
         run_id,
@@ -81,7 +89,9 @@ def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(sqlite
     [hit] = repo.hits()
     assert hit.title == title
     with engine.connect() as conn:
-        current = set(conn.execute(select(VerdictRow.classifier_version).where(VerdictRow.is_current)).scalars())
+        current = set(
+            conn.execute(select(VerdictRow.classifier_version).where(VerdictRow.is_current)).scalars()
+        )
     assert current == {version}
     code, out = invoke("reclassify", "--db", sqlite_url)
     assert "reclassified 0 articles" in out and "2 already current" in out

@@ -36,11 +36,41 @@ def filled_url(database_url: str) -> str:
     uae = hit_verdict(("الإمارات",), ("technology",))
     repo.store(
         [
-            outcome("https://wam.ae/ar/details/1", WAM_TEXT, source="wam", title="الإمارات وروسيا توقعان مذكرة تفاهم", verdict=uae),
-            outcome("https://arabic.rt.com/business/2/", RT_TEXT, source="rt", title="موسكو وأبوظبي: تعاون", verdict=uae),
-            outcome("https://sana.sy/?p=3", SANA_TEXT, source="sana", title="مذكرة تفاهم روسية إماراتية", verdict=uae),
-            outcome("https://sana.sy/?p=4", TEXT_B, source="sana", title="القمح في مصر", verdict=hit_verdict(("مصر",), ("agriculture",))),
-            outcome("https://sana.sy/?p=5", TEXT_B + " مكرر", source="sana", title="خبر آخر", verdict=miss_verdict()),
+            outcome(
+                "https://wam.ae/ar/details/1",
+                WAM_TEXT,
+                source="wam",
+                title="الإمارات وروسيا توقعان مذكرة تفاهم",
+                verdict=uae,
+            ),
+            outcome(
+                "https://arabic.rt.com/business/2/",
+                RT_TEXT,
+                source="rt",
+                title="موسكو وأبوظبي: تعاون",
+                verdict=uae,
+            ),
+            outcome(
+                "https://sana.sy/?p=3",
+                SANA_TEXT,
+                source="sana",
+                title="مذكرة تفاهم روسية إماراتية",
+                verdict=uae,
+            ),
+            outcome(
+                "https://sana.sy/?p=4",
+                TEXT_B,
+                source="sana",
+                title="القمح في مصر",
+                verdict=hit_verdict(("مصر",), ("agriculture",)),
+            ),
+            outcome(
+                "https://sana.sy/?p=5",
+                TEXT_B + " مكرر",
+                source="sana",
+                title="خبر آخر",
+                verdict=miss_verdict(),
+            ),
         ],
         run_id,
     )
@@ -55,7 +85,9 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def test_hits_table_shows_arabic_titles_and_story_ids(filled_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hits_table_shows_arabic_titles_and_story_ids(
+    filled_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rasid.context import console
 
     monkeypatch.setattr(console, "width", 200)  # wide enough that no title is folded
@@ -117,14 +149,20 @@ def test_export_csv_equals_what_hits_prints(filled_url: str, tmp_path: Path) -> 
 
 def _rasid(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rasid.cli", *args], capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"}
+        [sys.executable, "-m", "rasid.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
 def test_unreadable_since_exits_2_with_one_line(sqlite_url: str) -> None:
     done = _rasid("hits", "--db", sqlite_url, "--since", "last tuesday")
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: --since 'last tuesday': use 7d, 24h, 2w or a date such as 2026-11-01"
+    assert (
+        done.stderr.strip() == "error: --since 'last tuesday': use 7d, 24h, 2w or a date such as 2026-11-01"
+    )
 
 
 def test_hits_on_a_database_at_an_older_revision_says_what_to_run(sqlite_url: str) -> None:
@@ -133,4 +171,6 @@ def test_hits_on_a_database_at_an_older_revision_says_what_to_run(sqlite_url: st
     engine.dispose()
     done = _rasid("hits", "--db", sqlite_url)
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: database is at revision 0001, code needs 0003: run `rasid db upgrade`"
+    assert (
+        done.stderr.strip() == "error: database is at revision 0001, code needs 0003: run `rasid db upgrade`"
+    )

@@ -29,7 +29,9 @@ class FakeArticle:
     fetched_at: datetime = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 
-def hit_verdict(partners: tuple[str, ...] = ("الصين",), sectors: tuple[str, ...] = ("energy",), version: str = "kw-1") -> Verdict:
+def hit_verdict(
+    partners: tuple[str, ...] = ("الصين",), sectors: tuple[str, ...] = ("energy",), version: str = "kw-1"
+) -> Verdict:
     return Verdict(
         is_hit=True,
         score=3.0,
@@ -55,7 +57,9 @@ def outcome(
     extra_urls: tuple[str, ...] = (),
 ) -> PageOutcome:
     article = FakeArticle(url=url, canonical_url=canonical or url, source=source, title=title, text=text)
-    return PageOutcome(source=source, urls=(url, *extra_urls), article=article, verdict=verdict or hit_verdict())
+    return PageOutcome(
+        source=source, urls=(url, *extra_urls), article=article, verdict=verdict or hit_verdict()
+    )
 
 
 @pytest.fixture

@@ -22,7 +22,12 @@ def test_concurrent_writers_never_make_two_articles_with_one_canonical_url(datab
     setup.prepare()
     run_id = setup.start_run(["wam"])
     # Each page is reached under a different spelling by each writer (tracking, AMP, mobile variants).
-    spellings = ["https://wam.ae/ar/{i}?utm_source=x", "https://m.wam.ae/ar/{i}/amp", "https://www.wam.ae/ar/{i}/", "http://wam.ae/ar/{i}#top"]
+    spellings = [
+        "https://wam.ae/ar/{i}?utm_source=x",
+        "https://m.wam.ae/ar/{i}/amp",
+        "https://www.wam.ae/ar/{i}/",
+        "http://wam.ae/ar/{i}#top",
+    ]
     barrier = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
 
@@ -30,7 +35,9 @@ def test_concurrent_writers_never_make_two_articles_with_one_canonical_url(datab
         engine = make_engine(database_url)
         repo = Repository(engine)
         pages = [
-            outcome(spellings[writer].format(i=i), f"{TEXT_A if i % 2 else TEXT_B} رقم {i} " * 2, source="wam")
+            outcome(
+                spellings[writer].format(i=i), f"{TEXT_A if i % 2 else TEXT_B} رقم {i} " * 2, source="wam"
+            )
             for i in range(PAGES)
         ]
         random.Random(writer).shuffle(pages)

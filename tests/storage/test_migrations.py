@@ -1,4 +1,4 @@
-"""Alembic revisions on both engines: from empty, from the previous revision, and the refusal of old databases."""
+"""Alembic revisions on both engines: from empty, from earlier revisions, and refusing old databases."""
 
 from __future__ import annotations
 
@@ -24,7 +24,15 @@ def test_migration_from_an_empty_database_creates_every_table(database_url: str)
     upgrade(engine)
     assert current_revision(engine) == "0003"
     assert set(inspect(engine).get_table_names()) >= {
-        "sources", "crawl_runs", "seen_urls", "articles", "verdicts", "digests", "stories", "signatures", "alembic_version",
+        "sources",
+        "crawl_runs",
+        "seen_urls",
+        "articles",
+        "verdicts",
+        "digests",
+        "stories",
+        "signatures",
+        "alembic_version",
     }
     engine.dispose()
 
@@ -47,7 +55,8 @@ def test_upgrade_from_an_earlier_revision_keeps_stored_articles(database_url: st
         conn.execute(
             text(
                 "INSERT INTO articles (canonical_hash, canonical_url, url, source, title, text, fetched_at) "
-                "VALUES ('h1', 'https://sana.sy/?p=1', 'https://sana.sy/?p=1', 'sana', 'عنوان', 'نص', CURRENT_TIMESTAMP)"
+                "VALUES ('h1', 'https://sana.sy/?p=1', 'https://sana.sy/?p=1', 'sana', 'عنوان', 'نص',"
+                " CURRENT_TIMESTAMP)"
             )
         )
     upgrade(engine)
@@ -85,7 +94,10 @@ def test_app_refuses_a_database_with_foreign_tables_and_no_revision(sqlite_url: 
 def test_sqlite_engine_uses_wal_busy_timeout_and_foreign_keys(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'new' / 'folder' / 'rasid.db'}")
     with engine.connect() as conn:
-        pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "busy_timeout", "foreign_keys")]
+        pragmas = [
+            conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "busy_timeout", "foreign_keys")
+        ]
     assert pragmas == ["wal", 30000, 1]
     assert (tmp_path / "new" / "folder" / "rasid.db").is_file()
     engine.dispose()

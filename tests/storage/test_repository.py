@@ -14,14 +14,16 @@ from tests.storage.conftest import hit_verdict, miss_verdict, outcome
 
 # "Russia and the UAE sign a memorandum on artificial intelligence" - a body long enough to get a signature.
 TEXT_A = (
-    "وقعت روسيا والإمارات العربية المتحدة مذكرة تفاهم للتعاون في تطوير الذكاء الاصطناعي وتقنيات القيادة الذاتية "
-    "خلال زيارة الرئيس الإماراتي إلى موسكو حيث أكد الجانبان أهمية تبادل الخبرات وجذب الاستثمارات لتعزيز العلاقات "
-    "الثنائية في إطار المنتدى الصناعي الاستثماري الأول في موسكو وقال الوزير إن حجم التبادل التجاري بلغ مليار دولار"
+    "وقعت روسيا والإمارات العربية المتحدة مذكرة تفاهم للتعاون في تطوير الذكاء الاصطناعي "
+    "وتقنيات القيادة الذاتية خلال زيارة الرئيس الإماراتي إلى موسكو حيث أكد الجانبان أهمية تبادل "
+    "الخبرات وجذب الاستثمارات لتعزيز العلاقات الثنائية في إطار المنتدى الصناعي الاستثماري الأول "
+    "في موسكو وقال الوزير إن حجم التبادل التجاري بلغ مليار دولار"
 )
 # "Egypt's harvest of wheat rose this year" - an unrelated article.
 TEXT_B = (
-    "ارتفع محصول القمح في مصر هذا العام بفضل الأمطار الغزيرة في الدلتا وقالت وزارة الزراعة إن المزارعين حصدوا "
-    "كميات قياسية من الحبوب وإن الحكومة ستشتري المحصول بأسعار أعلى من العام الماضي لدعم الفلاحين في القرى"
+    "ارتفع محصول القمح في مصر هذا العام بفضل الأمطار الغزيرة في الدلتا وقالت وزارة الزراعة "
+    "إن المزارعين حصدوا كميات قياسية من الحبوب وإن الحكومة ستشتري المحصول بأسعار أعلى "
+    "من العام الماضي لدعم الفلاحين في القرى"
 )
 
 
@@ -32,7 +34,9 @@ def test_prepare_upgrades_an_empty_database_and_is_idempotent(repo: Repository) 
 
 def test_start_and_finish_run_keep_the_summary(repo: Repository) -> None:
     run_id = repo.start_run(["sana", "wam"], snapshot=True)
-    summary = RunSummary(pages_fetched=12, articles_stored=5, hits=2, skipped=1, per_source={"sana": {"pages": 7}})
+    summary = RunSummary(
+        pages_fetched=12, articles_stored=5, hits=2, skipped=1, per_source={"sana": {"pages": 7}}
+    )
     repo.finish_run(run_id, summary, status="ok")
     [run] = repo.runs()
     assert (run.run_id, run.status, run.sources, run.snapshot) == (run_id, "ok", ("sana", "wam"), True)
@@ -52,13 +56,22 @@ def test_stored_pages_are_seen_under_raw_and_canonical_spellings(repo: Repositor
     url = "https://www.sana.sy/?p=101&utm_source=feed"
     skipped = PageOutcome(source="sana", urls=("https://sana.sy/video/1",), skip_reason="no-article")
     repo.store([outcome(url, TEXT_A), skipped], run_id)
-    asked = [url, "https://sana.sy/?p=101", "http://m.sana.sy/?p=101&fbclid=x", "https://sana.sy/video/1", "https://sana.sy/?p=102"]
+    asked = [
+        url,
+        "https://sana.sy/?p=101",
+        "http://m.sana.sy/?p=101&fbclid=x",
+        "https://sana.sy/video/1",
+        "https://sana.sy/?p=102",
+    ]
     assert repo.seen_urls(asked) == set(asked[:4])
 
 
 def test_seen_urls_answers_for_thousands_of_urls(repo: Repository) -> None:
     run_id = repo.start_run(["sana"])
-    pages = [PageOutcome(source="sana", urls=(f"https://sana.sy/?p={i}",), skip_reason="too-old") for i in range(3000)]
+    pages = [
+        PageOutcome(source="sana", urls=(f"https://sana.sy/?p={i}",), skip_reason="too-old")
+        for i in range(3000)
+    ]
     repo.store(pages, run_id)
     asked = [f"https://sana.sy/?p={i}" for i in range(2500, 4000)]
     assert repo.seen_urls(asked) == set(asked[:500])
@@ -66,7 +79,10 @@ def test_seen_urls_answers_for_thousands_of_urls(repo: Repository) -> None:
 
 def test_second_store_of_the_same_pages_stores_nothing_new(repo: Repository) -> None:
     run_id = repo.start_run(["sana"])
-    batch = [outcome("https://sana.sy/?p=1", TEXT_A), outcome("https://sana.sy/?p=2", TEXT_B, verdict=miss_verdict())]
+    batch = [
+        outcome("https://sana.sy/?p=1", TEXT_A),
+        outcome("https://sana.sy/?p=2", TEXT_B, verdict=miss_verdict()),
+    ]
     first = repo.store(batch, run_id)
     second = repo.store(batch, repo.start_run(["sana"]))
     assert (first.new_articles, first.new_hits, first.already_stored) == (2, 1, 0)
@@ -95,7 +111,12 @@ def test_failed_batch_leaves_no_rows_and_no_seen_urls(repo: Repository) -> None:
     good = outcome("https://sana.sy/?p=1", TEXT_A)
     bad = outcome("https://sana.sy/?p=2", TEXT_B, source="sana")
     # A title of None breaks the NOT NULL constraint midway through the batch.
-    bad = PageOutcome(source="sana", urls=bad.urls, article=type(bad.article)(**{**_fields(bad.article), "title": None}), verdict=bad.verdict)
+    bad = PageOutcome(
+        source="sana",
+        urls=bad.urls,
+        article=type(bad.article)(**{**_fields(bad.article), "title": None}),
+        verdict=bad.verdict,
+    )
     with pytest.raises(Exception):  # noqa: B017 - the driver's IntegrityError class differs per engine
         repo.store([good, bad], run_id)
     with repo.engine.connect() as conn:
@@ -112,7 +133,13 @@ def _fields(article: object) -> dict[str, object]:
 
 def test_hits_are_only_articles_whose_verdict_is_a_hit(repo: Repository) -> None:
     run_id = repo.start_run(["sana"])
-    repo.store([outcome("https://sana.sy/?p=1", TEXT_A), outcome("https://sana.sy/?p=2", TEXT_B, verdict=miss_verdict())], run_id)
+    repo.store(
+        [
+            outcome("https://sana.sy/?p=1", TEXT_A),
+            outcome("https://sana.sy/?p=2", TEXT_B, verdict=miss_verdict()),
+        ],
+        run_id,
+    )
     hits = repo.hits()
     assert [h.url for h in hits] == ["https://sana.sy/?p=1"]
     hit = hits[0]
@@ -127,8 +154,15 @@ def test_hit_filters_by_source_partner_sector_since_and_search(repo: Repository)
     run_id = repo.start_run(["sana", "wam"])
     repo.store(
         [
-            outcome("https://sana.sy/?p=1", TEXT_A, source="sana", verdict=hit_verdict(("الإمارات",), ("technology",))),
-            outcome("https://wam.ae/ar/1", TEXT_B, source="wam", verdict=hit_verdict(("مصر",), ("agriculture",))),
+            outcome(
+                "https://sana.sy/?p=1",
+                TEXT_A,
+                source="sana",
+                verdict=hit_verdict(("الإمارات",), ("technology",)),
+            ),
+            outcome(
+                "https://wam.ae/ar/1", TEXT_B, source="wam", verdict=hit_verdict(("مصر",), ("agriculture",))
+            ),
         ],
         run_id,
     )
@@ -153,7 +187,9 @@ def test_replace_verdicts_retires_the_old_one_and_records_the_version(repo: Repo
     repo.replace_verdicts([(stored.article_id, hit_verdict(version="kw-2"))])
     assert [h.article_id for h in repo.hits()] == [stored.article_id]
     with repo.engine.connect() as conn:
-        rows = conn.execute(select(VerdictRow.classifier_version, VerdictRow.is_current).order_by(VerdictRow.id)).all()
+        rows = conn.execute(
+            select(VerdictRow.classifier_version, VerdictRow.is_current).order_by(VerdictRow.id)
+        ).all()
     assert [tuple(r) for r in rows] == [("kw-1", False), ("kw-2", True)]
 
 
@@ -163,19 +199,29 @@ def test_long_stop_reasons_skip_reasons_and_languages_are_kept(repo: Repository)
     article = outcome("https://sana.sy/?p=1", TEXT_A).article
     long_lang = type(article)(**{**_fields(article), "lang": "ar-SA-u-nu-arab-x-some-cms-extension"})
     repo.store(
-        [PageOutcome(source="sana", urls=("https://sana.sy/v/1",), skip_reason=reason), PageOutcome("sana", ("https://sana.sy/?p=1",), long_lang, hit_verdict())],
+        [
+            PageOutcome(source="sana", urls=("https://sana.sy/v/1",), skip_reason=reason),
+            PageOutcome("sana", ("https://sana.sy/?p=1",), long_lang, hit_verdict()),
+        ],
         run_id,
     )
     repo.finish_run(run_id, RunSummary(), status="stopped: closespider_itemcount")
     assert repo.runs()[0].status == "stopped: closespider_itemcount"
     with repo.engine.connect() as conn:
-        assert conn.execute(select(SeenUrlRow.skip_reason).where(SeenUrlRow.skip_reason.is_not(None))).scalar_one() == reason
+        assert (
+            conn.execute(
+                select(SeenUrlRow.skip_reason).where(SeenUrlRow.skip_reason.is_not(None))
+            ).scalar_one()
+            == reason
+        )
 
 
 def test_nul_characters_from_real_pages_are_dropped_not_fatal(repo: Repository) -> None:
     # a real corpus article (anc-ae) ends in "\x00"; PostgreSQL text refuses it
     run_id = repo.start_run(["wam"])
-    result = repo.store([outcome("https://wam.ae/1", TEXT_A + "\x00", source="wam", title="عنوان\x00")], run_id)
+    result = repo.store(
+        [outcome("https://wam.ae/1", TEXT_A + "\x00", source="wam", title="عنوان\x00")], run_id
+    )
     assert result.new_articles == 1
     [hit] = repo.hits()
     assert hit.title == "عنوان"

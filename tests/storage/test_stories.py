@@ -9,7 +9,10 @@ from tests.storage.test_repository import TEXT_A, TEXT_B
 # Agency copy as three outlets ran it: the same body with a new first clause, a dropped last sentence,
 # diacritics and hamza spelled differently, and an extra closing line (all real habits of Arabic outlets).
 WAM_TEXT = "أبوظبي في 23 نوفمبر / وام / " + TEXT_A
-RT_TEXT = TEXT_A.replace("وقال الوزير إن حجم التبادل التجاري بلغ مليار دولار", "") + " وتعد روسيا شريكا تجاريا مهما للإمارات"
+RT_TEXT = (
+    TEXT_A.replace("وقال الوزير إن حجم التبادل التجاري بلغ مليار دولار", "")
+    + " وتعد روسيا شريكا تجاريا مهما للإمارات"
+)
 SANA_TEXT = TEXT_A.replace("الإمارات", "الامارات").replace("روسيا", "رُوسيا")
 
 
@@ -17,9 +20,21 @@ def test_story_from_three_outlets_is_one_story_with_three_sources(repo: Reposito
     run_id = repo.start_run(["wam", "rt", "sana"])
     result = repo.store(
         [
-            outcome("https://wam.ae/ar/details/1395303", WAM_TEXT, source="wam", title="الإمارات وروسيا توقعان مذكرة تفاهم"),
-            outcome("https://arabic.rt.com/business/1612345-روسيا-الإمارات/", RT_TEXT, source="rt", title="موسكو وأبوظبي: تعاون في الذكاء الاصطناعي"),
-            outcome("https://sana.sy/?p=2154321", SANA_TEXT, source="sana", title="مذكرة تفاهم روسية إماراتية"),
+            outcome(
+                "https://wam.ae/ar/details/1395303",
+                WAM_TEXT,
+                source="wam",
+                title="الإمارات وروسيا توقعان مذكرة تفاهم",
+            ),
+            outcome(
+                "https://arabic.rt.com/business/1612345-روسيا-الإمارات/",
+                RT_TEXT,
+                source="rt",
+                title="موسكو وأبوظبي: تعاون في الذكاء الاصطناعي",
+            ),
+            outcome(
+                "https://sana.sy/?p=2154321", SANA_TEXT, source="sana", title="مذكرة تفاهم روسية إماراتية"
+            ),
         ],
         run_id,
     )
@@ -44,14 +59,26 @@ def test_same_text_under_another_url_is_an_exact_duplicate_in_the_same_story(rep
 
 def test_unrelated_articles_are_separate_stories(repo: Repository) -> None:
     run_id = repo.start_run(["wam"])
-    result = repo.store([outcome("https://wam.ae/ar/1", TEXT_A, source="wam"), outcome("https://wam.ae/ar/2", TEXT_B, source="wam")], run_id)
+    result = repo.store(
+        [
+            outcome("https://wam.ae/ar/1", TEXT_A, source="wam"),
+            outcome("https://wam.ae/ar/2", TEXT_B, source="wam"),
+        ],
+        run_id,
+    )
     assert result.duplicates == 0
     assert len(repo.stories()) == 2
 
 
 def test_story_of_a_hit_and_a_copy_classified_miss_is_listed_once_as_a_hit(repo: Repository) -> None:
     run_id = repo.start_run(["wam", "rt"])
-    repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam"), outcome("https://rt.com/a", RT_TEXT, source="rt", verdict=miss_verdict())], run_id)
+    repo.store(
+        [
+            outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam"),
+            outcome("https://rt.com/a", RT_TEXT, source="rt", verdict=miss_verdict()),
+        ],
+        run_id,
+    )
     [story] = repo.stories()
     assert story.is_hit and story.sources == ("wam", "rt")
     assert repo.stories(source="rt") == []  # the rt copy is not itself a hit
@@ -72,6 +99,8 @@ def test_near_duplicate_index_survives_a_restart(repo: Repository) -> None:
 def test_a_second_writer_sees_signatures_stored_by_the_first(repo: Repository) -> None:
     other = Repository(repo.engine)
     run_id = repo.start_run(["wam", "rt"])
-    other.store([outcome("https://sana.sy/?p=5", TEXT_B, source="sana")], run_id)  # other's index is now loaded
+    other.store(
+        [outcome("https://sana.sy/?p=5", TEXT_B, source="sana")], run_id
+    )  # other's index is now loaded
     repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam")], run_id)
     assert other.store([outcome("https://rt.com/a", RT_TEXT, source="rt")], run_id).duplicates == 1

@@ -53,7 +53,10 @@ def test_different_articles_keep_different_canonical_urls() -> None:
 
 
 def test_non_default_port_and_its_scheme_are_kept() -> None:
-    assert canonicalize_url("http://127.0.0.1:8765/sana/a.html?utm_source=x") == "http://127.0.0.1:8765/sana/a.html"
+    assert (
+        canonicalize_url("http://127.0.0.1:8765/sana/a.html?utm_source=x")
+        == "http://127.0.0.1:8765/sana/a.html"
+    )
 
 
 def test_amp_inside_a_word_is_not_stripped() -> None:

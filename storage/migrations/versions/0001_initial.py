@@ -51,7 +51,9 @@ def upgrade() -> None:
         sa.Column("run_id", BigId, nullable=True),
         sa.Column("skip_reason", sa.String(50), nullable=True),
         sa.Column("seen_at", When, nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["crawl_runs.id"], name="fk_seen_urls_run_id_crawl_runs", ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["crawl_runs.id"], name="fk_seen_urls_run_id_crawl_runs", ondelete="SET NULL"
+        ),
         sa.ForeignKeyConstraint(["source"], ["sources.name"], name="fk_seen_urls_source_sources"),
         sa.PrimaryKeyConstraint("url_hash", name="pk_seen_urls"),
     )
@@ -79,8 +81,12 @@ def upgrade() -> None:
         sa.Column("fetched_at", When, nullable=False),
         sa.Column("run_id", BigId, nullable=True),
         sa.Column("digest_id", BigId, nullable=True),
-        sa.ForeignKeyConstraint(["digest_id"], ["digests.id"], name="fk_articles_digest_id_digests", ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["run_id"], ["crawl_runs.id"], name="fk_articles_run_id_crawl_runs", ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["digest_id"], ["digests.id"], name="fk_articles_digest_id_digests", ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["crawl_runs.id"], name="fk_articles_run_id_crawl_runs", ondelete="SET NULL"
+        ),
         sa.ForeignKeyConstraint(["source"], ["sources.name"], name="fk_articles_source_sources"),
         sa.PrimaryKeyConstraint("id", name="pk_articles"),
         sa.UniqueConstraint("canonical_hash", name="uq_articles_canonical_hash"),
@@ -101,7 +107,9 @@ def upgrade() -> None:
         sa.Column("sectors", sa.Text(), nullable=False),
         sa.Column("evidence", sa.Text(), nullable=False),
         sa.Column("created_at", When, nullable=False),
-        sa.ForeignKeyConstraint(["article_id"], ["articles.id"], name="fk_verdicts_article_id_articles", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name="fk_verdicts_article_id_articles", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_verdicts"),
     )
     op.create_index("ix_verdicts_current", "verdicts", ["article_id", "is_current"])

@@ -41,7 +41,9 @@ def upgrade() -> None:
         "signatures",
         sa.Column("article_id", BigId, nullable=False),
         sa.Column("hashvalues", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(["article_id"], ["articles.id"], name="fk_signatures_article_id_articles", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name="fk_signatures_article_id_articles", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("article_id", name="pk_signatures"),
     )
 
