@@ -43,6 +43,7 @@ class KeywordClassifier:
         # Russia (with the phrases that hide it) alone: most of the text is read only by this small pattern,
         # and the full one runs only over the title and the sentences that name Russia.
         self._russia = TermIndex(t for t in terms if t[1][0].role in ("russia", "ignore"))
+        self._russia_words = self._russia.flags(lambda payload: payload[0].role == "russia")
 
     def classify(self, title: str, text: str) -> Verdict:
         """The verdict on one article; never raises on odd text (empty, non-Arabic, huge)."""
@@ -62,38 +63,42 @@ class KeywordClassifier:
         sentences = self._russia_sentences(body)
         if not in_title and not sentences:
             return parts, []
-        found = self._find(title_part, 0, len(title_part.norm))
-        for start, end in sentences:
-            found.extend(self._find(body, start, end))
+        found = self._find(title_part, 0, len(title_part.norm), 0)
+        for index, start, end in sentences:
+            found.extend(self._find(body, start, end, index))
         return parts, found
 
     # -- matching --------------------------------------------------------------------------------------
 
     def _is_russia(self, match: re.Match[str]) -> bool:
-        return any(group.role == "russia" for group, _ in self._russia.payloads(match))
+        word, suffix = match.groups()
+        flags = self._russia_words.get(word)
+        if flags is None:  # a multi-word phrase across a line break or double space
+            return any(group.role == "russia" for group, _ in self._russia.payloads(match))
+        return flags[1] if suffix else flags[0]
 
-    def _russia_sentences(self, body: Part) -> list[tuple[int, int]]:
-        """Spans of the body sentences holding a Russia term, in order, each once."""
-        chosen: dict[int, tuple[int, int]] = {}
+    def _russia_sentences(self, body: Part) -> list[tuple[int, int, int]]:
+        """(index, start, end) of the body sentences holding a Russia term, in order, each once."""
+        chosen: set[int] = set()
         for match in self._russia.pattern.finditer(body.norm):
             if self._is_russia(match):
-                index = body.sentence_at(match.start())
-                chosen.setdefault(index, body.spans[index])
-        return [chosen[i] for i in sorted(chosen)]
+                chosen.add(body.sentence_at(match.start()))
+        spans = body.spans
+        return [(index, *spans[index]) for index in sorted(chosen)]
 
-    def _find(self, part: Part, start: int, end: int) -> list[Found]:
+    def _find(self, part: Part, start: int, end: int, sentence: int) -> list[Found]:
+        """Every term in ``part.norm[start:end]``, which is sentence number ``sentence`` of the part."""
         out = []
         lead_chars = self.keywords.lead_chars
         kind = part.kind
+        payloads = self._terms.payloads
         for match in self._terms.pattern.finditer(part.norm, start, end):
-            entries = self._terms.payloads(match)
-            if not entries:
-                continue
-            pos, stop = match.span()
-            sentence = part.sentence_at(pos)
-            where = kind if kind == "title" else ("lead" if pos < lead_chars else "body")
-            for group, term in entries:
-                out.append(Found(group, term, pos, stop, where, sentence))
+            entries = payloads(match)
+            if entries:
+                pos, stop = match.span()
+                where = kind if kind == "title" else ("lead" if pos < lead_chars else "body")
+                for group, term in entries:
+                    out.append(Found(group, term, pos, stop, where, sentence))
         return out
 
     # -- decision --------------------------------------------------------------------------------------
@@ -160,7 +165,7 @@ class KeywordClassifier:
         around = [i for i in found if i.where == "title"]
         for index in sorted(indices):
             if 0 <= index < len(body.spans):
-                around.extend(self._find(body, *body.spans[index]))
+                around.extend(self._find(body, *body.spans[index], index))
         return around
 
     def _score(self, facts: list[SentenceFacts], features: dict[str, float]) -> float:

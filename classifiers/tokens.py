@@ -11,7 +11,7 @@ the trie makes a miss cost one character test, which is most of the 5,000 articl
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 from classifiers.normalize import normalize
@@ -100,15 +100,22 @@ class TermIndex(Generic[T]):
 
     def payloads(self, match: re.Match[str]) -> list[T]:
         """What the matched word stands for; a term marked "!" only when no suffix follows it."""
-        word = match.group("word")
+        word, suffix = match.groups()
         entries = self._lookup.get(word)
         if entries is None and not word.isalpha():  # a multi-word term across a line break or double space
             entries = self._lookup.get(" ".join(word.split()))
         if not entries:
             return []
-        if match.group("suffix"):
+        if suffix:
             return [payload for payload, takes_suffixes in entries if takes_suffixes]
         return [payload for payload, _ in entries]
+
+    def flags(self, wanted: Callable[[T], bool]) -> dict[str, tuple[bool, bool]]:
+        """For each word, whether a wanted payload stands on it (bare, suffixed): a test without lists."""
+        return {
+            word: (any(wanted(p) for p, _ in entries), any(wanted(p) for p, takes in entries if takes))
+            for word, entries in self._lookup.items()
+        }
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
