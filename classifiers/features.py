@@ -118,14 +118,17 @@ def _near(part: Part, russia: list[Found], others: list[Found] | None, window: i
     return bool(others) and any(part.tokens_between(r, o) <= window for r in russia for o in others)  # type: ignore[union-attr]
 
 
-def document_features(parts: tuple[Part, Part], found: list[Found], facts: list[SentenceFacts]) -> dict[str, float]:
+def document_features(
+    parts: tuple[Part, Part], found: list[Found], facts: list[SentenceFacts], rivals: frozenset[str] = frozenset()
+) -> dict[str, float]:
     """The article-level numbers of FEATURE_NAMES, read from the title and the sentences naming Russia."""
     body = parts[1]
     in_title = any(f.part == "title" for f in facts)
     tail_start = len(body.norm) * TAIL_SHARE
     negatives = sum(1 for i in found if i.group.role == "negative")
     title_found = [i for i in found if i.where == "title"]
-    title_partners = {i.group.canonical for i in title_found if i.group.role == "partner"}
+    # A rival in the title (a US shale story) does not make Russia's tie with it the article's subject.
+    title_partners = {i.group.canonical for i in title_found if i.group.role == "partner"} - rivals
     evidence_partners = {
         i.group.canonical for f in facts if f.value > 0 for i in f.items if i.group.role == "partner"
     }

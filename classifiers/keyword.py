@@ -115,7 +115,7 @@ class KeywordClassifier:
                     parts, found, self.keywords, frozenset((f.part, f.index) for f in facts if f.value > 0)
                 )
         # An article with no Russia-cooperation sentence scores 0 whatever else it says: skip the rest.
-        score = self._score(facts, document_features(parts, found, facts)) if any(f.value for f in facts) else 0.0
+        score = self._score(facts, document_features(parts, found, facts, self.keywords.rivals)) if any(f.value for f in facts) else 0.0
         evidence = sorted((f for f in facts if f.value > 0), key=lambda f: -f.value)
         evidence_found = [item for f in evidence for item in f.items]
         partners = Counter(i.group.canonical for i in evidence_found if i.group.role == "partner")
