@@ -140,6 +140,8 @@ def build_site(shared_data: Path, base: str) -> tuple[Site, str]:
         ("خبر محذوف", base + "/rss/_fault/status/404", fresh),
         ("صفحة بلا خبر", base + "/rss/_fault/no-article.html", fresh),
         ("صفحة ضخمة", base + "/rss/_fault/big?mb=50", fresh),
+        ("خادم مشغول", base + "/rss/_fault/status/503", fresh),
+        ("تحويل بلا نهاية", base + "/rss/_fault/redirect-loop", fresh),
     ]
     site.page("/rss/world/2018/old-item-103.html", article_html(arts[2], OLD, base + "/rss/old").encode())
     site.not_fetched.add("/rss/world/2018/old-item-103.html")

@@ -55,6 +55,18 @@ def test_old_robots_denied_and_non_article_links_are_never_requested(first_crawl
     assert built.not_fetched.isdisjoint(paths), sorted(built.not_fetched & set(paths))
 
 
+def test_server_errors_are_retried_and_client_errors_are_not(first_crawl) -> None:
+    _, _, paths = first_crawl
+    assert paths.count("/rss/_fault/status/503") == 2  # RETRY_TIMES=1 in these tests: one retry
+    assert paths.count("/rss/_fault/status/404") == 1
+
+
+def test_a_redirect_loop_is_not_followed_around(first_crawl) -> None:
+    # Scrapy's dupefilter drops the second visit to a URL of the loop (REDIRECT_MAX_TIMES bounds longer chains).
+    _, _, paths = first_crawl
+    assert 2 <= sum(p.startswith("/rss/_fault/redirect-loop") for p in paths) <= 6
+
+
 def test_pages_outside_the_window_or_without_article_are_not_stored(first_crawl, site) -> None:
     _, db, _ = first_crawl
     built = site[0]

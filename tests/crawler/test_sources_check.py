@@ -19,7 +19,7 @@ def test_check_counts_each_entry_points_links_and_newest_date(site) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     rss = _row(result.stdout, "rss-outlet")
     assert "yes" in rss
-    assert re.search(r"│\s+6\s+│", rss)  # five listed items plus the 50 MB page's link
+    assert re.search(r"│\s+8\s+│", rss)  # eight items listed (the old one too: a check has no age window)
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", rss)
     assert re.search(r"│\s+3\s+│", _row(result.stdout, "section-outlet"))  # 2 articles + the robots-denied one
     assert "with errors: malformed feed" in _row(result.stdout, "broken-feed")
