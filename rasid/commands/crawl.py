@@ -88,11 +88,13 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
     """
     settings = settings_from(ctx, db)
     sources = _sources(settings, sources_file, None)
+    health = _last_runs(settings.database_url.get_secret_value())
     table = Table(title=f"{len(sources)} sources ({sources_file or settings.sources_file})")
-    for column in ("source", "country", "home", "feeds", "sitemaps", "sections"):
+    for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "last crawl"):
         table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
     for s in sources:
-        table.add_row(s.name, s.country or "", s.url, str(len(s.feeds)), str(len(s.sitemaps)), str(len(s.sections)))
+        table.add_row(s.name, s.country or "", s.url, str(len(s.feeds)), str(len(s.sitemaps)),
+                      str(len(s.sections)), health.get(s.name, ""))
     console.print(table)
 
 
@@ -138,6 +140,33 @@ def _sources(settings: Settings, sources_file: Path | None, names: list[str] | N
     from config.sources import load_sources, select_sources
 
     return select_sources(load_sources(sources_file or settings.sources_file), names)
+
+
+def _last_runs(url: str) -> dict[str, str]:
+    """Each source's counters in the latest stored run that crawled it; nothing if there is no database yet."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import make_engine
+    from storage.repository import Repository
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+        return {}  # listing sources must not create a database
+    try:
+        runs = Repository(make_engine(url)).runs(limit=50)
+    except SQLAlchemyError as exc:
+        logger.info("no crawl history in %s: %s", parsed.render_as_string(hide_password=True), exc)
+        return {}
+    health: dict[str, str] = {}
+    for run in runs:  # newest first
+        for name, counts in run.summary.per_source.items():
+            if name not in health:
+                health[name] = (
+                    f"{run.started_at:%Y-%m-%d %H:%M}: {counts.get('articles', 0)} articles, "
+                    f"{counts.get('new', 0)} new, {counts.get('errors', 0)} errors"
+                )
+    return health
 
 
 def _entry_count(source: Source) -> int:

@@ -158,3 +158,12 @@ def test_broken_sources_yaml_is_one_line_naming_file_and_line(tmp_path) -> None:
     result = rasid("crawl", "--sources", str(bad), "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.returncode == 2
     assert " ".join(result.stderr.split()).startswith(f"error: {bad}:4: invalid YAML")
+
+
+def test_sources_list_shows_each_sources_last_crawl(first_crawl, site) -> None:
+    _, db, _ = first_crawl
+    _, sources_file, _ = site
+    result = rasid("sources", "list", "--sources", str(sources_file), "--db", db)
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("│ cp1256-outlet "))
+    assert "3 articles, " in row
