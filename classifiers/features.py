@@ -20,8 +20,9 @@ MEETING_VALUE = 0.6
 MEETING_PARTNER_VALUE = 0.4
 #: Factor for a sentence whose partner is named in the next or previous sentence, not in itself.
 NEAR_PARTNER_FACTOR = 0.8
-#: Factor for a sentence whose only partners are the rivals listed in keywords.yaml.
-RIVAL_FACTOR = 0.5
+#: Factor for a sentence that names one of the rivals listed in keywords.yaml: next to the US, NATO or
+#: Ukraine, Russia's "talks" and "agreements" are about the rivalry far more often than about a deal.
+RIVAL_FACTOR = 0.3
 #: Extra value of a sentence that names a field of cooperation (energy, trade, defence...).
 SECTOR_BONUS = 1.0
 #: Factor for a sentence with Russia and cooperation but no partner named in it.
@@ -40,10 +41,11 @@ TAIL_FACTOR = 0.2
 #: Factor of a score when neither Russia nor a partner of the evidence is in the title: Russia's deal is
 #: then a side story (a paragraph on a pipeline in an article on US shale oil, a teaser of another story).
 UNANCHORED_FACTOR = 0.5
-#: Factor when the title announces a dispute (sanctions, a cancelled deal, sport, elections), whatever the body
-#: says about earlier cooperation; war is left out because joint exercises and arms deals name it too.
+#: Factor when the title announces a dispute (sanctions, a cancelled deal, sport, elections, tension, talks
+#: about a conflict), whatever the body says about earlier cooperation; war is left out because joint
+#: exercises and arms deals name it too.
 DISPUTE_FACTOR = 0.5
-DISPUTE_NEGATIVES = frozenset({"sanctions", "cancellation", "sport", "politics"})
+DISPUTE_NEGATIVES = frozenset({"sanctions", "cancellation", "sport", "politics", "conflict_diplomacy", "tension"})
 
 #: The article-level features the score weighs (see :func:`rule_score`).
 FEATURE_NAMES = ("negative_load", "tail_only", "title_anchor", "title_dispute")
@@ -103,7 +105,7 @@ def sentence_facts(
             value += SECTOR_BONUS if sector else 0.0
             if not partner:
                 value *= NEAR_PARTNER_FACTOR if (part_name, index) in partner_near else NO_PARTNER_FACTOR
-            elif partners <= keywords.rivals:
+            elif partners & keywords.rivals:
                 value *= RIVAL_FACTOR
             value *= NEGATIVE_FACTOR if negatives else 1.0
             value *= weights[russia[0].where]
