@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from config.sources import Source
     from crawler.page import Page
     from crawler.spiders.news import EntryReport
+    from storage.repository import Repository
     from storage.records import RunSummary
 
 logger = logging.getLogger(__name__)
@@ -71,13 +72,9 @@ def run_crawl(
     from classifiers.keyword import KeywordClassifier
     from config.keywords import load_keywords
     from crawler.pipelines import Destination
-    from storage.db import make_engine
-    from storage.repository import Repository
 
     classifier = KeywordClassifier(load_keywords(settings.keywords_file))
-    repository = Repository(make_engine(settings.database_url.get_secret_value()))
-    repository.prepare()
-    run_id = repository.start_run([s.name for s in sources], snapshot=snapshot)
+    repository, run_id = _open_run(settings, sources, snapshot)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
     stats, reason = _run(
         settings,
@@ -97,6 +94,26 @@ def run_crawl(
         summary.hits, summary.skipped, summary.errors,
     )
     return CrawlResult(run_id=run_id, status=status, summary=summary)
+
+
+def _open_run(settings: Settings, sources: tuple[Source, ...], snapshot: bool) -> tuple[Repository, int]:
+    """The repository, upgraded if brand new, and a started run; a database it cannot use is one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from config.settings import ConfigError, mask_url
+    from storage.db import make_engine
+    from storage.repository import Repository, SchemaError
+
+    url = settings.database_url.get_secret_value()
+    try:
+        repository = Repository(make_engine(url))
+        repository.prepare()
+        return repository, repository.start_run([s.name for s in sources], snapshot=snapshot)
+    except SchemaError as exc:
+        raise ConfigError(f"{mask_url(url)}: {exc}") from None
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ConfigError(f"{mask_url(url)}: cannot use the database: {first}") from None
 
 
 def check_sources(settings: Settings, sources: tuple[Source, ...]) -> list[EntryReport]:

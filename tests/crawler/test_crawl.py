@@ -170,3 +170,14 @@ def test_sources_list_shows_each_sources_last_crawl(first_crawl, site) -> None:
     row = next(line for line in result.stdout.splitlines() if line.startswith("│ cp1256-outlet "))
     # 3 articles after the first crawl; 0 once the second crawl (which found nothing new) has run.
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}: [03] articles, [03] new, 0 errors", row), row
+
+
+def test_a_database_that_refuses_connections_is_one_line_and_exit_code_2(site) -> None:
+    _, sources_file, log = site
+    log.paths.clear()
+    result = rasid("crawl", "--sources", str(sources_file), "--db", "postgresql+psycopg://rasid@127.0.0.1:9/rasid")
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "error: postgresql+psycopg://rasid@127.0.0.1:9/rasid: cannot use the database: connection failed" in message
+    assert "Traceback" not in result.stderr
+    assert log.paths == []  # nothing is fetched when nothing could be stored
