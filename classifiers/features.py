@@ -17,7 +17,7 @@ from config.keywords import Keywords
 #: and only when the sentence names a field: summits about a war are the commonest false alarm.
 MEETING_VALUE = 0.6
 #: A meeting word with a partner but no field ("Sisi meets his Russian counterpart") counts less again.
-MEETING_PARTNER_VALUE = 0.4
+MEETING_PARTNER_VALUE = 0.5
 #: Factor for a sentence whose partner is named in the next or previous sentence, not in itself.
 NEAR_PARTNER_FACTOR = 0.8
 #: Factor for a sentence that names one of the rivals listed in keywords.yaml: next to the US, NATO or
