@@ -125,6 +125,9 @@ class KeywordClassifier:
         is_hit = score >= self.keywords.threshold and bool(partners)
         evidence = evidence[:MAX_EVIDENCE]
         evidence_found = [item for f in evidence for item in f.items]
+        if around and not any(i.group.role == "partner" for i in evidence_found):
+            # The partner came from a neighbouring sentence: show it, and that sentence, as evidence too.
+            evidence_found = evidence_found + around
         shown = [i for i in evidence_found if i.group.role != "negative"] or [
             i for i in found if i.group.role == "russia"
         ][:5]
@@ -153,7 +156,12 @@ class KeywordClassifier:
             ),
             partners=tuple(name for name, _ in partners.most_common()),
             sectors=tuple(name for name, _ in sectors.most_common()),
-            evidence=tuple(sentence(title_part if f.part == "title" else body, f.index) for f in evidence),
+            evidence=tuple(
+                dict.fromkeys(
+                    [sentence(title_part if f.part == "title" else body, f.index) for f in evidence]
+                    + [sentence(title_part if i.where == "title" else body, i.sentence) for i in around if is_hit]
+                )
+            ),
             classifier_version=self.version,
         )
 

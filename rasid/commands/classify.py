@@ -99,12 +99,13 @@ def _read_article(source: str, settings: Settings) -> tuple[str, str]:
         return _split_title(sys.stdin.read())
     if source.startswith(("http://", "https://")):
         try:
-            from crawler.fetch import fetch_article
+            from crawler.fetch import FetchError, fetch_article_or_raise
         except ImportError:
             raise ConfigError("explain URL needs crawler.fetch") from None
-        article = fetch_article(source, settings)
-        if article is None:
-            raise ConfigError(f"{source}: no article could be extracted from this URL")
+        try:
+            article = fetch_article_or_raise(source, settings)
+        except FetchError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
         return article.title, article.text
     path = Path(source)
     if not path.is_file():

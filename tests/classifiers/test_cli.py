@@ -79,3 +79,31 @@ def test_eval_of_a_bad_labelled_line_is_one_line_and_exit_2(tmp_path: Path) -> N
     result = _run("eval", str(path))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {path}:2: id: Field required"
+
+
+def test_explain_html_page_extracts_the_article_first() -> None:
+    page = Path(__file__).resolve().parents[1] / "fixtures" / "classifiers" / "egypt_russia_deal.html"
+    result = _run("explain", str(page))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("HIT")
+    assert "partners: Egypt" in result.stdout
+    assert "روساتوم" in result.stdout
+
+
+def test_explain_url_fetches_the_page_from_a_real_local_server(site_server) -> None:  # noqa: ANN001
+    from crawler.replay import Route
+
+    page = (Path(__file__).resolve().parents[1] / "fixtures" / "classifiers" / "egypt_russia_deal.html").read_bytes()
+    site = site_server({"/news/egypt-russia.html": Route(body=page)})
+    result = _run("explain", f"{site.url}/news/egypt-russia.html")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("HIT")
+    assert "partners: Egypt" in result.stdout
+
+
+def test_explain_url_that_answers_404_is_one_line_and_exit_2(site_server) -> None:  # noqa: ANN001
+    site = site_server({})
+    result = _run("explain", f"{site.url}/missing.html")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {site.url}/missing.html: ")
+    assert len(result.stderr.strip().splitlines()) == 1
