@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import dedup
@@ -73,6 +73,29 @@ class StoredArticle:
     is_hit: bool | None
 
 
+#: (canonical URL, its sha1, content hash, MinHash signature or None) of an article about to be stored.
+_Facts = tuple[str, str, str, Any]
+
+
+@dataclass
+class _Batch:
+    """What one store() call has learnt and still has to write."""
+
+    run_id: int
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"new_articles": 0, "new_hits": 0, "duplicates": 0, "already_stored": 0}
+    )
+    stored_urls: set[str] = field(default_factory=set)  # canonical hashes stored before or in this batch
+    copies: dict[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # content hash -> (story, oldest article)
+    added: list[int] = field(default_factory=list)
+    # Rows nothing in the batch reads back, sent at the end with one executemany each (one pipelined
+    # round trip on PostgreSQL).
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Repository:
     """Reads and writes through one engine; holds the in-memory near-duplicate index for this process."""
 
@@ -81,9 +104,9 @@ class Repository:
         # Reads begin DEFERRED on SQLite, so `rasid hits` never queues behind a crawl's write lock.
         self.reader = engine.execution_options(read_only=True)
         self._index = dedup.NearDuplicateIndex(near_dup_threshold)
+        self._story_of: dict[int, int | None] = {}  # story of each indexed article (stories never merge)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # Statements built once and executed with parameter dicts: per-call .values() cost more than SQL.
-        self._sql_exists = select(ArticleRow.id).where(ArticleRow.canonical_hash == bindparam("h"))
         self._sql_article = (
             self._insert(ArticleRow)
             .on_conflict_do_nothing(index_elements=["canonical_hash"])
@@ -180,8 +203,7 @@ class Repository:
 
     def store(self, outcomes: Sequence[PageOutcome], run_id: int) -> StoreResult:
         """Write one batch in one transaction; on any error nothing is written and the error propagates."""
-        added: list[int] = []
-        counts = {"new_articles": 0, "new_hits": 0, "duplicates": 0, "already_stored": 0}
+        batch = _Batch(run_id)
         try:
             with self.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
@@ -193,17 +215,62 @@ class Repository:
                 )
                 self._mark_seen(conn, outcomes, run_id)
                 self._refresh_index(conn)
-                for outcome in outcomes:
-                    if outcome.article is not None:
-                        self._store_article(conn, outcome, run_id, counts, added)
+                articles = [o for o in outcomes if o.article is not None]
+                for outcome, facts in zip(articles, self._prepare(conn, batch, articles), strict=True):
+                    if facts is None:
+                        batch.counts["already_stored"] += 1
+                    else:
+                        self._store_article(conn, outcome, facts, batch)
+                if batch.signatures:
+                    conn.execute(insert(SignatureRow), batch.signatures)
+                if batch.verdicts:
+                    conn.execute(insert(VerdictRow), batch.verdicts)
         except Exception:
-            for article_id in added:  # the rows rolled back, so the index must forget them too
+            for article_id in batch.added:  # the rows rolled back, so the index must forget them too
                 self._index.remove(article_id)
+                self._story_of.pop(article_id, None)
             logger.error(
                 "batch of %d pages not stored (run %s); they will be fetched again", len(outcomes), run_id
             )
             raise
-        return StoreResult(**counts)
+        return StoreResult(**batch.counts)
+
+    def _prepare(
+        self, conn: Connection, batch: _Batch, articles: Sequence[PageOutcome]
+    ) -> list[_Facts | None]:
+        """Canonical URL and fingerprint per article, None for one already stored; two queries per batch."""
+        canonicals = []
+        for outcome in articles:
+            assert outcome.article is not None
+            canonical = canonicalize_url(outcome.article.canonical_url or outcome.article.url)
+            canonicals.append((canonical, dedup.url_hash(canonical)))
+        url_keys = sorted({key for _, key in canonicals})
+        for start in range(0, len(url_keys), CHUNK):
+            chunk = url_keys[start : start + CHUNK]
+            batch.stored_urls.update(
+                conn.execute(
+                    select(ArticleRow.canonical_hash).where(ArticleRow.canonical_hash.in_(chunk))
+                ).scalars()
+            )
+        prepared: list[_Facts | None] = []
+        for outcome, (canonical, key) in zip(articles, canonicals, strict=True):
+            if key in batch.stored_urls:
+                prepared.append(None)  # a re-crawl costs no normalisation or hashing of the text
+                continue
+            assert outcome.article is not None
+            prepared.append((canonical, key, *dedup.fingerprint(outcome.article.text)))
+        text_keys = sorted({facts[2] for facts in prepared if facts is not None})
+        for start in range(0, len(text_keys), CHUNK):
+            rows = conn.execute(
+                select(ArticleRow.content_hash, ArticleRow.id, ArticleRow.story_id)
+                .where(
+                    ArticleRow.content_hash.in_(text_keys[start : start + CHUNK]),
+                    ArticleRow.story_id.is_not(None),
+                )
+                .order_by(ArticleRow.id.desc())  # so the oldest copy of each text is the one left in the dict
+            )
+            batch.copies.update({row.content_hash: (row.story_id, row.id) for row in rows})
+        return prepared
 
     def _mark_seen(self, conn: Connection, outcomes: Sequence[PageOutcome], run_id: int) -> None:
         """Every URL of every page, raw and canonical, so no spelling of it is fetched again."""
@@ -233,18 +300,14 @@ class Repository:
                 [{"url_hash": key, **row} for key, row in sorted(rows.items())],
             )
 
-    def _store_article(
-        self, conn: Connection, outcome: PageOutcome, run_id: int, counts: dict[str, int], added: list[int]
-    ) -> None:
+    def _store_article(self, conn: Connection, outcome: PageOutcome, facts: _Facts, batch: _Batch) -> None:
         article = outcome.article
         assert article is not None
-        canonical = canonicalize_url(article.canonical_url or article.url)
-        canonical_hash = dedup.url_hash(canonical)
-        if conn.execute(self._sql_exists, {"h": canonical_hash}).first():
-            counts["already_stored"] += 1
+        canonical, canonical_hash, text_hash, values = facts
+        if canonical_hash in batch.stored_urls:
+            batch.counts["already_stored"] += 1
             return
-        text_hash, values = dedup.fingerprint(article.text)
-        story_id, duplicate_of = self._find_story(conn, text_hash, values)
+        story_id, duplicate_of = self._find_story(batch, text_hash, values)
         new_story = story_id is None
         if new_story:
             # Under the store lock (advisory on PostgreSQL, BEGIN IMMEDIATE on SQLite) the URL check above
@@ -265,66 +328,43 @@ class Repository:
                 "author": _clean(article.author),
                 "lang": _clean(article.lang),
                 "fetched_at": article.fetched_at,
-                "run_id": run_id,
+                "run_id": batch.run_id,
                 "digest_id": None,
                 "content_hash": text_hash,
                 "story_id": story_id,
                 "duplicate_of": duplicate_of,
             },
         ).scalar()
+        batch.stored_urls.add(canonical_hash)
         if article_id is None:  # another writer stored this canonical URL since our check
             if new_story:
                 conn.execute(delete(StoryRow).where(StoryRow.id == story_id))
-            counts["already_stored"] += 1
+            batch.counts["already_stored"] += 1
             return
+        batch.copies.setdefault(text_hash, (story_id, article_id))
+        batch.added.append(article_id)
+        self._story_of[article_id] = story_id
         if not new_story:
-            counts["duplicates"] += 1
+            batch.counts["duplicates"] += 1
         if values is not None:
-            conn.execute(
-                insert(SignatureRow), {"article_id": article_id, "hashvalues": dedup.to_bytes(values)}
-            )
+            batch.signatures.append({"article_id": article_id, "hashvalues": dedup.to_bytes(values)})
             self._index.add(article_id, values)
-            added.append(article_id)
-        counts["new_articles"] += 1
+        batch.counts["new_articles"] += 1
         if outcome.verdict is not None:
-            self._insert_verdict(conn, article_id, outcome.verdict)
-            counts["new_hits"] += int(outcome.verdict.is_hit)
+            batch.verdicts.append(_verdict_row(article_id, outcome.verdict))
+            batch.counts["new_hits"] += int(outcome.verdict.is_hit)
         logger.debug("stored %s (source %s) in story %s", canonical, article.source, story_id)
 
-    def _find_story(self, conn: Connection, text_hash: str, values: Any) -> tuple[int | None, int | None]:
+    def _find_story(self, batch: _Batch, text_hash: str, values: Any) -> tuple[int | None, int | None]:
         """(story id, article copied) of an exact or near copy already stored, else (None, None)."""
-        row = conn.execute(
-            select(ArticleRow.id, ArticleRow.story_id)
-            .where(ArticleRow.content_hash == text_hash, ArticleRow.story_id.is_not(None))
-            .order_by(ArticleRow.id)
-            .limit(1)
-        ).first()
-        if row is not None:
-            return row.story_id, row.id
+        if text_hash in batch.copies:
+            return batch.copies[text_hash]
         if values is None:
             return None, None
         nearest = self._index.nearest(values)
-        if nearest is None:
+        if nearest is None or self._story_of.get(nearest[0]) is None:
             return None, None
-        story_id = conn.execute(select(ArticleRow.story_id).where(ArticleRow.id == nearest[0])).scalar()
-        return (story_id, nearest[0]) if story_id is not None else (None, None)
-
-    def _insert_verdict(self, conn: Connection, article_id: int, verdict: Verdict) -> None:
-        conn.execute(
-            insert(VerdictRow),
-            {
-                "article_id": article_id,
-                "is_current": True,
-                "is_hit": verdict.is_hit,
-                "score": float(verdict.score),
-                "classifier_version": verdict.classifier_version,
-                "matches": _clean(json.dumps([_match_dict(m) for m in verdict.matches], ensure_ascii=False)),
-                "partners": _clean(json.dumps(list(verdict.partners), ensure_ascii=False)),
-                "sectors": _clean(json.dumps(list(verdict.sectors), ensure_ascii=False)),
-                "evidence": _clean(json.dumps(list(verdict.evidence), ensure_ascii=False)),
-                "created_at": utcnow(),
-            },
-        )
+        return self._story_of[nearest[0]], nearest[0]
 
     def _ensure_sources(self, conn: Connection, names: Iterable[str]) -> None:
         rows = [{"name": name, "first_seen": utcnow()} for name in sorted(set(names))]
@@ -334,10 +374,12 @@ class Repository:
     def _refresh_index(self, conn: Connection) -> None:
         """Load signatures stored since the last look (by this process at startup, or by other writers)."""
         rows = conn.execute(
-            select(SignatureRow.article_id, SignatureRow.hashvalues)
+            select(SignatureRow.article_id, SignatureRow.hashvalues, ArticleRow.story_id)
+            .join(ArticleRow, ArticleRow.id == SignatureRow.article_id)
             .where(SignatureRow.article_id > self._index.last_id)
             .order_by(SignatureRow.article_id)
-        )
+        ).all()
+        self._story_of.update((r.article_id, r.story_id) for r in rows)
         loaded = self._index.add_many((r.article_id, r.hashvalues) for r in rows)
         if loaded > 1000:
             logger.info("near-duplicate index loaded %d signatures", loaded)
@@ -398,8 +440,8 @@ class Repository:
                     .where(VerdictRow.article_id.in_(ids[start : start + CHUNK]), VerdictRow.is_current)
                     .values(is_current=False)
                 )
-            for article_id, verdict in verdicts:
-                self._insert_verdict(conn, article_id, verdict)
+            if verdicts:
+                conn.execute(insert(VerdictRow), [_verdict_row(article_id, v) for article_id, v in verdicts])
         return len(verdicts)
 
     # -- reading results ---------------------------------------------------------------------------
@@ -453,6 +495,21 @@ class Repository:
     ) -> list[Story]:
         """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
         return query_stories(self.reader, since, source, partner, sector, search, limit, hits_only)
+
+
+def _verdict_row(article_id: int, verdict: Verdict) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "is_current": True,
+        "is_hit": verdict.is_hit,
+        "score": float(verdict.score),
+        "classifier_version": verdict.classifier_version,
+        "matches": _clean(json.dumps([_match_dict(m) for m in verdict.matches], ensure_ascii=False)),
+        "partners": _clean(json.dumps(list(verdict.partners), ensure_ascii=False)),
+        "sectors": _clean(json.dumps(list(verdict.sectors), ensure_ascii=False)),
+        "evidence": _clean(json.dumps(list(verdict.evidence), ensure_ascii=False)),
+        "created_at": utcnow(),
+    }
 
 
 def _clean(value: str | None) -> str | None:
