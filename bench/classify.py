@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="passes over the pool (default 5)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N articles (default: all)")
-    parser.add_argument("--articles", type=Path, default=None, help="JSONL with title/text (default: the pool)")
+    parser.add_argument(
+        "--articles", type=Path, default=None, help="JSONL with title/text (default: the pool)"
+    )
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -48,12 +50,18 @@ def main(argv: list[str] | None = None) -> int:
         rates.append(len(articles) / (time.perf_counter() - started))
         cpu_rates.append(len(articles) / max(time.process_time() - cpu_started, 1e-9))
 
-    print(f"command: python -m bench.classify --runs {args.runs}" + (f" --limit {args.limit}" if args.limit else ""))
-    print(f"commit: {_commit()}  python {platform.python_version()}  {platform.machine()}  {platform.processor() or ''}")
+    print(
+        f"command: python -m bench.classify --runs {args.runs}"
+        + (f" --limit {args.limit}" if args.limit else "")
+    )
+    print(f"commit: {_commit()}  python {platform.python_version()}  {platform.machine()}")
     print(f"articles: {len(articles)} from {path}")
     print(f"classifier: {clf.version}, built in {build_s:.2f} s")
     print(f"naming Russia: {russia} ({russia / max(len(articles), 1):.0%}), hits: {hits}")
-    print(f"articles/s, one core: best {max(rates):,.0f}, median {statistics.median(rates):,.0f} over {len(rates)} runs")
+    print(
+        f"articles/s, one core: best {max(rates):,.0f}, median {statistics.median(rates):,.0f}"
+        f" over {len(rates)} runs"
+    )
     # CPU time of this process: the same work with the neighbours' load on a shared machine taken out.
     print(f"articles per CPU-second: best {max(cpu_rates):,.0f}, median {statistics.median(cpu_rates):,.0f}")
     return 0
@@ -72,7 +80,9 @@ def _load(path: Path, limit: int) -> list[tuple[str, str]]:
 
 def _commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"

@@ -67,7 +67,9 @@ def read_labelled(path: Path) -> Iterator[LabelledRecord]:
                 first = exc.errors()[0]
                 where = ".".join(str(part) for part in first["loc"]) or "line"
                 raise ConfigError(f"{path}:{number}: {where}: {first['msg']}") from None
-            yield LabelledRecord(str(parsed.id), parsed.title or "", parsed.text or "", parsed.label, parsed.kind)
+            yield LabelledRecord(
+                str(parsed.id), parsed.title or "", parsed.text or "", parsed.label, parsed.kind
+            )
 
 
 @dataclass

@@ -45,7 +45,9 @@ UNANCHORED_FACTOR = 0.5
 #: about a conflict), whatever the body says about earlier cooperation; war is left out because joint
 #: exercises and arms deals name it too.
 DISPUTE_FACTOR = 0.5
-DISPUTE_NEGATIVES = frozenset({"sanctions", "cancellation", "sport", "politics", "conflict_diplomacy", "tension"})
+DISPUTE_NEGATIVES = frozenset(
+    {"sanctions", "cancellation", "sport", "politics", "conflict_diplomacy", "tension"}
+)
 
 #: The article-level features the score weighs (see :func:`rule_score`).
 FEATURE_NAMES = ("negative_load", "tail_only", "title_anchor", "title_dispute")
@@ -68,7 +70,10 @@ class SentenceFacts:
 
 
 def sentence_facts(
-    parts: tuple[Part, Part], found: list[Found], keywords: Keywords, partner_near: frozenset[tuple[str, int]] = frozenset()
+    parts: tuple[Part, Part],
+    found: list[Found],
+    keywords: Keywords,
+    partner_near: frozenset[tuple[str, int]] = frozenset(),
 ) -> list[SentenceFacts]:
     """The facts of every sentence that holds a Russia term, in text order.
 
@@ -110,7 +115,18 @@ def sentence_facts(
             value *= NEGATIVE_FACTOR if negatives else 1.0
             value *= weights[russia[0].where]
         facts.append(
-            SentenceFacts(part_name, index, russia[0].where, cooperation, meeting, sector, partner, negatives, value, items)
+            SentenceFacts(
+                part_name,
+                index,
+                russia[0].where,
+                cooperation,
+                meeting,
+                sector,
+                partner,
+                negatives,
+                value,
+                items,
+            )
         )
     return facts
 
@@ -121,7 +137,10 @@ def _near(part: Part, russia: list[Found], others: list[Found] | None, window: i
 
 
 def document_features(
-    parts: tuple[Part, Part], found: list[Found], facts: list[SentenceFacts], rivals: frozenset[str] = frozenset()
+    parts: tuple[Part, Part],
+    found: list[Found],
+    facts: list[SentenceFacts],
+    rivals: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """The article-level numbers of FEATURE_NAMES, read from the title and the sentences naming Russia."""
     body = parts[1]
@@ -146,7 +165,7 @@ def document_features(
 
 
 def rule_score(facts: list[SentenceFacts], features: dict[str, float]) -> float:
-    """The hand-written score: sentence values summed, damped by surrounding war talk and by tail-only mentions."""
+    """Hand-written score: sentence values summed, damped by war talk, tail-only mentions and the title."""
     score = sum(f.value for f in facts)
     score /= 1.0 + NEGATIVE_LOAD_WEIGHT * features["negative_load"]
     if features["tail_only"]:

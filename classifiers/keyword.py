@@ -115,7 +115,11 @@ class KeywordClassifier:
                     parts, found, self.keywords, frozenset((f.part, f.index) for f in facts if f.value > 0)
                 )
         # An article with no Russia-cooperation sentence scores 0 whatever else it says: skip the rest.
-        score = self._score(facts, document_features(parts, found, facts, self.keywords.rivals)) if any(f.value for f in facts) else 0.0
+        score = (
+            self._score(facts, document_features(parts, found, facts, self.keywords.rivals))
+            if any(f.value for f in facts)
+            else 0.0
+        )
         evidence = sorted((f for f in facts if f.value > 0), key=lambda f: -f.value)
         evidence_found = [item for f in evidence for item in f.items]
         partners = Counter(i.group.canonical for i in evidence_found if i.group.role == "partner")
@@ -159,13 +163,19 @@ class KeywordClassifier:
             evidence=tuple(
                 dict.fromkeys(
                     [sentence(title_part if f.part == "title" else body, f.index) for f in evidence]
-                    + [sentence(title_part if i.where == "title" else body, i.sentence) for i in around if is_hit]
+                    + [
+                        sentence(title_part if i.where == "title" else body, i.sentence)
+                        for i in around
+                        if is_hit
+                    ]
                 )
             ),
             classifier_version=self.version,
         )
 
-    def _around(self, parts: tuple[Part, Part], facts: list[SentenceFacts], found: list[Found]) -> list[Found]:
+    def _around(
+        self, parts: tuple[Part, Part], facts: list[SentenceFacts], found: list[Found]
+    ) -> list[Found]:
         """Terms of the title and of the body sentences just before and after those naming Russia."""
         body = parts[1]
         named = {f.index for f in facts if f.part == "body"}

@@ -60,7 +60,7 @@ _FOLD_ITEMS = tuple(FOLDS.items())
 
 
 def normalize(text: str) -> str:
-    """The text as the matcher sees it: folded letters and digits, no diacritics or tatweel, ASCII lower case."""
+    """The text as the matcher sees it: folded letters and digits, no marks, ASCII lower case."""
     text = DELETED_RE.sub("", text)
     for char, folded in _FOLD_ITEMS:
         if char in text:
@@ -87,7 +87,7 @@ class OffsetMap:
             self._shifts.append(deleted)
 
     def __call__(self, pos: int) -> int:
-        """Original offset of normalised ``pos``; marks sitting at ``pos`` stay with the letter before them."""
+        """Original offset of normalised ``pos``; marks sitting at ``pos`` stay with the letter before."""
         index = bisect.bisect_right(self._starts, pos) - 1
         return pos + (self._shifts[index] if index >= 0 else 0)
 

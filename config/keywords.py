@@ -1,4 +1,4 @@
-"""The classifier's term groups, read from ``keywords.yaml`` and validated so the analyst can edit them safely.
+"""The classifier's term groups, read from ``keywords.yaml`` and validated so an analyst can edit them.
 
 A mistake in the file stops the program with one line naming the file, the line and the reason
 (``keywords.yaml:42: partners.UAE: term must be a non-empty string``), never a traceback.
@@ -133,7 +133,11 @@ def _build(parsed: _File, fingerprint: str, path: Path | None) -> Keywords:
         TermGroup("cooperation", "cooperation", "cooperation", tuple(parsed.cooperation)),
         TermGroup("meeting", "meeting", "meeting", tuple(parsed.meeting)),
     ]
-    for role, named in (("partner", parsed.partners), ("sector", parsed.sectors), ("negative", parsed.negative)):
+    for role, named in (
+        ("partner", parsed.partners),
+        ("sector", parsed.sectors),
+        ("negative", parsed.negative),
+    ):
         groups.extend(TermGroup(f"{role}:{name}", role, name, tuple(terms)) for name, terms in named.items())
     rules = parsed.rules
     return Keywords(

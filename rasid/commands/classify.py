@@ -44,7 +44,10 @@ def build_classifier(settings: Settings) -> KeywordClassifier:
 
 def explain(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(metavar="FILE|URL|-", help=".txt (first line title), .html page, URL or - for stdin")],
+    source: Annotated[
+        str,
+        typer.Argument(metavar="FILE|URL|-", help=".txt (first line title), .html page, URL or - for stdin"),
+    ],
     db: DbOption = None,
 ) -> None:
     """Classify one article and show the verdict with its terms highlighted in their sentences.
@@ -59,7 +62,9 @@ def explain(
 
 def eval_command(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Argument(metavar="FILE.jsonl", help="labelled JSONL (default: the dev set)")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(metavar="FILE.jsonl", help="labelled JSONL (default: the dev set)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
     db: DbOption = None,
 ) -> None:
@@ -87,7 +92,10 @@ def eval_command(
     for kind, counts in sorted(report.by_kind.items()):
         table.add_row(kind, *(str(v) for v in counts.as_dict().values()))
     console.print(table)
-    for label, items in (("false positives", report.false_positives), ("false negatives", report.false_negatives)):
+    for label, items in (
+        ("false positives", report.false_positives),
+        ("false negatives", report.false_negatives),
+    ):
         console.print(f"{label} ({len(items)}):", highlight=False)
         for record_id, title in items:
             console.print(f"  {record_id}  {title}", markup=False, highlight=False)
@@ -136,7 +144,9 @@ def _print_verdict(title: str, verdict: Verdict) -> None:
     heading.append(f"  score {verdict.score:g}  ({verdict.classifier_version})")
     console.print(heading)
     console.print(Text(f"title: {title}"))
-    console.print(Text(f"partners: {', '.join(verdict.partners) or '-'}   sectors: {', '.join(verdict.sectors) or '-'}"))
+    console.print(
+        Text(f"partners: {', '.join(verdict.partners) or '-'}   sectors: {', '.join(verdict.sectors) or '-'}")
+    )
     console.print(Text("evidence:" if verdict.evidence else "evidence: none"))
     for sentence in verdict.evidence:
         line = Text(sentence)

@@ -1,4 +1,4 @@
-"""``rasid explain`` and ``rasid eval`` through the real CLI entry point (a subprocess, as an analyst runs it)."""
+"""``rasid explain`` and ``rasid eval`` through the real CLI entry point (a subprocess)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-EGYPT_DEAL = "روسيا ومصر توقعان اتفاقية للتعاون في مجال الطاقة النووية\nوقعت موسكو والقاهرة اتفاقية تعاون لبناء محطة الضبعة.\n"
+# "Russia and Egypt sign a nuclear energy cooperation agreement" / "Moscow and Cairo signed a deal..."
+EGYPT_DEAL = (
+    "روسيا ومصر توقعان اتفاقية للتعاون في مجال الطاقة النووية\n"
+    "وقعت موسكو والقاهرة اتفاقية تعاون لبناء محطة الضبعة.\n"
+)
 
 
 def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -51,8 +55,13 @@ def test_eval_json_prints_one_object_with_the_promised_keys(tmp_path: Path) -> N
     lines = [
         {"id": "p1", "title": title, "text": body, "label": True, "kind": "positive"},
         {"id": "n1", "title": "أمطار في جدة", "text": "هطلت أمطار.", "label": False, "kind": "other"},
-        {"id": "n2", "title": "غارات روسية على إدلب", "text": "قصف روسي على إدلب.", "label": False,
-         "kind": "russia-no-cooperation"},
+        {
+            "id": "n2",
+            "title": "غارات روسية على إدلب",
+            "text": "قصف روسي على إدلب.",
+            "label": False,
+            "kind": "russia-no-cooperation",
+        },
     ]
     path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
     result = _run("eval", str(path), "--json")
@@ -65,7 +74,13 @@ def test_eval_json_prints_one_object_with_the_promised_keys(tmp_path: Path) -> N
 
 def test_eval_table_lists_counts_and_errors_by_id(tmp_path: Path) -> None:
     path = tmp_path / "labelled.jsonl"
-    line = {"id": "missed-1", "title": "أمطار في جدة", "text": "هطلت أمطار.", "label": True, "kind": "positive"}
+    line = {
+        "id": "missed-1",
+        "title": "أمطار في جدة",
+        "text": "هطلت أمطار.",
+        "label": True,
+        "kind": "positive",
+    }
     path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
     result = _run("eval", str(path))
     assert result.returncode == 0, result.stderr
@@ -93,7 +108,9 @@ def test_explain_html_page_extracts_the_article_first() -> None:
 def test_explain_url_fetches_the_page_from_a_real_local_server(site_server) -> None:  # noqa: ANN001
     from crawler.replay import Route
 
-    page = (Path(__file__).resolve().parents[1] / "fixtures" / "classifiers" / "egypt_russia_deal.html").read_bytes()
+    page = (
+        Path(__file__).resolve().parents[1] / "fixtures" / "classifiers" / "egypt_russia_deal.html"
+    ).read_bytes()
     site = site_server({"/news/egypt-russia.html": Route(body=page)})
     result = _run("explain", f"{site.url}/news/egypt-russia.html")
     assert result.returncode == 0, result.stderr

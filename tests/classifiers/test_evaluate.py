@@ -37,7 +37,12 @@ def test_hard_negatives_flagged_stay_below_the_ceiling(dev_report: dict) -> None
 def test_report_has_the_keys_the_cli_promises(dev_report: dict) -> None:
     assert {"precision", "recall", "f1", "tp", "fp", "fn", "tn", "docs_per_s", "by_kind"} <= set(dev_report)
     assert dev_report["tp"] + dev_report["fp"] + dev_report["fn"] + dev_report["tn"] == 643
-    assert set(dev_report["by_kind"]) == {"positive", "russia-no-cooperation", "cooperation-no-russia", "other"}
+    assert set(dev_report["by_kind"]) == {
+        "positive",
+        "russia-no-cooperation",
+        "cooperation-no-russia",
+        "other",
+    }
     positive = dev_report["by_kind"]["positive"]
     assert positive["tp"] + positive["fn"] == 41
 
@@ -70,7 +75,9 @@ def test_counts_precision_recall_and_f1_are_computed_per_kind() -> None:
 def test_bad_labelled_line_is_one_error_with_its_line_number(tmp_path: Path) -> None:
     path = tmp_path / "labelled.jsonl"
     good = json.dumps({"id": "x1", "title": "t", "text": "b", "label": True, "kind": "positive"})
-    path.write_text(good + "\n" + json.dumps({"id": "x2", "title": "t", "label": "maybe"}) + "\n", encoding="utf-8")
+    path.write_text(
+        good + "\n" + json.dumps({"id": "x2", "title": "t", "label": "maybe"}) + "\n", encoding="utf-8"
+    )
     with pytest.raises(ConfigError) as caught:
         list(read_labelled(path))
     assert str(caught.value) == f"{path}:2: label: Input should be a valid boolean, unable to interpret input"

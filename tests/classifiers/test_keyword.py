@@ -92,12 +92,15 @@ def test_hit_reports_matches_in_the_original_spelling_with_their_sentences(clf: 
         ),
         pytest.param(
             "الإمارات وإثيوبيا توقعان مذكرات تفاهم لتعزيز التعاون",  # UAE-Ethiopia MoUs, no Russia
-            "وقعت الإمارات وإثيوبيا مذكرات تفاهم في مجالات الطاقة والتجارة والاستثمار، حسبما نقلت روسيا اليوم.",
+            "وقعت الإمارات وإثيوبيا مذكرات تفاهم في مجالات الطاقة والتجارة والاستثمار، "
+            "حسبما نقلت روسيا اليوم.",
             id="cooperation-without-russia-cited-from-russia-today",
         ),
         pytest.param(
-            "السعودية ومصر توقعان اتفاقيات للتعاون في الطاقة",  # Saudi-Egypt deal with a Russia teaser at the end
-            "وقعت السعودية ومصر اليوم اتفاقيات في مجالات الطاقة والنقل والإسكان خلال زيارة ولي العهد إلى القاهرة.\n"
+            # a Saudi-Egypt deal with Russia teasers at the end
+            "السعودية ومصر توقعان اتفاقيات للتعاون في الطاقة",
+            "وقعت السعودية ومصر اليوم اتفاقيات في مجالات الطاقة والنقل والإسكان "
+            "خلال زيارة ولي العهد إلى القاهرة.\n"
             "وأكد الجانبان أهمية تعزيز التعاون الاقتصادي بين البلدين في السنوات المقبلة.\n"
             "وأشاد المسؤولون بحجم الاستثمارات المشتركة التي تجاوزت عشرين مليار دولار.\n"
             # two teaser headlines of other stories appended by the outlet, each a Russia deal on its own

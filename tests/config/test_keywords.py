@@ -1,4 +1,4 @@
-"""keywords.yaml: the shipped file loads, and a broken file stops with one line naming file, line and reason."""
+"""keywords.yaml: the shipped file loads; a broken file stops with one line naming file, line and reason."""
 
 from __future__ import annotations
 
