@@ -99,18 +99,19 @@ class TermIndex(Generic[T]):
             for word in with_proclitics(core):
                 self._lookup.setdefault(word, []).append((payload, takes_suffixes))
         self.pattern = compile_terms(cores)
+        # The answers for a bare and for a suffixed word, worked out once: a lookup per match, no list built.
+        self._bare = {word: tuple(p for p, _ in entries) for word, entries in self._lookup.items()}
+        self._suffixed = {word: tuple(p for p, takes in entries if takes) for word, entries in self._lookup.items()}
 
-    def payloads(self, match: re.Match[str]) -> list[T]:
+    def payloads(self, match: re.Match[str]) -> tuple[T, ...]:
         """What the matched word stands for; a term marked "!" only when no suffix follows it."""
         word, suffix = match.groups()
-        entries = self._lookup.get(word)
-        if entries is None and not word.isalpha():  # a multi-word term across a line break or double space
-            entries = self._lookup.get(" ".join(word.split()))
-        if not entries:
-            return []
-        if suffix:
-            return [payload for payload, takes_suffixes in entries if takes_suffixes]
-        return [payload for payload, _ in entries]
+        table = self._suffixed if suffix else self._bare
+        found = table.get(word)
+        if found is None:
+            # a multi-word term across a line break or double space, else a word of no term
+            found = table.get(" ".join(word.split()), ()) if not word.isalpha() else ()
+        return found
 
     def flags(self, wanted: Callable[[T], bool]) -> dict[str, tuple[bool, bool]]:
         """For each word, whether a wanted payload stands on it (bare, suffixed): a test without lists."""
