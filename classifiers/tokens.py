@@ -100,8 +100,9 @@ class TermIndex(Generic[T]):
                 self._lookup.setdefault(word, []).append((payload, takes_suffixes))
         self.pattern = compile_terms(cores)
         # The answers for a bare and for a suffixed word, worked out once: a lookup per match, no list built.
-        self._bare = {word: tuple(p for p, _ in entries) for word, entries in self._lookup.items()}
-        self._suffixed = {word: tuple(p for p, takes in entries if takes) for word, entries in self._lookup.items()}
+        lookup = self._lookup
+        self._bare = {word: tuple(p for p, _ in entries) for word, entries in lookup.items()}
+        self._suffixed = {word: tuple(p for p, takes in entries if takes) for word, entries in lookup.items()}
 
     def payloads(self, match: re.Match[str]) -> tuple[T, ...]:
         """What the matched word stands for; a term marked "!" only when no suffix follows it."""
