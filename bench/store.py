@@ -31,6 +31,7 @@ from storage.db import make_engine
 from storage.models import ArticleRow, SignatureRow, SourceRow, StoryRow
 from storage.records import PageOutcome
 from storage.repository import Repository
+from storage.urls import canonicalize_url
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -74,6 +75,7 @@ def bench_store(url: str, pages: list[PageOutcome], batch: int) -> dict[str, flo
         duplicates += result.duplicates
     elapsed = time.perf_counter() - start
     urls = [p.urls[0] for p in pages[:5000]]
+    canonicalize_url.cache_clear()  # as a fresh crawl process would: every URL canonicalised cold
     t0 = time.perf_counter()
     seen = repo.seen_urls(urls)
     seen_elapsed = time.perf_counter() - t0
