@@ -86,9 +86,8 @@ class _Batch:
         default_factory=lambda: {"new_articles": 0, "new_hits": 0, "duplicates": 0, "already_stored": 0}
     )
     stored_urls: set[str] = field(default_factory=set)  # canonical hashes stored before or in this batch
-    copies: dict[str, tuple[int, int]] = field(
-        default_factory=dict
-    )  # content hash -> (story, oldest article)
+    # content hash -> (story, oldest article with that text, its source)
+    copies: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     added: list[int] = field(default_factory=list)
     # Rows nothing in the batch reads back, sent at the end with one executemany each (one pipelined
     # round trip on PostgreSQL).
@@ -259,17 +258,18 @@ class Repository:
                 continue
             assert outcome.article is not None
             prepared.append((canonical, key, *dedup.fingerprint(outcome.article.text)))
-        text_keys = sorted({facts[2] for facts in prepared if facts is not None})
+        # Only texts long enough for a signature count as copies: two empty pages are not one article.
+        text_keys = sorted({facts[2] for facts in prepared if facts is not None and facts[3] is not None})
         for start in range(0, len(text_keys), CHUNK):
             rows = conn.execute(
-                select(ArticleRow.content_hash, ArticleRow.id, ArticleRow.story_id)
+                select(ArticleRow.content_hash, ArticleRow.id, ArticleRow.story_id, ArticleRow.source)
                 .where(
                     ArticleRow.content_hash.in_(text_keys[start : start + CHUNK]),
                     ArticleRow.story_id.is_not(None),
                 )
                 .order_by(ArticleRow.id.desc())  # so the oldest copy of each text is the one left in the dict
             )
-            batch.copies.update({row.content_hash: (row.story_id, row.id) for row in rows})
+            batch.copies.update({row.content_hash: (row.story_id, row.id, row.source) for row in rows})
         return prepared
 
     def _mark_seen(self, conn: Connection, outcomes: Sequence[PageOutcome], run_id: int) -> None:
@@ -307,6 +307,13 @@ class Repository:
         if canonical_hash in batch.stored_urls:
             batch.counts["already_stored"] += 1
             return
+        copy = batch.copies.get(text_hash) if values is not None else None
+        if copy is not None and copy[2] == article.source:
+            # The same outlet's same text under another URL (a slug variant, a section path, the offline
+            # snapshot on a new port) is the article already stored, not a new one.
+            batch.stored_urls.add(canonical_hash)
+            batch.counts["already_stored"] += 1
+            return
         story_id, duplicate_of = self._find_story(batch, text_hash, values)
         new_story = story_id is None
         if new_story:
@@ -341,7 +348,8 @@ class Repository:
                 conn.execute(delete(StoryRow).where(StoryRow.id == story_id))
             batch.counts["already_stored"] += 1
             return
-        batch.copies.setdefault(text_hash, (story_id, article_id))
+        if values is not None:
+            batch.copies.setdefault(text_hash, (story_id, article_id, article.source))
         batch.added.append(article_id)
         self._story_of[article_id] = story_id
         if not new_story:
@@ -357,10 +365,11 @@ class Repository:
 
     def _find_story(self, batch: _Batch, text_hash: str, values: Any) -> tuple[int | None, int | None]:
         """(story id, article copied) of an exact or near copy already stored, else (None, None)."""
-        if text_hash in batch.copies:
-            return batch.copies[text_hash]
-        if values is None:
+        if values is None:  # too short to compare, by hash or by MinHash
             return None, None
+        if text_hash in batch.copies:
+            story_id, article_id, _ = batch.copies[text_hash]
+            return story_id, article_id
         nearest = self._index.nearest(values)
         if nearest is None or self._story_of.get(nearest[0]) is None:
             return None, None

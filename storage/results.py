@@ -152,8 +152,11 @@ def query_stories(
                 r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)
             }
         stories = [_story(conn, chunk) for chunk in _chunks(sorted(story_ids), 500)]
+    # Newest event first: the story's earliest publication date, else when rasid first saw it.
     found = sorted(
-        (s for batch in stories for s in batch), key=lambda s: (s.first_seen, s.story_id), reverse=True
+        (s for batch in stories for s in batch),
+        key=lambda s: (s.published or s.first_seen, s.story_id),
+        reverse=True,
     )
     return found[:limit] if limit else found
 

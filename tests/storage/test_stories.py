@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from storage.records import PageOutcome
 from storage.repository import Repository
-from tests.storage.conftest import miss_verdict, outcome
+from tests.storage.conftest import FakeArticle, hit_verdict, miss_verdict, outcome
 from tests.storage.test_repository import TEXT_A, TEXT_B
 
 # Agency copy as three outlets ran it: the same body with a new first clause, a dropped last sentence,
@@ -104,3 +107,53 @@ def test_a_second_writer_sees_signatures_stored_by_the_first(repo: Repository) -
     )  # other's index is now loaded
     repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam")], run_id)
     assert other.store([outcome("https://rt.com/a", RT_TEXT, source="rt")], run_id).duplicates == 1
+
+
+def test_one_outlets_same_text_under_a_second_url_is_the_stored_article(repo: Repository) -> None:
+    # e.g. the offline snapshot served on a new port, or /news/123 and /news/123/slug
+    run_id = repo.start_run(["rt"])
+    repo.store([outcome("http://127.0.0.1:8001/rt/news/1", TEXT_A, source="rt")], run_id)
+    result = repo.store([outcome("http://127.0.0.1:8002/rt/news/1", TEXT_A, source="rt")], run_id)
+    assert (result.new_articles, result.already_stored) == (0, 1)
+    assert repo.count_articles() == 1
+
+
+def test_pages_too_short_to_compare_are_never_merged(repo: Repository) -> None:
+    run_id = repo.start_run(["rt"])
+    result = repo.store(
+        [
+            outcome("https://rt.com/v/1", "فيديو", source="rt"),
+            outcome("https://rt.com/v/2", "فيديو", source="rt"),
+        ],
+        run_id,
+    )
+    assert (result.new_articles, result.duplicates, result.already_stored) == (2, 0, 0)
+    assert len(repo.stories()) == 2
+
+
+def test_stories_are_listed_newest_event_first(repo: Repository) -> None:
+    run_id = repo.start_run(["rt"])
+    old = FakeArticle(
+        "https://rt.com/a",
+        "https://rt.com/a",
+        "rt",
+        "قديم",
+        TEXT_A,
+        published=datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    new = FakeArticle(
+        "https://rt.com/b",
+        "https://rt.com/b",
+        "rt",
+        "جديد",
+        TEXT_B,
+        published=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    repo.store(
+        [
+            PageOutcome("rt", (new.url,), new, hit_verdict()),
+            PageOutcome("rt", (old.url,), old, hit_verdict()),
+        ],
+        run_id,
+    )
+    assert [s.title for s in repo.stories()] == ["جديد", "قديم"]
