@@ -15,6 +15,7 @@ import typer
 from rich.logging import RichHandler
 
 from config.settings import ConfigError
+from storage.repository import SchemaError
 from rasid.context import AppState, console, err_console, settings_from
 
 app = typer.Typer(
@@ -92,7 +93,7 @@ def main() -> None:
     """Console-script entry point: run the app, turning configuration errors into one line and exit 2."""
     try:
         app()  # standalone mode: usage errors print their own line and exit code
-    except ConfigError as exc:
+    except (ConfigError, SchemaError) as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 

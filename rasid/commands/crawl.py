@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 #: The snapshot the demo crawls: size and seed shared with the tests' snapshot server.
 SNAPSHOT_SIZE = 300
 SNAPSHOT_SEED = 7
+#: A fixed port keeps the snapshot's URLs the same from run to run, so a second crawl finds every page
+#: already seen and fetches nothing; 0 (or a busy port) falls back to any free port.
+SNAPSHOT_PORT = 8391
 
 SourcesOption = Annotated[
     Path | None, typer.Option("--sources", metavar="FILE", help="sources YAML to use instead of the configured one")
@@ -52,6 +55,9 @@ def crawl(
         Path | None, typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from")
     ] = None,
     size: Annotated[int, typer.Option("--size", min=1, help="articles in the snapshot")] = SNAPSHOT_SIZE,
+    snapshot_port: Annotated[
+        int, typer.Option("--snapshot-port", min=0, max=65535, help="port of the snapshot server (0: any free port)")
+    ] = SNAPSHOT_PORT,
     max_age_days: Annotated[
         float | None, typer.Option("--max-age-days", min=0, help="skip articles older than this (default 3)")
     ] = None,
@@ -73,7 +79,13 @@ def crawl(
     data_dir = snapshot_dir or settings.shared_data
     if not data_dir.is_dir():
         raise ConfigError(f"{data_dir}: snapshot data folder not found")
-    with ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED) as replay:
+    port = snapshot_port if snapshot_port and _port_is_free(snapshot_port) else 0
+    if snapshot_port and not port:
+        err_console.print(
+            f"snapshot: port {snapshot_port} is busy; serving on another port, so pages seen by earlier "
+            "snapshot runs are fetched again (storage still keeps one copy)"
+        )
+    with ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=port) as replay:
         console.print(f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020)")
         sources = _sources(settings, sources_file or replay.sources_file, source)
         result = _crawl(settings, sources, snapshot=True, max_age_days=max_age_days)
@@ -167,6 +179,18 @@ def _last_runs(url: str) -> dict[str, str]:
                     f"{counts.get('new', 0)} new, {counts.get('errors', 0)} errors"
                 )
     return health
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _entry_count(source: Source) -> int:
