@@ -111,36 +111,47 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
     table = Table(title=f"{len(records)} {kind}", show_lines=False)
     if kind == "hits":
         for column in ("id", "published", "source", "title", "partners", "sectors", "score", "story"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, **_COLUMN_STYLE.get(column, _SHORT))
         for hit in records:
             table.add_row(
                 str(hit.article_id),
                 _date(hit.published or hit.fetched_at),
                 hit.source,
                 hit.title,
-                "، ".join(hit.partners),
+                ", ".join(hit.partners),
                 ", ".join(hit.sectors),
                 f"{hit.score:.1f}",
                 str(hit.story_id or ""),
             )
     else:
         for column in ("story", "published", "sources", "title", "partners", "sectors", "hit"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, **_COLUMN_STYLE.get(column, _SHORT))
         for story in records:
             table.add_row(
                 str(story.story_id),
                 _date(story.published or story.first_seen),
                 ", ".join(story.sources),
                 story.title,
-                "، ".join(story.partners),
+                ", ".join(story.partners),
                 ", ".join(story.sectors),
                 "yes" if story.is_hit else "no",
             )
     return table
 
 
+#: The title takes what width there is (Arabic headlines are the point of the table); short columns never wrap.
+_SHORT: dict[str, object] = {"no_wrap": True}
+_COLUMN_STYLE: dict[str, dict[str, object]] = {
+    "title": {"ratio": 4, "min_width": 16, "overflow": "fold"},
+    "source": {"overflow": "fold"},
+    "sectors": {"ratio": 1, "overflow": "fold"},
+    "sources": {"ratio": 1, "overflow": "fold"},
+    "partners": {"ratio": 1, "overflow": "fold"},
+}
+
+
 def _date(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.strftime("%Y-%m-%d") if value else ""
 
 
 def hits(
