@@ -19,8 +19,22 @@ from pydantic_settings import (
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: The repository's neighbour holding the real news corpora; never copied into the repository.
-DEFAULT_SHARED_DATA = PACKAGE_DIR.parent.parent / "shared" / "data"
+
+
+def _find_shared_data() -> Path:
+    """The real news corpora beside the checkout (``../shared/data``), or beside one of its parents.
+
+    Never copied into the repository; a clone made elsewhere sets ``RASID_SHARED_DATA``.
+    """
+    checkout = PACKAGE_DIR.parent
+    for folder in checkout.parents:
+        candidate = folder / "shared" / "data"
+        if (candidate / "articles.jsonl").is_file():
+            return candidate
+    return checkout.parent / "shared" / "data"
+
+
+DEFAULT_SHARED_DATA = _find_shared_data()
 DEFAULT_CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "rasid" / "rasid.toml"
 DEFAULT_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "rasid"
 
