@@ -45,12 +45,15 @@ UNANCHORED_FACTOR = 0.5
 #: about a conflict), whatever the body says about earlier cooperation; war is left out because joint
 #: exercises and arms deals name it too.
 DISPUTE_FACTOR = 0.5
+#: Factor when no Russia sentence holds ties of its own (a cooperation term or a field, without war or
+#: conflict talk): visits, invitations and summits then count only when their content is developing ties.
+CONTENTLESS_FACTOR = 0.5
 DISPUTE_NEGATIVES = frozenset(
-    {"sanctions", "cancellation", "sport", "politics", "conflict_diplomacy", "tension"}
+    {"sanctions", "cancellation", "sport", "politics", "conflict_diplomacy", "tension", "non_state"}
 )
 
 #: The article-level features the score weighs (see :func:`rule_score`).
-FEATURE_NAMES = ("negative_load", "tail_only", "title_anchor", "title_dispute")
+FEATURE_NAMES = ("negative_load", "tail_only", "title_anchor", "title_dispute", "content")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +96,13 @@ def sentence_facts(
             continue
         items = tuple(item for role_items in roles.values() for item in role_items)
         part = parts[0] if part_name == "title" else parts[1]
-        cooperation = _near(part, russia, roles.get("cooperation"), window)
-        meeting = _near(part, russia, roles.get("meeting"), window)
         sector = "sector" in roles
         partners = {i.group.canonical for i in roles.get("partner", ())}
+        # Russia with OPEC (BRICS...) and a field in one sentence is the bloc's joint work: OPEC+ output cuts.
+        cooperation = _near(part, russia, roles.get("cooperation"), window) or (
+            sector and not partners.isdisjoint(keywords.blocs)
+        )
+        meeting = _near(part, russia, roles.get("meeting"), window)
         partner = bool(partners)
         negatives = tuple(sorted({i.group.canonical for i in roles.get("negative", ())}))
         value = 0.0
@@ -161,6 +167,9 @@ def document_features(
         # The title is what the article is about: Russia in it, or a partner of the evidence in it.
         "title_anchor": float(in_title or bool(title_partners & evidence_partners)),
         "title_dispute": float(bool(title_negatives & DISPUTE_NEGATIVES)),
+        # A visit or talks count when what they hold is ties: some sentence with Russia, a cooperation term
+        # or a field, and no war, dispute or conflict talk in it; a meeting about Iran in Syria has none.
+        "content": float(any(f.value > 0 and (f.cooperation or f.sector) and not f.negatives for f in facts)),
     }
 
 
@@ -174,4 +183,6 @@ def rule_score(facts: list[SentenceFacts], features: dict[str, float]) -> float:
         score *= UNANCHORED_FACTOR
     if features["title_dispute"]:
         score *= DISPUTE_FACTOR
+    if not features["content"]:
+        score *= CONTENTLESS_FACTOR
     return score

@@ -19,7 +19,7 @@ from config.keywords import Keywords, TermGroup
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the decision logic changes; the keywords file's fingerprint is appended to it.
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 #: Sentences shown as evidence, best first; more would bury the reason in a long article.
 MAX_EVIDENCE = 6
 

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from config.settings import ConfigError
 
@@ -58,13 +66,15 @@ class _File(BaseModel):
     sectors: Annotated[dict[str, Terms], Field(min_length=1)]
     negative: dict[str, Terms] = {}
     rivals: list[str] = []
+    blocs: list[str] = []
 
-    @model_validator(mode="after")
-    def _rivals_are_partners(self) -> _File:
-        unknown = [name for name in self.rivals if name not in self.partners]
+    @field_validator("rivals", "blocs")
+    @classmethod
+    def _are_partners(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        unknown = [name for name in names if name not in info.data.get("partners", {})]
         if unknown:
-            raise ValueError(f"rivals: {unknown[0]!r} is not a partner name")
-        return self
+            raise ValueError(f"{unknown[0]!r} is not a partner name")
+        return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +100,7 @@ class Keywords:
     lead_chars: int
     fingerprint: str
     rivals: frozenset[str] = frozenset()
+    blocs: frozenset[str] = frozenset()  # partners whose naming with Russia and a field is itself cooperation
     path: Path | None = None
 
     def by_role(self, role: str) -> tuple[TermGroup, ...]:
@@ -150,6 +161,7 @@ def _build(parsed: _File, fingerprint: str, path: Path | None) -> Keywords:
         lead_chars=rules.lead_chars,
         fingerprint=fingerprint,
         rivals=frozenset(parsed.rivals),
+        blocs=frozenset(parsed.blocs),
         path=path,
     )
 

@@ -108,6 +108,24 @@ def test_hit_reports_matches_in_the_original_spelling_with_their_sentences(clf: 
             "مصر وروسيا تبحثان التعاون في الطاقة النووية",
             id="passing-mention-in-a-teaser",
         ),
+        pytest.param(
+            "لافروف يستقبل وفدا من حركة حماس في موسكو",  # Lavrov receives a Hamas delegation
+            "استقبل وزير الخارجية الروسي سيرغي لافروف في موسكو وفدا من حركة حماس، "
+            "وبحث الجانبان تطوير العلاقات والأوضاع في غزة.",
+            id="non-state-actor-is-no-partner",
+        ),
+        pytest.param(
+            "تركيا وروسيا تتفقان على منطقة منزوعة السلاح",  # a Turkish-Russian buffer-zone deal
+            "اتفقت روسيا وتركيا على إقامة منطقة منزوعة السلاح بعمق 15 كيلومترا "
+            "وعلى تسيير دوريات مشتركة لتجنب هجوم عسكري.",
+            id="ceasefire-arrangement-about-a-war",
+        ),
+        pytest.param(
+            "الرئيس السوداني يزور روسيا غدا",  # a visit announced without any content
+            "قال مصدر في الحكومة السودانية إن الرئيس السوداني سيزور روسيا غدا "
+            "ويلتقي الرئيس الروسي فلاديمير بوتين، دون الإدلاء بمزيد من التفاصيل.",
+            id="visit-without-content",
+        ),
     ],
 )
 def test_typical_hard_negative_is_not_a_hit(clf: KeywordClassifier, title: str, text: str) -> None:
@@ -130,3 +148,13 @@ def test_version_changes_with_the_keywords_file(tmp_path: Path, clf: KeywordClas
     edited = tmp_path / "keywords.yaml"
     edited.write_text(text + "\n# an analyst's note\n", encoding="utf-8")
     assert KeywordClassifier(load_keywords(edited)).version != clf.version
+
+
+def test_opec_plus_output_cut_is_cooperation_without_an_agreement_word(clf: KeywordClassifier) -> None:
+    # "Oil rises as OPEC and Russia keep cutting output": an OPEC+ output deal is energy cooperation (GUIDE).
+    title = "النفط يرتفع مع استمرار أوبك وروسيا في خفض الإنتاج"
+    text = "خفضت أوبك وروسيا إنتاجهما النفطي منذ بداية العام لامتصاص تخمة المعروض في سوق الخام."
+    verdict = clf.classify(title, text)
+    assert verdict.is_hit, (verdict.score, verdict.evidence)
+    assert verdict.partners[0] == "OPEC"
+    assert "energy" in verdict.sectors

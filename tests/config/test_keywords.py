@@ -91,3 +91,16 @@ def test_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_keywords(tmp_path / "nope.yaml")
     assert str(caught.value).startswith(f"{tmp_path / 'nope.yaml'}: cannot read keywords file")
+
+
+def test_a_bloc_that_is_not_a_partner_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL + "blocs: [OPEC]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_keywords(path)
+    assert str(caught.value) == f"{path}:7: blocs: 'OPEC' is not a partner name"
+
+
+def test_shipped_blocs_are_partners() -> None:
+    keywords = load_keywords(PACKAGE_DIR / "keywords.yaml")
+    assert "OPEC" in keywords.blocs
+    assert keywords.blocs <= {g.canonical for g in keywords.by_role("partner")}
