@@ -53,7 +53,7 @@ DISPUTE_NEGATIVES = frozenset(
 )
 
 #: The article-level features the score weighs (see :func:`rule_score`).
-FEATURE_NAMES = ("negative_load", "tail_only", "title_anchor", "title_dispute", "content")
+FEATURE_NAMES = ("negative_load", "tail_only", "tail_side_value", "title_anchor", "title_dispute", "content")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +160,25 @@ def document_features(
         i.group.canonical for f in facts if f.value > 0 for i in f.items if i.group.role == "partner"
     }
     title_negatives = {i.group.canonical for i in title_found if i.group.role == "negative"}
+    spans = body.spans
+    # Value of tail sentences that share nothing with the title and lead (Russia not in the title, their
+    # partners in neither): another story appended to the page ("in other news, Russia signs a pipeline deal
+    # with Pakistan" under a title on US shale oil).
+    side_value = 0.0
+    if not in_title:
+        top_partners = {
+            i.group.canonical for i in found if i.where != "body" and i.group.role == "partner"
+        } - rivals
+        for f in facts:
+            if f.value > 0 and spans[f.index][0] >= tail_start:
+                partners = {i.group.canonical for i in f.items if i.group.role == "partner"}
+                if partners and partners.isdisjoint(top_partners):
+                    side_value += f.value
     return {
         # War, sanctions and conflict talk per sentence naming Russia: the article's climate around Russia.
         "negative_load": negatives / (len(facts) + 1),
-        "tail_only": float(not in_title and all(body.spans[f.index][0] >= tail_start for f in facts)),
+        "tail_only": float(not in_title and all(spans[f.index][0] >= tail_start for f in facts)),
+        "tail_side_value": side_value,
         # The title is what the article is about: Russia in it, or a partner of the evidence in it.
         "title_anchor": float(in_title or bool(title_partners & evidence_partners)),
         "title_dispute": float(bool(title_negatives & DISPUTE_NEGATIVES)),
@@ -179,6 +194,8 @@ def rule_score(facts: list[SentenceFacts], features: dict[str, float]) -> float:
     score /= 1.0 + NEGATIVE_LOAD_WEIGHT * features["negative_load"]
     if features["tail_only"]:
         score *= TAIL_FACTOR
+    else:
+        score -= (1.0 - TAIL_FACTOR) * features["tail_side_value"]
     if not features["title_anchor"]:
         score *= UNANCHORED_FACTOR
     if features["title_dispute"]:
