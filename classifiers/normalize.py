@@ -56,15 +56,20 @@ FOLDS.update({chr(0x06F0 + d): str(d) for d in range(10)})  # Persian (extended 
 FOLDS.update({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 
 DELETED_RE = re.compile("[" + re.escape(DELETED) + "]")
-_FOLD_ITEMS = tuple(FOLDS.items())
+#: Folds found in nearly every Arabic article (hamza alefs, alef maqsura, ta marbuta, the Arabic comma) are
+#: applied unconditionally; the rest are looked for in one regex pass, which beats ~60 ``in`` tests.
+_COMMON = "ةأىإ،آ"
+_COMMON_ITEMS = tuple((char, FOLDS[char]) for char in _COMMON)
+_RARE_RE = re.compile("[" + re.escape("".join(char for char in FOLDS if char not in _COMMON)) + "]")
 
 
 def normalize(text: str) -> str:
     """The text as the matcher sees it: folded letters and digits, no marks, ASCII lower case."""
     text = DELETED_RE.sub("", text)
-    for char, folded in _FOLD_ITEMS:
-        if char in text:
-            text = text.replace(char, folded)
+    for char, folded in _COMMON_ITEMS:
+        text = text.replace(char, folded)
+    for char in set(_RARE_RE.findall(text)):
+        text = text.replace(char, FOLDS[char])
     return text
 
 
