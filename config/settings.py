@@ -53,6 +53,8 @@ class CrawlSettings(BaseModel):
     download_timeout: float = Field(30.0, gt=0, description="seconds before a request is given up")
     download_maxsize: int = Field(10 * 1024 * 1024, ge=1024, description="bytes; larger pages are dropped")
     retry_times: int = Field(2, ge=0, description="retries of 5xx and timeouts (never of 4xx)")
+    retry_backoff: float = Field(2.0, ge=0, description="seconds before the first retry, doubled for each next")
+    retry_backoff_max: float = Field(60.0, ge=0, description="longest pause before a retry, Retry-After included")
     obey_robots: bool = Field(True, description="honour robots.txt")
     autothrottle: bool = Field(True, description="Scrapy AutoThrottle adapts the delay to the server")
     autothrottle_target_concurrency: float = Field(2.0, gt=0)

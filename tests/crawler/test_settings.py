@@ -52,6 +52,19 @@ def test_every_setting_is_one_scrapy_knows() -> None:
     from scrapy.settings import default_settings
 
     ours = {"REDIS_URL", "SCHEDULER_PERSIST"}  # read by scrapy-redis
+    ours |= {"RASID_RETRY_BACKOFF", "RASID_RETRY_BACKOFF_MAX"}  # read by crawler.retry
     values = to_scrapy(Settings(crawl=CrawlSettings(redis_url="redis://127.0.0.1:6379/3")))
     unknown = {key for key in values if not hasattr(default_settings, key)} - ours
     assert not unknown
+
+
+def test_retries_go_through_the_backoff_middleware_instead_of_scrapys() -> None:
+    middlewares = to_scrapy(Settings(crawl=CrawlSettings(retry_backoff=3.0)))["DOWNLOADER_MIDDLEWARES"]
+    assert middlewares["scrapy.downloadermiddlewares.retry.RetryMiddleware"] is None
+    assert middlewares["crawler.retry.BackoffRetryMiddleware"] == 550
+
+
+def test_the_snapshot_keeps_retry_pauses_short() -> None:
+    settings = Settings(crawl=CrawlSettings(retry_backoff=3.0))
+    assert to_scrapy(settings)["RASID_RETRY_BACKOFF"] == 3.0
+    assert to_scrapy(settings, snapshot=True)["RASID_RETRY_BACKOFF"] <= 0.2
