@@ -79,12 +79,21 @@ class KeywordClassifier:
 
     def _russia_sentences(self, body: Part) -> list[tuple[int, int, int]]:
         """(index, start, end) of the body sentences holding a Russia term, in order, each once."""
-        chosen: set[int] = set()
+        # Inlined _is_russia: this loop sees every Russia word of every article.
+        words = self._russia_words
+        positions = []
         for match in self._russia.pattern.finditer(body.norm):
-            if self._is_russia(match):
-                chosen.add(body.sentence_at(match.start()))
+            word, suffix = match.groups()
+            flags = words.get(word)
+            if flags is None:
+                if self._is_russia(match):
+                    positions.append(match.start())
+            elif flags[1] if suffix else flags[0]:
+                positions.append(match.start())
+        if not positions:  # an article that never names Russia is never split into sentences
+            return []
         spans = body.spans
-        return [(index, *spans[index]) for index in sorted(chosen)]
+        return [(index, *spans[index]) for index in sorted({body.sentence_at(pos) for pos in positions})]
 
     def _find(self, part: Part, start: int, end: int, sentence: int) -> list[Found]:
         """Every term in ``part.norm[start:end]``, which is sentence number ``sentence`` of the part."""
