@@ -54,6 +54,7 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.retry.BackoffRetryMiddleware": 550,
+            "crawler.redirects.RedirectLoopMiddleware": 610,
         },
         "RASID_RETRY_BACKOFF": backoff,
         "RASID_RETRY_BACKOFF_MAX": crawl.retry_backoff_max,

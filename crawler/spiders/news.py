@@ -194,15 +194,16 @@ class NewsSpider(SitemapSpider):
         """A request that got no usable response: one line, one counter, and the crawl goes on."""
         request = failure.request  # type: ignore[attr-defined]
         via: _Via = request.meta["rasid"]
+        url = request.meta.get("redirect_urls", [request.url])[0]  # the URL as listed, not a later hop
         reason = describe_failure(failure)
         stats = self.crawler.stats
         if reason == "robots.txt":
             stats.inc_value("rasid/robots_denied")
-            logger.info("not fetched %s (source %s): disallowed by robots.txt", request.url, via.source)
+            logger.info("not fetched %s (source %s): disallowed by robots.txt", url, via.source)
         else:
             stats.inc_value(f"rasid/errors/{reason.split(':')[0]}")
             stats.inc_value(f"rasid/source/{via.source}/errors")
-            logger.warning("failed %s (source %s): %s", request.url, via.source, reason)
+            logger.warning("failed %s (source %s): %s", url, via.source, reason)
         if via.listed is None:  # a listing, not an article
             report = self._report(via)
             if not report.answered:
@@ -271,7 +272,9 @@ def describe_failure(failure: Failure) -> str:
     if isinstance(value, HttpError):
         return f"http {value.response.status}"
     if isinstance(value, IgnoreRequest):
-        return "robots.txt" if "robots" in str(value).lower() else f"ignored: {value}"
+        if "robots" in str(value).lower():
+            return "robots.txt"
+        return str(value) if str(value).startswith("redirect loop") else f"ignored: {value}"
     if isinstance(value, error.ConnectionRefusedError) or "refused" in type(value).__name__.lower():
         return "refused: host refuses connections"
     if isinstance(value, error.DNSLookupError) or "resolve" in type(value).__name__.lower():
