@@ -18,6 +18,7 @@ FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>flaky</title><link>{base}/</link>
 <item><title>خبر</title><link>{base}/busy</link></item>
 <item><title>خبر آخر</title><link>{base}/limited</link></item>
+<item><title>خبر بطيء</title><link>{base}/_fault/slow?seconds=4</link></item>
 </channel></rss>"""
 
 
@@ -37,7 +38,7 @@ class Timestamps(logging.Handler):
 
 @pytest.fixture(scope="module")
 def flaky_crawl(tmp_path_factory: pytest.TempPathFactory):
-    """A crawl of one feed whose two articles answer 503 (always) and 429 with Retry-After: 2."""
+    """A crawl of one feed whose articles answer 503 (always), 429 with Retry-After: 2, or too slowly."""
     stamps = Timestamps()
     replay_logger = logging.getLogger("crawler.replay")
     replay_logger.addHandler(stamps)
@@ -51,7 +52,8 @@ def flaky_crawl(tmp_path_factory: pytest.TempPathFactory):
         })  # fmt: skip
         sources = tmp_path / "sources.yaml"
         sources.write_text(f"sources:\n- name: flaky\n  url: {server.url}/\n  feeds: [{server.url}/feed.xml]\n")
-        env = {"RASID_CRAWL__RETRY_TIMES": "2", "RASID_CRAWL__RETRY_BACKOFF": "0.5"}
+        env = {"RASID_CRAWL__RETRY_TIMES": "2", "RASID_CRAWL__RETRY_BACKOFF": "0.5",
+               "RASID_CRAWL__DOWNLOAD_TIMEOUT": "1"}
         result = rasid("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'rasid.db'}", env=env)
     replay_logger.removeHandler(stamps)
     return result, stamps.seen
@@ -77,6 +79,13 @@ def test_pages_that_never_recover_are_errors_and_the_run_still_ends(flaky_crawl)
     result, _ = flaky_crawl
     assert "/busy (source flaky)" in result.stderr
     assert "/limited (source flaky)" in result.stderr
+
+
+def test_a_page_that_times_out_is_reported_in_one_line_and_the_run_goes_on(flaky_crawl) -> None:
+    result, _ = flaky_crawl
+    lines = [line for line in result.stderr.splitlines() if "/_fault/slow" in line]
+    assert len(lines) == 1 and "timeout" in lines[0], lines
+    assert result.returncode == 0
 
 
 def _middleware(base: float, cap: float) -> BackoffRetryMiddleware:
