@@ -12,7 +12,7 @@ from collections import Counter
 
 from classifiers.document import Found, Part
 from classifiers.features import SentenceFacts, document_features, rule_score, sentence_facts
-from classifiers.tokens import TermIndex, core_of
+from classifiers.tokens import TermIndex, compile_terms, core_of
 from classifiers.verdict import Match, Verdict
 from config.keywords import Keywords, TermGroup
 
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 RULES_VERSION = "4"
 #: Sentences shown as evidence, best first; more would bury the reason in a long article.
 MAX_EVIDENCE = 6
+#: Russia words reported for an article without evidence: enough to show where Russia is named.
+MAX_RUSSIA_SHOWN = 5
 
 
 class KeywordClassifier:
@@ -44,13 +46,32 @@ class KeywordClassifier:
         # and the full one runs only over the title and the sentences that name Russia.
         self._russia = TermIndex(t for t in terms if t[1][0].role in ("russia", "ignore"))
         self._russia_words = self._russia.flags(lambda payload: payload[0].role == "russia")
+        # What can give a Russia sentence value (cooperation and meeting terms, blocs), and any longer term
+        # holding a Russia word (القوات الروسية): an article with none of them in its title or Russia
+        # sentences scores 0, so the full pattern and the decision are skipped (most Russia articles).
+        russia_cores = {core_of(term)[0] for term, (group, _) in terms if group.role == "russia"}
+        self._ties = compile_terms(
+            core_of(term)[0]
+            for term, (group, _) in terms
+            if group.role in ("cooperation", "meeting")
+            or (group.role == "partner" and group.canonical in keywords.blocs)
+            or (
+                group.role not in ("russia", "ignore")
+                and any(core in core_of(term)[0] for core in russia_cores)
+            )
+        )
+        self._no_russia = Verdict(is_hit=False, score=0.0, classifier_version=self.version)
 
     def classify(self, title: str, text: str) -> Verdict:
         """The verdict on one article; never raises on odd text (empty, non-Arabic, huge)."""
-        parts, found = self.scan(title, text)
-        if not found:
-            return Verdict(is_hit=False, score=0.0, classifier_version=self.version)
-        return self._decide(parts, found)
+        parts = Part("title", title or ""), Part("body", text or "")
+        title_words, body_words = self._russia_in(parts[0]), self._russia_in(parts[1])
+        if not title_words and not body_words:
+            return self._no_russia
+        sentences = self._sentences(parts[1], body_words)
+        if not self._may_tie(parts, sentences):
+            return self._russia_only(parts, title_words, body_words)
+        return self._decide(parts, self._found(parts, sentences))
 
     def scan(self, title: str, text: str) -> tuple[tuple[Part, Part], list[Found]]:
         """The article's parts and the terms found in its title and in its sentences naming Russia.
@@ -58,15 +79,10 @@ class KeywordClassifier:
         Nothing is found (an empty list) when Russia is not named at all: most articles stop here.
         """
         parts = Part("title", title or ""), Part("body", text or "")
-        title_part, body = parts
-        in_title = any(self._is_russia(m) for m in self._russia.pattern.finditer(title_part.norm))
-        sentences = self._russia_sentences(body)
-        if not in_title and not sentences:
+        title_words, body_words = self._russia_in(parts[0]), self._russia_in(parts[1])
+        if not title_words and not body_words:
             return parts, []
-        found = self._find(title_part, 0, len(title_part.norm), 0)
-        for index, start, end in sentences:
-            found.extend(self._find(body, start, end, index))
-        return parts, found
+        return parts, self._found(parts, self._sentences(parts[1], body_words))
 
     # -- matching --------------------------------------------------------------------------------------
 
@@ -77,23 +93,66 @@ class KeywordClassifier:
             return any(group.role == "russia" for group, _ in self._russia.payloads(match))
         return flags[1] if suffix else flags[0]
 
-    def _russia_sentences(self, body: Part) -> list[tuple[int, int, int]]:
-        """(index, start, end) of the body sentences holding a Russia term, in order, each once."""
-        # Inlined _is_russia: this loop sees every Russia word of every article.
+    def _russia_in(self, part: Part) -> list[re.Match[str]]:
+        """The Russia words of a part, in order (phrases holding one, like Russia Today, left out)."""
+        # _is_russia inlined: this loop sees every Russia word of every article.
         words = self._russia_words
-        positions = []
-        for match in self._russia.pattern.finditer(body.norm):
+        out = []
+        for match in self._russia.pattern.finditer(part.norm):
             word, suffix = match.groups()
             flags = words.get(word)
             if flags is None:
                 if self._is_russia(match):
-                    positions.append(match.start())
+                    out.append(match)
             elif flags[1] if suffix else flags[0]:
-                positions.append(match.start())
-        if not positions:  # an article that never names Russia is never split into sentences
+                out.append(match)
+        return out
+
+    def _sentences(self, body: Part, words: list[re.Match[str]]) -> list[tuple[int, int, int]]:
+        """(index, start, end) of the body sentences holding one of ``words``, in order, each once."""
+        if not words:  # Russia only in the title: the body is never split into sentences
             return []
         spans = body.spans
-        return [(index, *spans[index]) for index in sorted({body.sentence_at(pos) for pos in positions})]
+        return [(index, *spans[index]) for index in sorted({body.sentence_at(m.start()) for m in words})]
+
+    def _may_tie(self, parts: tuple[Part, Part], sentences: list[tuple[int, int, int]]) -> bool:
+        """Whether the title or a Russia sentence holds anything that can give a sentence value.
+
+        False means every sentence is worth 0 and the verdict is known without the full pattern: no
+        cooperation or meeting term, no bloc, no longer term that could swallow a Russia word.
+        """
+        search = self._ties.search
+        if search(parts[0].norm):
+            return True
+        norm = parts[1].norm
+        return any(search(norm, start, end) for _, start, end in sentences)
+
+    def _russia_only(
+        self, parts: tuple[Part, Part], title_words: list[re.Match[str]], body_words: list[re.Match[str]]
+    ) -> Verdict:
+        """The verdict of an article that names Russia without any tie: its first Russia words, score 0."""
+        title_part, body = parts
+        lead_chars = self.keywords.lead_chars
+        matches: list[Match] = []
+        for part, words in ((title_part, title_words), (body, body_words)):
+            for match in words:
+                start, end = match.span()
+                if part is title_part:
+                    where, sentence = "title", title_part.sentence_text(0)
+                else:
+                    where = "lead" if start < lead_chars else "body"
+                    sentence = body.sentence_text(body.sentence_at(start))
+                for group, term in self._russia.payloads(match):
+                    if group.role == "russia" and len(matches) < MAX_RUSSIA_SHOWN:
+                        matches.append(Match(group.name, term, part.original(start, end), sentence, where))
+        return Verdict(is_hit=False, score=0.0, matches=tuple(matches), classifier_version=self.version)
+
+    def _found(self, parts: tuple[Part, Part], sentences: list[tuple[int, int, int]]) -> list[Found]:
+        title_part, body = parts
+        found = self._find(title_part, 0, len(title_part.norm), 0)
+        for index, start, end in sentences:
+            found.extend(self._find(body, start, end, index))
+        return found
 
     def _find(self, part: Part, start: int, end: int, sentence: int) -> list[Found]:
         """Every term in ``part.norm[start:end]``, which is sentence number ``sentence`` of the part."""
@@ -143,7 +202,7 @@ class KeywordClassifier:
             evidence_found = evidence_found + around
         shown = [i for i in evidence_found if i.group.role != "negative"] or [
             i for i in found if i.group.role == "russia"
-        ][:5]
+        ][:MAX_RUSSIA_SHOWN]
         shown.sort(key=lambda i: (i.where != "title", i.start))
         sentences: dict[tuple[str, int], str] = {}  # each reported sentence cut out of the original once
 
