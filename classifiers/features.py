@@ -64,6 +64,7 @@ class SentenceFacts:
     index: int
     where: str  # "title", "lead", "body"
     cooperation: bool  # a cooperation term within the window of a Russia term
+    ties: bool  # a cooperation term anywhere in the sentence ("... to discuss strengthening cooperation")
     meeting: bool  # a meeting/talks term within the window
     sector: bool
     partner: bool
@@ -126,6 +127,7 @@ def sentence_facts(
                 index,
                 russia[0].where,
                 cooperation,
+                "cooperation" in roles,
                 meeting,
                 sector,
                 partner,
@@ -182,9 +184,10 @@ def document_features(
         # The title is what the article is about: Russia in it, or a partner of the evidence in it.
         "title_anchor": float(in_title or bool(title_partners & evidence_partners)),
         "title_dispute": float(bool(title_negatives & DISPUTE_NEGATIVES)),
-        # A visit or talks count when what they hold is ties: some sentence with Russia, a cooperation term
-        # or a field, and no war, dispute or conflict talk in it; a meeting about Iran in Syria has none.
-        "content": float(any(f.value > 0 and (f.cooperation or f.sector) and not f.negatives for f in facts)),
+        # A visit or talks count when what they hold is ties: some sentence naming Russia with a cooperation
+        # term (anywhere in it: "a summit ... to discuss strengthening cooperation") or a field next to its
+        # meeting, and no war, dispute or conflict talk in it; a meeting about Iran in Syria has none.
+        "content": float(any((f.ties or (f.value > 0 and f.sector)) and not f.negatives for f in facts)),
     }
 
 
