@@ -45,6 +45,8 @@ UNANCHORED_FACTOR = 0.5
 #: about a conflict), whatever the body says about earlier cooperation; war is left out because joint
 #: exercises and arms deals name it too.
 DISPUTE_FACTOR = 0.5
+#: Factor when Russia is named once before the tail and not in the title: a passing clause.
+PASSING_FACTOR = 0.5
 #: Factor when no Russia sentence holds ties of its own (a cooperation term or a field, without war or
 #: conflict talk): visits, invitations and summits then count only when their content is developing ties.
 CONTENTLESS_FACTOR = 0.5
@@ -53,7 +55,15 @@ DISPUTE_NEGATIVES = frozenset(
 )
 
 #: The article-level features the score weighs (see :func:`rule_score`).
-FEATURE_NAMES = ("negative_load", "tail_only", "tail_side_value", "title_anchor", "title_dispute", "content")
+FEATURE_NAMES = (
+    "passing",
+    "negative_load",
+    "tail_only",
+    "tail_side_value",
+    "title_anchor",
+    "title_dispute",
+    "content",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +159,7 @@ def document_features(
     found: list[Found],
     facts: list[SentenceFacts],
     rivals: frozenset[str] = frozenset(),
+    blocs: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """The article-level numbers of FEATURE_NAMES, read from the title and the sentences naming Russia."""
     body = parts[1]
@@ -176,7 +187,14 @@ def document_features(
                 partners = {i.group.canonical for i in f.items if i.group.role == "partner"}
                 if partners and partners.isdisjoint(top_partners):
                     side_value += f.value
+    # Russia named once before the tail and not in the title is a passing clause (GUIDE), unless with a bloc:
+    # "OPEC and producers led by Russia cut output" is the OPEC+ deal itself, named once in an oil story.
+    front_mentions = {
+        i.start for i in found if i.where != "title" and i.group.role == "russia" and i.start < tail_start
+    }
+    passing = not in_title and len(front_mentions) <= 1 and evidence_partners.isdisjoint(blocs)
     return {
+        "passing": float(passing),
         # War, sanctions and conflict talk per sentence naming Russia: the article's climate around Russia.
         "negative_load": negatives / (len(facts) + 1),
         "tail_only": float(not in_title and all(spans[f.index][0] >= tail_start for f in facts)),
@@ -205,4 +223,6 @@ def rule_score(facts: list[SentenceFacts], features: dict[str, float]) -> float:
         score *= DISPUTE_FACTOR
     if not features["content"]:
         score *= CONTENTLESS_FACTOR
+    if features["passing"]:
+        score *= PASSING_FACTOR
     return score

@@ -19,7 +19,7 @@ from config.keywords import Keywords, TermGroup
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the decision logic changes; the keywords file's fingerprint is appended to it.
-RULES_VERSION = "4"
+RULES_VERSION = "5"
 #: Sentences shown as evidence, best first; more would bury the reason in a long article.
 MAX_EVIDENCE = 6
 #: Russia words reported for an article without evidence: enough to show where Russia is named.
@@ -184,7 +184,9 @@ class KeywordClassifier:
                 )
         # An article with no Russia-cooperation sentence scores 0 whatever else it says: skip the rest.
         score = (
-            self._score(facts, document_features(parts, found, facts, self.keywords.rivals))
+            self._score(
+                facts, document_features(parts, found, facts, self.keywords.rivals, self.keywords.blocs)
+            )
             if any(f.value for f in facts)
             else 0.0
         )
