@@ -32,18 +32,20 @@ def _articles(db_file: Path) -> int:
         return 0
 
 
-def _canonical_urls(db: str) -> list[str]:
+def _stored(db: str) -> list[tuple[str, str]]:
+    """(source, content hash) of each stored article: which URL of a text an outlet serves twice is kept
+    depends on which arrives first, so the yardstick is the texts, not the URLs."""
     with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
-        return [row[0] for row in conn.execute("SELECT canonical_url FROM articles")]
+        return sorted(conn.execute("SELECT source, coalesce(content_hash, canonical_url) FROM articles"))
 
 
 @pytest.fixture(scope="module")
-def clean_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def clean_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
     """What one uninterrupted crawl of the snapshot stores: the yardstick."""
     db = f"sqlite:///{tmp_path_factory.mktemp('clean') / 'rasid.db'}"
     result = rasid("crawl", "--snapshot", "--snapshot-port", PORT, "--db", db, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    return _canonical_urls(db)
+    return _stored(db)
 
 
 def test_a_killed_crawl_corrupts_nothing_and_the_next_run_stores_the_rest(clean_crawl, tmp_path: Path) -> None:
@@ -76,6 +78,6 @@ def test_a_killed_crawl_corrupts_nothing_and_the_next_run_stores_the_rest(clean_
 
     again = rasid("crawl", "--snapshot", "--snapshot-port", PORT, "--db", db, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
-    stored = _canonical_urls(db)
+    stored = _stored(db)
     assert len(stored) == len(set(stored)), "an article was stored twice"
-    assert sorted(stored) == sorted(clean_crawl)
+    assert stored == clean_crawl
