@@ -13,9 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The snapshot the demo and the tests crawl.
-SNAPSHOT_SIZE = 300
-SNAPSHOT_SEED = 7
+from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 
 
 @dataclass(frozen=True, slots=True)

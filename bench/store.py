@@ -15,7 +15,6 @@ import json
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from classifiers.verdict import Verdict
 from config.settings import DEFAULT_SHARED_DATA
+from crawler.article import Article
 from storage import dedup
 from storage.db import make_engine
 from storage.models import ArticleRow, SignatureRow, SourceRow, StoryRow
@@ -36,25 +36,12 @@ from storage.urls import canonicalize_url
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class BenchArticle:
-    url: str
-    canonical_url: str
-    source: str
-    title: str
-    text: str
-    published: datetime | None
-    author: str | None
-    lang: str | None
-    fetched_at: datetime
-
-
 def outcomes(data: Path) -> list[PageOutcome]:
     pages = []
     with (data / "articles.jsonl").open(encoding="utf-8") as handle:
         for row in map(json.loads, handle):
             url = row["url"] or f"https://{row['source']}.invalid/{row['id']}"  # a few corpus rows lack a URL
-            article = BenchArticle(
+            article = Article(
                 url, url, row["source"], row["title"] or "", row["text"], None, None, "ar", NOW
             )
             verdict = Verdict(is_hit=False, score=0.0, classifier_version="bench")

@@ -41,6 +41,10 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
 
+#: The default offline snapshot: the demo, the tests and the benchmarks all build and crawl this one.
+SNAPSHOT_SIZE = 300
+SNAPSHOT_SEED = 7
+
 logger = logging.getLogger(__name__)
 
 FAULT_MARK = "/_fault/"
@@ -358,7 +362,9 @@ class SiteServer:
 class ReplayProcess:
     """Runs ``python -m crawler.replay`` in a child process: ``with ReplayProcess(dir) as replay: replay.url``."""
 
-    def __init__(self, data_dir: Path, size: int = 300, seed: int = 7, port: int = 0) -> None:
+    def __init__(
+        self, data_dir: Path, size: int = SNAPSHOT_SIZE, seed: int = SNAPSHOT_SEED, port: int = 0
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.size = size
         self.seed = seed

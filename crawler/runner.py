@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from config.sources import Source
     from crawler.page import Page
     from crawler.spiders.news import EntryReport
-    from storage.repository import Repository
     from storage.records import RunSummary
+    from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 

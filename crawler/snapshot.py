@@ -32,7 +32,7 @@ import yaml
 
 from config.sources import Source
 from crawler import layouts
-from crawler.replay import Route
+from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE, Route
 
 SHARE_HARD_NEGATIVES = 0.12  # dev articles that mention Russia without cooperation (the classifier's traps)
 SHARE_RUSSIA_OTHER = 0.10  # other articles that mention Russia; the rest of an outlet is about anything else
@@ -213,7 +213,7 @@ class Snapshot:
                               encoding="utf-8")  # fmt: skip
 
 
-def build_snapshot(data_dir: Path, size: int = 300, seed: int = 7) -> Snapshot:
+def build_snapshot(data_dir: Path, size: int = SNAPSHOT_SIZE, seed: int = SNAPSHOT_SEED) -> Snapshot:
     """Pick ``size`` pool articles plus the examples and real pages, deterministically for ``seed``."""
     data_dir = Path(data_dir)
     rng = random.Random(seed)

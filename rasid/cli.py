@@ -15,8 +15,8 @@ import typer
 from rich.logging import RichHandler
 
 from config.settings import ConfigError
-from storage.repository import SchemaError
 from rasid.context import AppState, console, err_console, settings_from
+from storage.repository import SchemaError
 
 app = typer.Typer(
     name="rasid",

@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from crawler.replay import ReplayProcess, Route, SiteServer
+from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE, ReplayProcess, Route, SiteServer
 
 if TYPE_CHECKING:
     from crawler.snapshot import Snapshot
 
-#: The default snapshot's size and seed, the ones ``rasid crawl --snapshot`` uses.
-SNAPSHOT_SIZE = 300
-SNAPSHOT_SEED = 7
 
 
 @dataclass(frozen=True, slots=True)

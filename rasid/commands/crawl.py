@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from config.settings import ConfigError
+from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from rasid.context import DbOption, console, err_console, settings_from
 
 if TYPE_CHECKING:
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The snapshot the demo crawls: size and seed shared with the tests' snapshot server.
-SNAPSHOT_SIZE = 300
-SNAPSHOT_SEED = 7
 #: A fixed port keeps the snapshot's URLs the same from run to run, so a second crawl finds every page
 #: already seen and fetches nothing; 0 (or a busy port) falls back to any free port.
 SNAPSHOT_PORT = 8391
