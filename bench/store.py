@@ -122,31 +122,25 @@ def bench_rebuild(url: str, size: int) -> dict[str, float]:
     return {"loaded": loaded, "seconds": elapsed}
 
 
-def fresh_postgres_schema(url: str) -> tuple[str, str]:
+def _admin(url: str) -> psycopg.Connection:
+    """An autocommit connection to the database of ``url``, for creating and dropping schemas."""
     parsed = make_url(url)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        dbname=parsed.database,
+    return psycopg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database,
         autocommit=True,
-    ) as conn:
+    )  # fmt: skip
+
+
+def fresh_postgres_schema(url: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with _admin(url) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    ), schema
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return scoped.render_as_string(hide_password=False), schema
 
 
 def drop_postgres_schema(url: str, schema: str) -> None:
-    parsed = make_url(url)
-    with psycopg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        dbname=parsed.database,
-        autocommit=True,
-    ) as conn:
+    with _admin(url) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
