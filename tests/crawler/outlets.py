@@ -181,7 +181,7 @@ def build_site(shared_data: Path, base: str) -> tuple[Site, str]:
     )
 
     # Section page: two articles, listings that are not articles, a denied path and one robots.txt forbids.
-    sec = [article("section-outlet", f"/sec/2026/11/23/russia-cooperation-50{i}.html", arts[9 + i]) for i in range(2)]
+    sec = [article("section-outlet", f"/sec/{fresh:%Y/%m/%d}/russia-cooperation-50{i}.html", arts[9 + i]) for i in range(2)]
     private = "/sec/private/2026/russia-secret-509.html"
     denied = "/sec/video/2026/russia-clip-508.html"
     for path, a in ((private, arts[11]), (denied, arts[12])):
