@@ -1,14 +1,44 @@
-"""The outlets to crawl, declared as data in ``sources.yaml`` and validated on load."""
+"""The outlets to crawl, declared as data in ``sources.yaml`` and validated on load.
+
+Each entry point (feed, news sitemap, section page) is a URL, or a mapping that also says how sure we are
+of it: ``verified: YYYY-MM`` with the ``evidence`` that confirmed it, or ``unverified`` (the default for a
+plain URL); ``blocked: 403`` when the outlet refuses crawlers there, ``needs_browser: true`` when the page
+only lists articles once JavaScript has run. ``examples`` are real article URLs of the outlet, which the
+tests hold its ``allow``/``deny`` patterns to.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from config.settings import ConfigError
+
+#: The confidence of an entry point nobody has confirmed from evidence yet.
+UNVERIFIED = "unverified"
+#: ``verified`` holds the month the evidence was read, e.g. ``2026-11``.
+VERIFIED_RE = re.compile(r"^\d{4}-(?:0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPoint:
+    """One way into an outlet, with how sure we are that it answers and what is known to stand in the way."""
+
+    url: str
+    kind: str  # "feed", "sitemap", "section" or "home"
+    verified: str = UNVERIFIED  # "YYYY-MM" when public evidence confirmed it, else "unverified"
+    evidence: str | None = None  # where that evidence came from, in a few words
+    blocked: int | None = None  # the HTTP status the outlet answers crawlers with here (403)
+    needs_browser: bool = False  # the page lists its articles only after JavaScript runs
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified != UNVERIFIED
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +58,42 @@ class Source:
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
     country: str | None = None
     lang: str = "ar"
+    entry_points: tuple[EntryPoint, ...] = ()  # feeds, sitemaps and sections (or the home page) with their marks
+    examples: tuple[str, ...] = ()  # real article URLs of this outlet
+
+    def entry(self, url: str) -> EntryPoint:
+        """The declared entry point at ``url``; an unknown one (found by autodiscovery) is unverified."""
+        for entry in self.entry_points:
+            if entry.url == url:
+                return entry
+        return EntryPoint(url, "feed")
+
+
+class _EntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    verified: str = UNVERIFIED
+    evidence: str | None = Field(None, min_length=3)
+    blocked: int | None = Field(None, ge=400, le=599)
+    needs_browser: bool = False
+
+    @field_validator("verified", mode="before")
+    @classmethod
+    def _month_or_unverified(cls, value: object) -> object:
+        text = str(value).strip()
+        if text != UNVERIFIED and not VERIFIED_RE.match(text):
+            raise ValueError(f"expected YYYY-MM (the month the evidence was read) or {UNVERIFIED!r}, got {text!r}")
+        return text
+
+    @model_validator(mode="after")
+    def _verified_has_evidence(self) -> _EntryModel:
+        if self.verified != UNVERIFIED and not self.evidence:
+            raise ValueError("a verified entry point needs 'evidence' (where it was confirmed)")
+        return self
+
+    def to_entry(self, kind: str) -> EntryPoint:
+        return EntryPoint(str(self.url), kind, self.verified, self.evidence, self.blocked, self.needs_browser)
 
 
 class _SourceModel(BaseModel):
@@ -35,18 +101,25 @@ class _SourceModel(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     url: HttpUrl
-    feeds: list[HttpUrl] = []
-    sitemaps: list[HttpUrl] = []
-    sections: list[HttpUrl] = []
+    feeds: list[_EntryModel] = []
+    sitemaps: list[_EntryModel] = []
+    sections: list[_EntryModel] = []
     allow: list[str] = []
     deny: list[str] = []
     country: str | None = None
     lang: str = "ar"
+    examples: list[str] = []
+
+    @field_validator("feeds", "sitemaps", "sections", mode="before")
+    @classmethod
+    def _plain_url_is_unverified(cls, value: object) -> object:
+        """A plain URL is an entry point with no marks, so both forms validate (and fail) alike."""
+        if isinstance(value, list):
+            return [{"url": item} if isinstance(item, str) else item for item in value]
+        return value
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> _SourceModel:
-        import re
-
         for pattern in (*self.allow, *self.deny):
             try:
                 re.compile(pattern)
@@ -54,18 +127,38 @@ class _SourceModel(BaseModel):
                 raise ValueError(f"bad URL pattern {pattern!r}: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _examples_are_this_outlets(self) -> _SourceModel:
+        home = _site(str(self.url))
+        for example in self.examples:
+            if urlsplit(example).scheme not in {"http", "https"} or _site(example) != home:
+                raise ValueError(f"example {example!r} is not an article URL of {home}")
+        return self
+
     def to_source(self) -> Source:
+        entries = (
+            *(e.to_entry("feed") for e in self.feeds),
+            *(e.to_entry("sitemap") for e in self.sitemaps),
+            *(e.to_entry("section") for e in self.sections),
+        )
         return Source(
             name=self.name,
             url=str(self.url),
-            feeds=tuple(str(u) for u in self.feeds),
-            sitemaps=tuple(str(u) for u in self.sitemaps),
-            sections=tuple(str(u) for u in self.sections),
+            feeds=tuple(e.url for e in entries if e.kind == "feed"),
+            sitemaps=tuple(e.url for e in entries if e.kind == "sitemap"),
+            sections=tuple(e.url for e in entries if e.kind == "section"),
             allow=tuple(self.allow),
             deny=tuple(self.deny),
             country=self.country,
             lang=self.lang,
+            entry_points=entries or (EntryPoint(str(self.url), "home"),),
+            examples=tuple(self.examples),
         )
+
+
+def _site(url: str) -> str:
+    """Host without ``www.``/``m.``, so examples on ``outlet.com`` belong to ``www.outlet.com``."""
+    return re.sub(r"^(?:www\d?|m|amp)\.", "", (urlsplit(url).hostname or "").lower())
 
 
 def load_sources(path: Path) -> tuple[Source, ...]:
