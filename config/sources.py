@@ -58,7 +58,9 @@ class Source:
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
     country: str | None = None
     lang: str = "ar"
-    entry_points: tuple[EntryPoint, ...] = ()  # feeds, sitemaps and sections (or the home page) with their marks
+    entry_points: tuple[
+        EntryPoint, ...
+    ] = ()  # feeds, sitemaps and sections (or the home page) with their marks
     examples: tuple[str, ...] = ()  # real article URLs of this outlet
 
     def entry(self, url: str) -> EntryPoint:
@@ -83,7 +85,9 @@ class _EntryModel(BaseModel):
     def _month_or_unverified(cls, value: object) -> object:
         text = str(value).strip()
         if text != UNVERIFIED and not VERIFIED_RE.match(text):
-            raise ValueError(f"expected YYYY-MM (the month the evidence was read) or {UNVERIFIED!r}, got {text!r}")
+            raise ValueError(
+                f"expected YYYY-MM (the month the evidence was read) or {UNVERIFIED!r}, got {text!r}"
+            )
         return text
 
     @model_validator(mode="after")

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from config.settings import ConfigError
 from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from rasid.context import DbOption, console, err_console, settings_from
+from rasid.source_check import REPORT_NAME
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -31,6 +33,11 @@ SourcesOption = Annotated[
 SourceOption = Annotated[
     list[str] | None, typer.Option("--source", metavar="NAME", help="crawl only this source (repeatable)")
 ]
+
+#: How ``sources check`` colours each finding's status.
+STATUS_COLOURS = {
+    "ok": "green", "unreachable": "red", "failed": "red", "blocked": "magenta", "needs-browser": "cyan"
+}
 
 sources_app = typer.Typer(help="List the configured sources, or check that their entry points answer.",
                           no_args_is_help=True)
@@ -110,37 +117,50 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
 
 @sources_app.command("check")
 def sources_check(
-    ctx: typer.Context, sources_file: SourcesOption = None, source: SourceOption = None, db: DbOption = None
+    ctx: typer.Context,
+    sources_file: SourcesOption = None,
+    source: SourceOption = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(
+            "--write", metavar="FILE", help=f"JSON report to update (default: {REPORT_NAME} in the data home)"
+        ),
+    ] = None,
+    db: DbOption = None,
 ) -> None:
-    """Fetch each entry point once and tell whether it answers, how many article links it lists, and the newest date.
+    """Fetch each entry point once and tell, in one line each, whether it answers, how many article links it
+    lists and the newest date; the findings are merged into a JSON report for whoever edits the sources next.
 
-    Example: rasid sources check --source kuna
+    Example: rasid sources check --source kuna --write sources-check.json
     """
+    from datetime import UTC, datetime
+
+    from config.settings import DEFAULT_DATA_DIR
     from crawler.runner import check_sources
+    from rasid.source_check import judge, summarize, write_report
 
     settings = settings_from(ctx, db)
     sources = _sources(settings, sources_file, source)
+    by_name = {s.name: s for s in sources}
+    checked_at = datetime.now(UTC)
     with err_console.status(f"checking {sum(_entry_count(s) for s in sources)} entry points..."):
         reports = check_sources(settings, sources)
+    findings = [judge(r, by_name[r.source].entry(r.url)) for r in reports if r.source in by_name]
     table = Table(title="entry points")
     for column in ("source", "kind", "url", "answers", "links", "newest article"):
         table.add_column(column, justify="right" if column == "links" else "left", overflow="fold")
-    unreachable = 0
-    for r in reports:
-        if r.error and not r.links:
-            answer = f"[red]no[/red]: {r.error}"
-            if r.error.startswith(("dns", "refused", "timeout")):
-                answer = f"[red]unreachable[/red]: {r.error}"
-                unreachable += 1
-        elif r.error:
-            answer = f"[yellow]yes[/yellow], with errors: {r.error}"
-        else:
-            answer = "[green]yes[/green]" if r.answered else "[yellow]no answer[/yellow]"
-        newest = f"{r.newest:%Y-%m-%d %H:%M}" if r.newest else ""
-        table.add_row(r.source, r.kind, r.url, answer, str(r.links), newest)
+    for f in findings:
+        colour = STATUS_COLOURS.get(f.status, "yellow")
+        newest = f"{f.newest:%Y-%m-%d %H:%M}" if f.newest else ""
+        answer = f"[{colour}]{escape(f.message)}[/{colour}]"
+        table.add_row(f.source, f.kind, f.url, answer, str(f.links), newest)
     console.print(table)
-    if reports and unreachable == len(reports):
+    console.print(summarize(findings))
+    if findings and all(f.status == "unreachable" for f in findings):
         console.print("every host is unreachable: is this machine offline?")
+    report = write or DEFAULT_DATA_DIR / REPORT_NAME
+    held = write_report(report, findings, sources_file or settings.sources_file, checked_at)
+    console.print(f"report: {report} ({held} entry points)", markup=False, highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

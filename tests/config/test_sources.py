@@ -41,7 +41,9 @@ def test_section_patterns_of_default_sources_compile_and_are_not_empty() -> None
 
 def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "sources.yaml"
-    path.write_text("sources:\n  - name: a\n    url: https://a.example/\n    feeds: [https://a.example/?x\n", "utf-8")
+    path.write_text(
+        "sources:\n  - name: a\n    url: https://a.example/\n    feeds: [https://a.example/?x\n", "utf-8"
+    )
     with pytest.raises(ConfigError, match=rf"^{path}:\d+: invalid YAML"):
         load_sources(path)
 
@@ -130,7 +132,9 @@ def test_a_source_with_no_entry_point_has_its_home_page_as_one() -> None:
         ("{url: 'https://a.example/rss', blocked: 200}", "greater than or equal to 400"),
     ],
 )
-def test_bad_entry_point_marks_are_refused_with_file_and_line(tmp_path: Path, entry: str, message: str) -> None:
+def test_bad_entry_point_marks_are_refused_with_file_and_line(
+    tmp_path: Path, entry: str, message: str
+) -> None:
     path = tmp_path / "sources.yaml"
     path.write_text(f"sources:\n  - name: a\n    url: https://a.example/\n    feeds: [{entry}]\n", "utf-8")
     with pytest.raises(ConfigError, match=rf"^{path}:2: source 'a': feeds\.0.*{message}"):
@@ -140,9 +144,12 @@ def test_bad_entry_point_marks_are_refused_with_file_and_line(tmp_path: Path, en
 def test_an_example_from_another_site_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "sources.yaml"
     path.write_text(
-        "sources:\n  - name: a\n    url: https://a.example/\n    examples: ['https://b.example/news/1']\n", "utf-8"
+        "sources:\n  - name: a\n    url: https://a.example/\n    examples: ['https://b.example/news/1']\n",
+        "utf-8",
     )
-    with pytest.raises(ConfigError, match=r"example 'https://b.example/news/1' is not an article URL of a.example"):
+    with pytest.raises(
+        ConfigError, match=r"example 'https://b.example/news/1' is not an article URL of a.example"
+    ):
         load_sources(path)
 
 
