@@ -204,3 +204,33 @@ def test_patterns_keep_each_sources_article_examples(source: Source) -> None:
 def test_patterns_refuse_each_sources_home_section_tag_and_author_pages(source: Source) -> None:
     listings = _listing_urls(source)
     assert not _links_kept(source, listings), source.name
+
+
+# ------------------------------------------------------------------------------------------- the README
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_names_every_default_outlet() -> None:
+    text = README.read_text(encoding="utf-8")
+    missing = [s.name for s in load_sources(DEFAULT) if f"`{s.name}`" not in text]
+    assert not missing
+
+
+def test_readme_counts_of_entry_points_match_the_default_sources() -> None:
+    entries = [e for s in load_sources(DEFAULT) for e in s.entry_points]
+    sure = sum(e.is_verified for e in entries)
+    sentence = f"Of the {len(entries)} entry points, {sure} are verified and {len(entries) - sure} unverified"
+    assert sentence in " ".join(README.read_text(encoding="utf-8").split())
+
+
+def test_readme_example_entry_loads_and_its_pattern_keeps_its_example(tmp_path: Path) -> None:
+    block = (
+        README.read_text(encoding="utf-8").split("To add an outlet")[1].split("```yaml\n")[1].split("```")[0]
+    )
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n" + block, encoding="utf-8")
+    (source,) = load_sources(path)
+    assert source.entry_points[0].verified == "2026-11"
+    assert set(source.examples) <= _links_kept(source, list(source.examples))
+    assert not _links_kept(source, _listing_urls(source))
