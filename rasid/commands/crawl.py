@@ -107,11 +107,11 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
     sources = _sources(settings, sources_file, None)
     health = _last_runs(settings.database_url.get_secret_value())
     table = Table(title=f"{len(sources)} sources ({sources_file or settings.sources_file})")
-    for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "last crawl"):
+    for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "verified", "last crawl"):
         table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
     for s in sources:
         table.add_row(s.name, s.country or "", s.url, str(len(s.feeds)), str(len(s.sitemaps)),
-                      str(len(s.sections)), health.get(s.name, ""))
+                      str(len(s.sections)), _confidence(s), health.get(s.name, ""))
     console.print(table)
 
 
@@ -209,6 +209,15 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _confidence(source: Source) -> str:
+    """How many entry points public evidence confirmed, and what is known to stand in the way."""
+    entries = source.entry_points
+    marks = [f"{e.kind} blocked {e.blocked}" for e in entries if e.blocked]
+    marks += [f"{e.kind} needs a browser" for e in entries if e.needs_browser]
+    text = f"{sum(e.is_verified for e in entries)}/{len(entries)}"
+    return f"{text} ({', '.join(marks)})" if marks else text
 
 
 def _entry_count(source: Source) -> int:

@@ -23,9 +23,10 @@ def _row(stdout: str, source: str) -> str:
     return rows[0]
 
 
-def test_check_counts_each_entry_points_links_and_newest_date(site) -> None:
+def test_check_counts_each_entry_points_links_and_newest_date(site, tmp_path) -> None:
     _, sources_file, _ = site
-    result = rasid("sources", "check", "--sources", str(sources_file))
+    report = str(tmp_path / "check.json")
+    result = rasid("sources", "check", "--sources", str(sources_file), "--write", report)
     assert result.returncode == 0, result.stderr[-2000:]
     rss = _row(result.stdout, "rss-outlet")
     assert "yes" in rss
@@ -37,9 +38,10 @@ def test_check_counts_each_entry_points_links_and_newest_date(site) -> None:
     assert "with errors: malformed feed" in _row(result.stdout, "broken-feed")
 
 
-def test_check_says_a_refusing_host_is_unreachable_and_goes_on(site) -> None:
+def test_check_says_a_refusing_host_is_unreachable_and_goes_on(site, tmp_path) -> None:
     _, sources_file, _ = site
-    result = rasid("sources", "check", "--sources", str(sources_file))
+    report = str(tmp_path / "check.json")
+    result = rasid("sources", "check", "--sources", str(sources_file), "--write", report)
     assert "unreachable: refused" in _row(result.stdout, "refusing")
     assert "yes" in _row(result.stdout, "atom-outlet")
 
@@ -52,7 +54,8 @@ def test_check_of_a_host_that_does_not_resolve_says_unreachable(tmp_path) -> Non
         "    feeds: [https://rasid-test.invalid/rss]\n",
         encoding="utf-8",
     )
-    result = rasid("sources", "check", "--sources", str(sources))
+    report = str(tmp_path / "check.json")
+    result = rasid("sources", "check", "--sources", str(sources), "--write", report)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "unreachable: dns: host not found" in _row(result.stdout, "gone")
     assert "every host is unreachable: is this machine offline?" in result.stdout
@@ -221,3 +224,11 @@ def test_check_that_cannot_write_its_report_says_so_in_one_line(tmp_path: Path) 
     assert result.returncode == 2
     assert "cannot write the check report" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_list_shows_how_many_entry_points_are_verified_and_which_are_blocked() -> None:
+    result = rasid("sources", "list")
+    assert result.returncode == 0
+    assert re.search(r"│ rt-arabic .*│ 2/4\s+│", _row(result.stdout, "rt-arabic"))
+    assert "1/2 (feed blocked 403, sitemap blocked 403)" in _row(result.stdout, "alarabiya")
+    assert "(section needs a browser)" in _row(result.stdout, "wam")
