@@ -58,9 +58,8 @@ class Source:
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
     country: str | None = None
     lang: str = "ar"
-    entry_points: tuple[
-        EntryPoint, ...
-    ] = ()  # feeds, sitemaps and sections (or the home page) with their marks
+    # feeds, sitemaps and sections (or the home page when there are none) with their evidence marks
+    entry_points: tuple[EntryPoint, ...] = ()
     examples: tuple[str, ...] = ()  # real article URLs of this outlet
 
     def entry(self, url: str) -> EntryPoint:
