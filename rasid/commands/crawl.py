@@ -156,9 +156,11 @@ def sources_check(
         table.add_row(f.source, f.kind, f.url, answer, str(f.links), newest)
     console.print(table)
     console.print(summarize(findings))
-    if findings and all(f.status == "unreachable" for f in findings):
-        console.print("every host is unreachable: is this machine offline?")
     report = write or DEFAULT_DATA_DIR / REPORT_NAME
+    if findings and all(f.status == "unreachable" for f in findings):
+        # An offline run must not overwrite what a connected one found.
+        console.print(f"every host is unreachable: is this machine offline? ({report} left as it was)")
+        return
     held = write_report(report, findings, sources_file or settings.sources_file, checked_at)
     console.print(f"report: {report} ({held} entry points)", markup=False, highlight=False, soft_wrap=True)
 

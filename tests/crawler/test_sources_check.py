@@ -198,25 +198,41 @@ def test_a_partial_check_keeps_the_other_entry_points_in_the_report(checked) -> 
     assert untouched == {f"{base}/marked/rss": first["checked_at"]}
 
 
-def test_check_without_write_updates_the_report_in_the_data_folder(tmp_path: Path) -> None:
+def test_check_without_write_updates_the_report_in_the_data_folder(site_server, tmp_path: Path) -> None:  # noqa: ANN001
+    site = site_server({"/rss": Route(_rss("http://127.0.0.1", (1,)), "application/rss+xml")})
     sources = tmp_path / "sources.yaml"
     sources.write_text(
-        "sources:\n  - name: gone\n    url: https://rasid-test.invalid/\n    feeds: [https://rasid-test.invalid/rss]\n",
-        encoding="utf-8",
+        f"sources:\n  - name: one\n    url: {site.url}/\n    feeds: ['{site.url}/rss']\n", "utf-8"
     )
     result = rasid(
         "sources", "check", "--sources", str(sources), env={"XDG_DATA_HOME": str(tmp_path / "data")}
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "data" / "rasid" / "sources-check.json").read_text(encoding="utf-8"))
-    assert [(r["source"], r["status"]) for r in report["entry_points"]] == [("gone", "unreachable")]
+    assert [(r["source"], r["status"], r["links"]) for r in report["entry_points"]] == [("one", "ok", 1)]
 
 
-def test_check_that_cannot_write_its_report_says_so_in_one_line(tmp_path: Path) -> None:
+def test_an_offline_check_leaves_the_report_as_it_was(tmp_path: Path) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n  - name: gone\n    url: https://rasid-test.invalid/\n    feeds: [https://rasid-test.invalid/rss]\n",
         encoding="utf-8",
+    )
+    report = tmp_path / "check.json"
+    report.write_text('{"entry_points": [{"source": "gone", "status": "ok"}]}', encoding="utf-8")
+    result = rasid("sources", "check", "--sources", str(sources), "--write", str(report))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{report} left as it was" in " ".join(result.stdout.split())
+    assert json.loads(report.read_text(encoding="utf-8"))["entry_points"] == [
+        {"source": "gone", "status": "ok"}
+    ]
+
+
+def test_check_that_cannot_write_its_report_says_so_in_one_line(site_server, tmp_path: Path) -> None:  # noqa: ANN001
+    site = site_server({"/rss": Route(_rss("http://127.0.0.1", (1,)), "application/rss+xml")})
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"sources:\n  - name: one\n    url: {site.url}/\n    feeds: ['{site.url}/rss']\n", "utf-8"
     )
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
