@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
-from config.settings import ConfigError
+from config.settings import ConfigError, Duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Source:
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
     country: str | None = None
     lang: str = "ar"
+    interval: timedelta | None = None  # its own crawl interval in the daemon; None = [schedule] crawl_interval
 
 
 class _SourceModel(BaseModel):
@@ -42,6 +44,7 @@ class _SourceModel(BaseModel):
     deny: list[str] = []
     country: str | None = None
     lang: str = "ar"
+    interval: Duration | None = None
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> _SourceModel:
@@ -65,6 +68,7 @@ class _SourceModel(BaseModel):
             deny=tuple(self.deny),
             country=self.country,
             lang=self.lang,
+            interval=self.interval,
         )
 
 
