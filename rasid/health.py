@@ -22,7 +22,7 @@ class SourceHealth:
     """What the latest scheduled runs say about one source."""
 
     source: str
-    last_run: RunRecord | None  # the latest scheduled run that crawled it (skipped runs did not)
+    last_run: RunRecord | None  # the latest finished scheduled run that crawled it (skipped ones did not)
     consecutive_failures: int
     retry_after: datetime | None  # backed off until then; None when it is healthy
 
@@ -51,7 +51,7 @@ def assess(
     for run in runs:
         if source not in run.sources:
             continue
-        if run.outcome != "skipped":
+        if run.outcome not in ("skipped", "running"):
             last_run = last_run or run
         if run.outcome != "ok":
             continue
