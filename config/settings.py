@@ -72,7 +72,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: object) -> timedelta:
-    """``"10s"``, ``"15m"``, ``"2h"``, ``"1d"`` (or a number of seconds) as a timedelta; anything else is a ValueError."""
+    """``"10s"``, ``"15m"``, ``"2h"``, ``"1d"`` (or seconds as a number) as a timedelta; else ValueError."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -84,7 +84,7 @@ def parse_duration(value: object) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest exact spelling of a duration (``timedelta(minutes=15)`` -> ``"15m"``), so it round-trips."""
+    """The shortest exact spelling of a duration (``timedelta(minutes=15)`` -> ``"15m"``): it round-trips."""
     seconds = value.total_seconds()
     for unit in ("d", "h", "m"):
         if seconds and seconds % _UNIT_SECONDS[unit] == 0:
@@ -100,7 +100,9 @@ def _positive_duration(value: object) -> timedelta:
 
 
 #: A duration setting: written "15m" in TOML and environment variables, a timedelta in code.
-Duration = Annotated[timedelta, BeforeValidator(_positive_duration), PlainSerializer(format_duration, return_type=str)]
+Duration = Annotated[
+    timedelta, BeforeValidator(_positive_duration), PlainSerializer(format_duration, return_type=str)
+]
 
 
 class ScheduleSettings(BaseModel):
@@ -108,16 +110,18 @@ class ScheduleSettings(BaseModel):
 
     crawl_interval: Duration = Field(timedelta(minutes=15), description="time between two crawls of a source")
     digest_time: str = Field(
-        "07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", description="HH:MM[:SS] of the daily digest, in `timezone`"
+        "07:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$",
+        description="HH:MM[:SS] of the daily digest, in `timezone`",
     )
     misfire_grace: Duration = Field(
-        timedelta(hours=1), description="a run missed by less than this (daemon down, machine asleep) still runs, once"
+        timedelta(hours=1), description="a run missed by less than this (daemon down, asleep) runs, once"
     )
     shutdown_grace: Duration = Field(
         timedelta(seconds=30), description="on SIGTERM, how long a running crawl may go on before it is ended"
     )
     backoff_max: Duration = Field(
-        timedelta(hours=6), description="longest pause of a source that fails run after run (doubled per failure)"
+        timedelta(hours=6), description="longest pause of a source failing run after run (doubling)"
     )
     heartbeat: Duration = Field(
         timedelta(seconds=10), description="how often the daemon writes it is alive, for `rasid status`"
@@ -195,7 +199,7 @@ class Settings(BaseSettings):
 
 
     def to_json(self) -> str:
-        """Every value, secrets included, for a crawl child's stdin (never argv or a log): ``from_json`` reads it."""
+        """Every value, secrets included, for a crawl child's stdin (not argv, not a log); see ``from_json``."""
         import json
 
         data = self.model_dump(mode="json")

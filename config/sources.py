@@ -29,7 +29,7 @@ class Source:
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
     country: str | None = None
     lang: str = "ar"
-    interval: timedelta | None = None  # its own crawl interval in the daemon; None = [schedule] crawl_interval
+    interval: timedelta | None = None  # its own crawl interval in the daemon; None: [schedule] crawl_interval
 
 
 class _SourceModel(BaseModel):

@@ -1,8 +1,9 @@
 """Running one crawl (or one check of the sources) with Scrapy's CrawlerProcess, in this process.
 
 Scrapy's reactor cannot restart, so each function here may run once per process: the CLI calls one of
-them per invocation and the daemon runs each crawl in a child process (``rasid.crawl_process``). Progress is reported through a
-callback fed from Scrapy's signals; the counters come back as a ``RunSummary``.
+them per invocation and the daemon runs each crawl in a child process (``rasid.crawl_process``).
+Progress is reported through a callback fed from Scrapy's signals; the counters come back as a
+``RunSummary``.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class CrawlChild:
 def start_child(
     settings: Settings, run_id: int, sources_file: Path, names: Sequence[str], snapshot: bool
 ) -> CrawlChild:
-    """Start the child for one run; it runs in its own session, so a terminal's Ctrl-C reaches only the daemon."""
+    """Start the child of one run, in a session of its own: a terminal's Ctrl-C reaches only the daemon."""
     request = {
         "settings": json.loads(settings.to_json()),
         "run_id": run_id,

@@ -104,7 +104,7 @@ class Daemon:
             self._child_settings = self.settings.model_copy(update={"keywords_file": keywords_copy})
 
     def reload(self) -> None:
-        """SIGHUP: new sources and keywords, and the jobs they imply; a broken file is one line and nothing changes."""
+        """SIGHUP: new sources, keywords and the jobs they imply; a broken file is one line, nothing changes."""
         try:
             self.load_config()
         except ConfigError as exc:
@@ -205,7 +205,9 @@ class Daemon:
         zone = ZoneInfo(self.settings.timezone)
         wanted: dict[str, Any] = {}
         if any(s.interval is None for s in self.sources):
-            wanted[jobs.CRAWL_JOB] = IntervalTrigger(seconds=schedule.crawl_interval.total_seconds(), timezone=zone)
+            wanted[jobs.CRAWL_JOB] = IntervalTrigger(
+                seconds=schedule.crawl_interval.total_seconds(), timezone=zone
+            )
         for source in self.sources:
             if source.interval is not None:
                 wanted[f"{jobs.CRAWL_JOB}:{source.name}"] = IntervalTrigger(
@@ -229,7 +231,11 @@ class Daemon:
         assert self.scheduler is not None
         grace = int(self.settings.schedule.misfire_grace.total_seconds())
         existing = self.scheduler.get_job(job_id)
-        if existing is not None and str(existing.trigger) == str(trigger) and existing.trigger.timezone == trigger.timezone:
+        if (
+            existing is not None
+            and str(existing.trigger) == str(trigger)
+            and existing.trigger.timezone == trigger.timezone
+        ):
             if existing.misfire_grace_time != grace:
                 existing.modify(misfire_grace_time=grace)
             return
@@ -249,7 +255,9 @@ class Daemon:
         logger.warning("%s run %d skipped: the previous run was still going", event.job_id, run_id)
 
     def _on_missed(self, event: JobEvent) -> None:
-        logger.warning("%s: run of %s missed by more than misfire_grace", event.job_id, event.scheduled_run_time)
+        logger.warning(
+            "%s: run of %s missed by more than misfire_grace", event.job_id, event.scheduled_run_time
+        )
 
     def _on_error(self, event: Any) -> None:
         logger.error("%s: the job failed: %s", event.job_id, event.exception)
@@ -299,7 +307,9 @@ class Daemon:
         try:
             self.store.beat(self.daemon_id)
         except SQLAlchemyError as exc:
-            logger.warning("heartbeat not written: %s", str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+            logger.warning(
+                "heartbeat not written: %s", str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            )
 
     def _refuse_second_daemon(self) -> None:
         from storage.models import utcnow
@@ -333,7 +343,9 @@ class Daemon:
             left = dict(self._children)
             self._ended.update(left)
         for job_id, child in left.items():
-            logger.warning("%s: crawl child pid %d still running after %gs; ending it", job_id, child.pid, grace)
+            logger.warning(
+                "%s: crawl child pid %d still running after %gs; ending it", job_id, child.pid, grace
+            )
             _end(child)
         with self._idle:
             deadline = time.monotonic() + TERMINATE_WAIT + 5
@@ -376,7 +388,7 @@ def _spell(duration: timedelta) -> str:
 
 
 def configure_logging(level: str) -> None:
-    """Plain one-line records on stderr (journald adds nothing but its own prefix), at the configured level."""
+    """Plain one-line records on stderr (journald adds only its own prefix), at the configured level."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()

@@ -67,13 +67,16 @@ def _log_run(
     daemon: Daemon, job_id: str, run_id: int, outcome: str | None, status: str, seconds: float, sources: int
 ) -> None:
     """The run's one line: INFO when it went well, ERROR otherwise."""
-    record = next((r for r in daemon.repository.runs(limit=5, scheduled_only=True) if r.run_id == run_id), None)
+    record = next(
+        (r for r in daemon.repository.runs(limit=5, scheduled_only=True) if r.run_id == run_id), None
+    )
     s = record.summary if record is not None else None
     log = logger.info if outcome == "ok" else logger.error
     log(
         "%s run %d %s (%s) in %.1fs: %d sources, %d pages, %d articles, %d new, %d hits, %d errors",
         job_id, run_id, outcome, status, seconds, sources, s.pages_fetched if s else 0,
-        s.articles_extracted if s else 0, s.articles_stored if s else 0, s.hits if s else 0, s.errors if s else 0,
+        s.articles_extracted if s else 0, s.articles_stored if s else 0, s.hits if s else 0,
+        s.errors if s else 0,
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""What the daemon writes besides articles: its heartbeat row, run outcomes it decides, and what it reads back.
+"""What the daemon writes besides articles (its heartbeat, the run outcomes it decides) and reads back.
 
 A run is started by the daemon (``Repository.start_run`` with its job) and finished by the crawl child
 (``Repository.finish_run``); when the child dies or is ended, the daemon records the outcome here. The
@@ -51,14 +51,20 @@ class DaemonStore:
             return int(
                 conn.execute(
                     insert(DaemonRow)
-                    .values(pid=pid, host=host, started_at=now, heartbeat_at=now, snapshot_url=snapshot_url,
-                            sources="{}")
+                    .values(
+                        pid=pid,
+                        host=host,
+                        started_at=now,
+                        heartbeat_at=now,
+                        snapshot_url=snapshot_url,
+                        sources="{}",
+                    )
                     .returning(DaemonRow.id)
                 ).scalar_one()
             )
 
     def set_sources(self, daemon_id: int, intervals: dict[str, float]) -> None:
-        """The sources the daemon schedules now (after a start or a reload), with their intervals in seconds."""
+        """The sources the daemon schedules now (after a start or reload), with their intervals in seconds."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(DaemonRow).where(DaemonRow.id == daemon_id).values(sources=json.dumps(intervals))
@@ -93,9 +99,19 @@ class DaemonStore:
                 conn.execute(
                     insert(CrawlRunRow)
                     .values(
-                        started_at=now, finished_at=now, status=reason, outcome="skipped", job=job,
-                        sources=json.dumps(list(sources), ensure_ascii=False), snapshot=False,
-                        pages_fetched=0, articles_extracted=0, articles_stored=0, hits=0, skipped=0, errors=0,
+                        started_at=now,
+                        finished_at=now,
+                        status=reason,
+                        outcome="skipped",
+                        job=job,
+                        sources=json.dumps(list(sources), ensure_ascii=False),
+                        snapshot=False,
+                        pages_fetched=0,
+                        articles_extracted=0,
+                        articles_stored=0,
+                        hits=0,
+                        skipped=0,
+                        errors=0,
                         per_source="{}",
                     )  # fmt: skip
                     .returning(CrawlRunRow.id)
@@ -105,7 +121,9 @@ class DaemonStore:
     def outcome(self, run_id: int) -> tuple[str | None, str]:
         """(outcome, status) of a run as stored now."""
         with self.reader.connect() as conn:
-            row = conn.execute(select(CrawlRunRow.outcome, CrawlRunRow.status).where(CrawlRunRow.id == run_id)).one()
+            row = conn.execute(
+                select(CrawlRunRow.outcome, CrawlRunRow.status).where(CrawlRunRow.id == run_id)
+            ).one()
         return row.outcome, row.status
 
     def end_run(self, run_id: int, outcome: str, status: str) -> None:
@@ -114,11 +132,15 @@ class DaemonStore:
             conn.execute(
                 update(CrawlRunRow)
                 .where(CrawlRunRow.id == run_id)
-                .values(outcome=outcome, status=status, finished_at=func.coalesce(CrawlRunRow.finished_at, utcnow()))
+                .values(
+                    outcome=outcome,
+                    status=status,
+                    finished_at=func.coalesce(CrawlRunRow.finished_at, utcnow()),
+                )
             )
 
     def abandon_running(self, reason: str) -> int:
-        """Mark scheduled runs still 'running' (their daemon died with them) as failed; how many there were."""
+        """Mark scheduled runs still 'running' (their daemon died with them) as failed; how many they were."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(CrawlRunRow)
@@ -130,7 +152,7 @@ class DaemonStore:
     # -- what `rasid status` reads ------------------------------------------------------------------
 
     def next_runs(self) -> dict[str, datetime | None]:
-        """Each scheduled job's next run time (None: paused), from APScheduler's table; {} before the first start."""
+        """Each job's next run time (None: paused), from APScheduler's table; {} before the first start."""
         if not inspect(self.engine).has_table("apscheduler_jobs"):
             return {}
         try:
@@ -139,7 +161,8 @@ class DaemonStore:
         except SQLAlchemyError:
             return {}
         return {
-            str(job_id): None if when is None else datetime.fromtimestamp(float(when), UTC) for job_id, when in rows
+            str(job_id): None if when is None else datetime.fromtimestamp(float(when), UTC)
+            for job_id, when in rows
         }
 
     def last_digest_sent(self) -> datetime | None:

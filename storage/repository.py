@@ -116,7 +116,8 @@ class Repository:
             conn.execute(
                 update(CrawlRunRow)
                 .where(CrawlRunRow.id == run_id)
-                .values(finished_at=utcnow(), status=status, outcome="ok" if status == "ok" else "failed", **values)
+                .values(finished_at=utcnow(), status=status, outcome="failed" if status != "ok" else "ok")
+                .values(**values)
             )
 
     def runs(self, limit: int = 20, scheduled_only: bool = False) -> list[RunRecord]:

@@ -31,24 +31,32 @@ def daemon(
     ctx: typer.Context,
     sources_file: SourcesOption = None,
     snapshot: Annotated[
-        bool, typer.Option("--snapshot", help="monitor the offline snapshot, served by the daemon on 127.0.0.1")
+        bool,
+        typer.Option("--snapshot", help="monitor the offline snapshot, served by the daemon on 127.0.0.1"),
     ] = False,
     snapshot_url: Annotated[
         str | None,
-        typer.Option("--snapshot-url", metavar="URL", help="monitor a snapshot server already running at URL"),
+        typer.Option(
+            "--snapshot-url", metavar="URL", help="monitor a snapshot server already running at URL"
+        ),
     ] = None,
     snapshot_dir: Annotated[
-        Path | None, typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from")
+        Path | None,
+        typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from"),
     ] = None,
     size: Annotated[int, typer.Option("--size", min=1, help="articles in the snapshot")] = SNAPSHOT_SIZE,
     snapshot_port: Annotated[
-        int, typer.Option("--snapshot-port", min=0, max=65535, help="port of the snapshot server (0: any free port)")
+        int,
+        typer.Option(
+            "--snapshot-port", min=0, max=65535, help="port of the snapshot server (0: any free port)"
+        ),
     ] = SNAPSHOT_PORT,
     db: DbOption = None,
 ) -> None:
     """Run the scheduled crawls and the daily digest until SIGTERM, as the schedule settings say.
 
-    Runs in the foreground, for systemd (docs/rasid.service) or a terminal; SIGHUP reloads sources and keywords.
+    Runs in the foreground, for systemd (docs/rasid.service) or a terminal; SIGHUP reloads sources
+    and keywords.
 
     Example: RASID_SCHEDULE__CRAWL_INTERVAL=10m rasid daemon --db postgresql+psycopg://rasid@db/rasid
     """
@@ -89,8 +97,8 @@ def status(
 
     Example: rasid status --json
     """
-    from storage.models import utcnow
     from rasid.status import collect
+    from storage.models import utcnow
 
     settings = settings_from(ctx, db)
     engine = _existing_database(settings)
@@ -132,7 +140,9 @@ def _existing_database(settings: Settings) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if not database or database == ":memory:" or not Path(database).expanduser().is_file():
-            raise ConfigError(f"{mask_url(url)}: no database yet: start `rasid daemon` or run `rasid crawl` first")
+            raise ConfigError(
+                f"{mask_url(url)}: no database yet: start `rasid daemon` or run `rasid crawl` first"
+            )
     engine = make_engine(url)
     try:
         current = current_revision(engine)
@@ -142,7 +152,8 @@ def _existing_database(settings: Settings) -> Engine:
     head = head_revision()
     if current != head:
         raise ConfigError(
-            f"{mask_url(url)}: database is at revision {current or 'none'}, code needs {head}: run `rasid db upgrade`"
+            f"{mask_url(url)}: database is at revision {current or 'none'}, code needs {head}: "
+            "run `rasid db upgrade`"
         )
     return engine
 
@@ -175,28 +186,56 @@ def _print_status(report: dict[str, Any]) -> None:
     d = report["daemon"]
     if d.get("running"):
         hours, rest = divmod(d["uptime_seconds"], 3600)
-        console.print(f"daemon: [green]running[/green], pid {d['pid']} on {d['host']}, up {hours}h {rest // 60}m"
-                      + (f", snapshot at {d['snapshot_url']}" if d.get("snapshot_url") else ""))
+        console.print(
+            f"daemon: [green]running[/green], pid {d['pid']} on {d['host']}, up {hours}h {rest // 60}m"
+            + (f", snapshot at {d['snapshot_url']}" if d.get("snapshot_url") else "")
+        )
     elif "pid" in d:
-        console.print(f"daemon: [red]not running[/red] (last pid {d['pid']} on {d['host']}, "
-                      f"last heartbeat {_when(d['heartbeat_at'])})")
+        console.print(
+            f"daemon: [red]not running[/red] (last pid {d['pid']} on {d['host']}, "
+            f"last heartbeat {_when(d['heartbeat_at'])})"
+        )
     else:
         console.print("daemon: [red]never started[/red] on this database")
     for job, when in sorted(report["next_runs"].items()):
         console.print(f"  next {job}: {_when(when) or 'paused'}")
     table = Table(title="sources")
-    columns = ("source", "last run", "outcome", "pages", "new", "hits", "errors", "failures", "next run", "health")
+    columns = (
+        "source",
+        "last run",
+        "outcome",
+        "pages",
+        "new",
+        "hits",
+        "errors",
+        "failures",
+        "next run",
+        "health",
+    )
     for column in columns:
-        table.add_column(column, justify="right" if column in {"pages", "new", "hits", "errors", "failures"} else "left")
+        table.add_column(
+            column, justify="right" if column in {"pages", "new", "hits", "errors", "failures"} else "left"
+        )
     for s in report["sources"]:
         outcome = s["outcome"] or ""
         if s["reason"]:
             outcome = f"{outcome}: {s['reason']}"
         colour = {"ok": "green", "unhealthy": "red"}.get(s["health"], "yellow")
-        table.add_row(s["source"], _when(s["last_run"]), outcome, str(s["pages"]), str(s["new_articles"]),
-                      str(s["hits"]), str(s["errors"]), str(s["consecutive_failures"]), _when(s["next_run"]),
-                      f"[{colour}]{s['health']}[/{colour}]")
+        table.add_row(
+            s["source"],
+            _when(s["last_run"]),
+            outcome,
+            str(s["pages"]),
+            str(s["new_articles"]),
+            str(s["hits"]),
+            str(s["errors"]),
+            str(s["consecutive_failures"]),
+            _when(s["next_run"]),
+            f"[{colour}]{s['health']}[/{colour}]",
+        )
     console.print(table)
     g = report["digest"]
-    console.print(f"digest: last sent {_when(g['last_sent']) or 'never'}, {g['pending_hits']} hits pending, "
-                  f"next {_when(g['next_run']) or 'not scheduled'}")
+    console.print(
+        f"digest: last sent {_when(g['last_sent']) or 'never'}, {g['pending_hits']} hits pending, "
+        f"next {_when(g['next_run']) or 'not scheduled'}"
+    )

@@ -1,4 +1,4 @@
-"""The [schedule] table: durations spelled "10s", "15m", "2h", digest time, environment overrides, intervals per source."""
+"""The [schedule] table: durations ("10s", "15m", "2h"), digest time, overrides, intervals per source."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def test_a_toml_schedule_table_sets_interval_and_digest_time(tmp_path: Path) -> 
     assert (schedule.crawl_interval, schedule.digest_time) == (timedelta(hours=2), "18:30")
 
 
-@pytest.mark.parametrize(("key", "value"), [("crawl_interval", "0s"), ("crawl_interval", "often"), ("digest_time", "25:00")])
+@pytest.mark.parametrize(
+    ("key", "value"), [("crawl_interval", "0s"), ("crawl_interval", "often"), ("digest_time", "25:00")]
+)
 def test_a_bad_schedule_value_is_one_error_naming_it(tmp_path: Path, key: str, value: str) -> None:
     path = tmp_path / "rasid.toml"
     path.write_text(f'[schedule]\n{key} = "{value}"\n')

@@ -1,4 +1,4 @@
-"""The real daemon as a subprocess for the daemon tests: start it, read its run records, signal it, stop it."""
+"""The real daemon as a subprocess, for the daemon tests: start it, read its run records, signal, stop."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ from tests.crawler.conftest import FAST_ENV, ROOT
 DEAD_FEED = "http://127.0.0.1:1/feed.xml"
 
 
-def write_sources(path: Path, snapshot_sources: Path, names: tuple[str, ...], extra: list[dict] | None = None) -> Path:
+def write_sources(
+    path: Path, snapshot_sources: Path, names: tuple[str, ...], extra: list[dict] | None = None
+) -> Path:
     """A sources file with some outlets of the snapshot (small crawls) and ``extra`` entries."""
     data = yaml.safe_load(snapshot_sources.read_text(encoding="utf-8"))
     chosen = [s for s in data["sources"] if s["name"] in names] + (extra or [])
@@ -34,7 +36,11 @@ def write_sources(path: Path, snapshot_sources: Path, names: tuple[str, ...], ex
 
 def slow_source(url: str, seconds: int = 40) -> dict:
     """A source whose only feed answers after ``seconds``: its crawl is still going when the test acts."""
-    return {"name": "slowpoke", "url": f"{url}/slowpoke/", "feeds": [f"{url}/slowpoke/_fault/slow?seconds={seconds}"]}
+    return {
+        "name": "slowpoke",
+        "url": f"{url}/slowpoke/",
+        "feeds": [f"{url}/slowpoke/_fault/slow?seconds={seconds}"],
+    }
 
 
 @dataclass
@@ -55,7 +61,8 @@ class Daemon:
         log = tmp / f"daemon-{time.monotonic_ns()}.log"
         with log.open("wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "rasid.cli", "daemon", "--snapshot-url", url, "--sources", str(sources),
+                [sys.executable, "-m", "rasid.cli", "daemon", "--snapshot-url", url,
+                 "--sources", str(sources),
                  "--db", db],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
             )  # fmt: skip
@@ -68,7 +75,9 @@ class Daemon:
         """The job's run records, oldest first."""
         engine = make_engine(self.db)
         try:
-            return [r for r in reversed(Repository(engine).runs(limit=1000, scheduled_only=True)) if r.job == job]
+            return [
+                r for r in reversed(Repository(engine).runs(limit=1000, scheduled_only=True)) if r.job == job
+            ]
         except Exception:  # noqa: BLE001 - the schema is not there yet in the first second
             return []
         finally:
@@ -81,7 +90,9 @@ class Daemon:
             if value:
                 return value
             if self.process.poll() is not None:
-                raise AssertionError(f"daemon exited {self.process.returncode} waiting for {what}:\n{self.stderr()[-3000:]}")
+                raise AssertionError(
+                    f"daemon exited {self.process.returncode} waiting for {what}:\n{self.stderr()[-3000:]}"
+                )
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}:\n{self.stderr()[-3000:]}")
 

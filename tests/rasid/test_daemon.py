@@ -58,7 +58,9 @@ def test_runs_happen_on_time_never_overlap_and_a_restart_continues_the_schedule(
 ) -> None:
     dead = {"name": "deadfeed", "url": "http://127.0.0.1:1/", "feeds": [DEAD_FEED]}
     sources = write_sources(tmp_path / "sources.yaml", snapshot.sources_file, ("alarabiya",), [dead])
-    first = Daemon.start(tmp_path, database_url, sources, snapshot.url, crawl_interval="3s", shutdown_grace="3s")
+    first = Daemon.start(
+        tmp_path, database_url, sources, snapshot.url, crawl_interval="3s", shutdown_grace="3s"
+    )
     daemons.append(first)
     first.wait_for("a finished crawl and two more scheduled times", lambda: (
         any(r.outcome == "ok" for r in first.runs()) and len(first.runs()) >= 3))  # fmt: skip
@@ -80,16 +82,22 @@ def test_runs_happen_on_time_never_overlap_and_a_restart_continues_the_schedule(
     stored_next = DaemonStore(make_engine(database_url)).next_runs()["crawl"]
     assert stored_next is not None
 
-    second = Daemon.start(tmp_path, database_url, sources, snapshot.url, crawl_interval="3s", shutdown_grace="3s")
+    second = Daemon.start(
+        tmp_path, database_url, sources, snapshot.url, crawl_interval="3s", shutdown_grace="3s"
+    )
     daemons.append(second)
     second.wait_for("two scheduled times after the restart", lambda: len(second.runs()) >= len(before) + 2)
     latest = DaemonStore(make_engine(database_url)).latest()
     assert latest is not None and latest.pid == second.process.pid
-    after = fired(second.runs())[len(before):]
+    after = fired(second.runs())[len(before) :]
     # The stored next run time is kept: the first run comes then, or, if that time passed while the daemon
     # was down (or starting), once at start; then the schedule goes on on its old grid.
     expected = max(stored_next, latest.started_at)
-    assert abs((after[0] - expected).total_seconds()) < ON_TIME + 1, (after[0], stored_next, latest.started_at)
+    assert abs((after[0] - expected).total_seconds()) < ON_TIME + 1, (
+        after[0],
+        stored_next,
+        latest.started_at,
+    )
     _on_grid(after[1:], INTERVAL)
     phase = ((after[1] - stored_next).total_seconds() + ON_TIME) % INTERVAL
     assert phase < 2 * ON_TIME, f"the schedule moved by {phase - ON_TIME:.2f}s"
@@ -102,7 +110,9 @@ def test_sigterm_during_a_crawl_exits_0_within_the_grace_period_and_records_it_i
     snapshot: ReplayProcess, sqlite_url: str, tmp_path: Path, daemons: list[Daemon]
 ) -> None:
     sources = write_sources(tmp_path / "sources.yaml", snapshot.sources_file, (), [slow_source(snapshot.url)])
-    daemon = Daemon.start(tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="1h", shutdown_grace="2s")
+    daemon = Daemon.start(
+        tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="1h", shutdown_grace="2s"
+    )
     daemons.append(daemon)
     daemon.wait_for("a running crawl child", lambda: daemon.runs() and daemon.crawl_children())
     time.sleep(1)
@@ -120,8 +130,12 @@ def test_a_crawl_child_killed_with_sigkill_is_recorded_failed_and_the_next_run_h
 ) -> None:
     import os
 
-    sources = write_sources(tmp_path / "sources.yaml", snapshot.sources_file, (), [slow_source(snapshot.url, 6)])
-    daemon = Daemon.start(tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="4s", shutdown_grace="1s")
+    sources = write_sources(
+        tmp_path / "sources.yaml", snapshot.sources_file, (), [slow_source(snapshot.url, 6)]
+    )
+    daemon = Daemon.start(
+        tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="4s", shutdown_grace="1s"
+    )
     daemons.append(daemon)
     [child] = daemon.wait_for("a running crawl child", daemon.crawl_children)
     os.kill(child, signal.SIGKILL)
@@ -139,7 +153,9 @@ def test_a_broken_sources_file_on_sighup_keeps_the_old_sources_and_a_good_one_re
     snapshot: ReplayProcess, sqlite_url: str, tmp_path: Path, daemons: list[Daemon]
 ) -> None:
     sources = write_sources(tmp_path / "sources.yaml", snapshot.sources_file, ("alarabiya",))
-    daemon = Daemon.start(tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="3s", shutdown_grace="1s")
+    daemon = Daemon.start(
+        tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="3s", shutdown_grace="1s"
+    )
     daemons.append(daemon)
     daemon.wait_for("the daemon started", lambda: "started" in daemon.stderr())
     sources.write_text("sources:\n  - name: alarabiya\n    url: [not, a, url\n", encoding="utf-8")
