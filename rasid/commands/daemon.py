@@ -58,7 +58,7 @@ def daemon(
     Runs in the foreground, for systemd (docs/rasid.service) or a terminal; SIGHUP reloads sources
     and keywords.
 
-    Example: RASID_SCHEDULE__CRAWL_INTERVAL=10m rasid daemon --db postgresql+psycopg://rasid@db/rasid
+    Example: rasid daemon --snapshot   (the offline snapshot, crawled every 15 minutes)
     """
     from rasid.daemon import Daemon, configure_logging
 
