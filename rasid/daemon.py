@@ -171,7 +171,8 @@ class Daemon:
 
     # -- the scheduler ------------------------------------------------------------------------------
 
-    def start_scheduler(self) -> None:
+    def open_scheduler(self) -> None:
+        """Start the scheduler paused, on the job store, with the jobs the configuration implies."""
         from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -193,7 +194,6 @@ class Daemon:
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
         self.scheduler.start(paused=True)
         self._plan_jobs()
-        self.scheduler.resume()
 
     def _plan_jobs(self) -> None:
         """Add, keep or replace each job; a job whose trigger is unchanged keeps its stored next run time."""
@@ -276,7 +276,9 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGHUP, self._on_hup)
         jobs.bind(self)
-        self.start_scheduler()
+        self.open_scheduler()
+        assert self.scheduler is not None
+        self.scheduler.resume()
         logger.info(
             "daemon pid %d started: %d sources, crawl every %s, digest at %s %s",
             os.getpid(), len(self.sources), _spell(schedule.crawl_interval), schedule.digest_time,
@@ -331,7 +333,9 @@ class Daemon:
         """Stop scheduling, give running crawls shutdown_grace to finish, end the rest, record it all."""
         assert self.scheduler is not None
         grace = self.settings.schedule.shutdown_grace.total_seconds()
-        self.scheduler.shutdown(wait=False)
+        # pause(), not shutdown(): APScheduler 3's shutdown wakes its thread for one last pass that submits
+        # due jobs to the closed executor, failing them and moving their next run time past a run never made.
+        self.scheduler.pause()
         with self._lock:
             running = list(self._children)
         if running:
