@@ -104,7 +104,7 @@ class Daemon:
             self._child_settings = self.settings.model_copy(update={"keywords_file": keywords_copy})
 
     def reload(self) -> None:
-        """SIGHUP: new sources, keywords and the jobs they imply; a broken file is one line, nothing changes."""
+        """SIGHUP: new sources, keywords and the jobs they imply; a broken file is one line, no change."""
         try:
             self.load_config()
         except ConfigError as exc:
