@@ -119,11 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     marks = ", ".join(f"{rss[i]:.1f}" for i in (0, 9, 19, 29, 39, 49) if i < len(rss))
     lines = (
         f"# python -m bench.daemon --runs {args.runs} --interval {args.interval} --size {args.size}",
-        f"{args.runs} finished crawls in {wall:.0f} s ({wall / args.runs:.1f} s each, child start-up included)",
-        f"daemon RSS after crawl 1: {first:.1f} MiB; after crawl {args.runs}: {last:.1f} MiB; peak {peak:.1f} MiB",
-        f"  growth over crawl 1: last {100 * (last / first - 1):+.1f} %, peak {100 * (peak / first - 1):+.1f} %",
+        f"{args.runs} finished crawls in {wall:.0f} s ({wall / args.runs:.1f} s each, start-up included)",
+        f"daemon RSS after crawl 1: {first:.1f} MiB; after crawl {args.runs}: {last:.1f} MiB; "
+        f"peak {peak:.1f} MiB",
+        f"  growth over crawl 1: last {100 * (last / first - 1):+.1f} %, "
+        f"peak {100 * (peak / first - 1):+.1f} %",
         f"  RSS (MiB) after crawls 1, 10, 20, 30, 40, 50: {marks}",
-        f"daemon's own CPU per crawl (start the child, record the run, relay its log): {per_run * 1000:.0f} ms",
+        f"daemon's own CPU per crawl (start the child, record the run, relay its log): "
+        f"{per_run * 1000:.0f} ms",
         f"daemon's own CPU while idle: {idle_cpu:.2f} s over {args.idle:.0f} s = "
         f"{100 * idle_cpu / args.idle:.2f} % of one core (RSS {idle_rss:.1f} MiB)",
     )
