@@ -314,20 +314,34 @@ class Daemon:
             )
 
     def _refuse_second_daemon(self) -> None:
+        """Two schedulers on one job store would run every job twice: refuse while another daemon beats.
+
+        A daemon that was killed leaves a row that looks alive; its pid (on this host) or a heartbeat that
+        stops advancing tells it apart, so a restart after a crash is never refused for long.
+        """
         from storage.models import utcnow
 
         latest = self.store.latest()
-        if latest is None or latest.stopped_at is not None:
-            return
         stale = self.settings.schedule.heartbeat * STALE_BEATS
-        if utcnow() - latest.heartbeat_at > stale:
+        if latest is None or latest.stopped_at is not None or utcnow() - latest.heartbeat_at > stale:
             return
         if latest.host == socket.gethostname() and not _pid_alive(latest.pid):
             return
-        raise ConfigError(
-            f"another rasid daemon (pid {latest.pid} on {latest.host}) is running on this database; "
-            "stop it first"
-        )
+        logger.info("daemon pid %d on %s looks alive; watching its heartbeat", latest.pid, latest.host)
+        deadline = time.monotonic() + stale.total_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(min(1.0, self.settings.schedule.heartbeat.total_seconds() / 2))
+            now = self.store.latest()
+            if (
+                now is not None
+                and now.daemon_id == latest.daemon_id
+                and now.heartbeat_at > latest.heartbeat_at
+            ):
+                raise ConfigError(
+                    f"another rasid daemon (pid {latest.pid} on {latest.host}) is running on this database; "
+                    "stop it first"
+                )
+        logger.warning("daemon pid %d on %s stopped beating; taking over", latest.pid, latest.host)
 
     def _shutdown(self) -> int:
         """Stop scheduling, give running crawls shutdown_grace to finish, end the rest, record it all."""

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -88,14 +89,30 @@ def test_a_restart_keeps_each_jobs_next_run_and_a_reload_drops_a_job_no_longer_w
 def test_a_second_daemon_on_the_same_database_is_refused_in_one_line(sqlite_url: str, tmp_path: Path) -> None:
     engine = make_engine(sqlite_url)
     ensure_current(engine)
-    DaemonStore(engine).register(os.getpid(), socket.gethostname(), None)  # this test process, alive
+    store = DaemonStore(engine)
+    daemon_id = store.register(
+        os.getpid(), socket.gethostname(), None
+    )  # this test process, alive and beating
+    beating = threading.Event()
+
+    def beat() -> None:
+        while not beating.wait(0.3):
+            store.beat(daemon_id)
+
+    heart = threading.Thread(target=beat, daemon=True)
+    heart.start()
     sources = tmp_path / "sources.yaml"
     sources.write_text(SOURCES, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "RASID_CONFIG"}
-    done = subprocess.run(
-        [sys.executable, "-m", "rasid.cli", "daemon", "--sources", str(sources), "--db", sqlite_url],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    env["RASID_SCHEDULE__HEARTBEAT"] = "1s"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "rasid.cli", "daemon", "--sources", str(sources), "--db", sqlite_url],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        beating.set()
+        heart.join()
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: another rasid daemon (pid {os.getpid()} on {socket.gethostname()}) is running on this "
