@@ -251,7 +251,13 @@ class Daemon:
             logger.warning("digest: skipped, the previous send is still going")
             return
         names = self.job_sources(event.job_id)
-        run_id = self.store.record_skipped(event.job_id, names, "skipped: the previous run was still going")
+        run_id = self.repository.start_run(
+            names,
+            self.snapshot,
+            event.job_id,
+            outcome="skipped",
+            status="skipped: the previous run was still going",
+        )
         logger.warning("%s run %d skipped: the previous run was still going", event.job_id, run_id)
 
     def _on_missed(self, event: JobEvent) -> None:

@@ -1,14 +1,13 @@
 """What the daemon writes besides articles (its heartbeat, the run outcomes it decides) and reads back.
 
-A run is started by the daemon (``Repository.start_run`` with its job) and finished by the crawl child
-(``Repository.finish_run``); when the child dies or is ended, the daemon records the outcome here. The
-next run times are read from APScheduler's own table, so `rasid status` needs no scheduler.
+A run is started by the daemon (``Repository.start_run`` with its job; skipped runs too) and finished by
+the crawl child (``Repository.finish_run``); when the child dies or is ended, the daemon records the
+outcome here. The next run times are read from APScheduler's own table, so `rasid status` needs no scheduler.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -90,33 +89,6 @@ class DaemonStore:
         )  # fmt: skip
 
     # -- run outcomes the daemon decides ------------------------------------------------------------
-
-    def record_skipped(self, job: str, sources: Sequence[str], reason: str) -> int:
-        """A run that did not start (the previous one of its job was still going), as a row of its own."""
-        now = utcnow()
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(CrawlRunRow)
-                    .values(
-                        started_at=now,
-                        finished_at=now,
-                        status=reason,
-                        outcome="skipped",
-                        job=job,
-                        sources=json.dumps(list(sources), ensure_ascii=False),
-                        snapshot=False,
-                        pages_fetched=0,
-                        articles_extracted=0,
-                        articles_stored=0,
-                        hits=0,
-                        skipped=0,
-                        errors=0,
-                        per_source="{}",
-                    )  # fmt: skip
-                    .returning(CrawlRunRow.id)
-                ).scalar_one()
-            )
 
     def outcome(self, run_id: int) -> tuple[str | None, str]:
         """(outcome, status) of a run as stored now."""

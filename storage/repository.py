@@ -82,16 +82,28 @@ class Repository:
 
     # -- runs -------------------------------------------------------------------------------------
 
-    def start_run(self, sources: Sequence[str], snapshot: bool = False, job: str | None = None) -> int:
-        """Record a run as started (by the daemon's ``job``, or a one-off crawl) and return its id."""
+    def start_run(
+        self,
+        sources: Sequence[str],
+        snapshot: bool = False,
+        job: str | None = None,
+        outcome: str = "running",
+        status: str = "running",
+    ) -> int:
+        """Record a run as started (by the daemon's ``job``, or a one-off crawl) and return its id.
+
+        With another ``outcome`` the run ended as it began: the daemon records a skipped run this way.
+        """
+        now = utcnow()
         with self.engine.begin() as conn:
             self._writer.ensure_sources(conn, sources)
             return int(
                 conn.execute(
                     insert(CrawlRunRow)
                     .values(
-                        started_at=utcnow(),
-                        status="running",
+                        started_at=now,
+                        finished_at=None if outcome == "running" else now,
+                        status=status,
                         sources=json.dumps(list(sources), ensure_ascii=False),
                         snapshot=snapshot,
                         pages_fetched=0,
@@ -102,7 +114,7 @@ class Repository:
                         errors=0,
                         per_source="{}",
                         job=job,
-                        outcome="running",
+                        outcome=outcome,
                     )
                     .returning(CrawlRunRow.id)
                 ).scalar_one()
