@@ -178,8 +178,11 @@ def _iso(value: Any) -> str:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def _when(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S}Z" if value is not None else ""
+def _when(value: datetime | None, short: bool = False) -> str:
+    """A UTC time for a line (``2026-11-30 07:00:00Z``) or, ``short``, for a table cell (``11-30 07:00``)."""
+    if value is None:
+        return ""
+    return f"{value:%m-%d %H:%M}" if short else f"{value:%Y-%m-%d %H:%M:%S}Z"
 
 
 def _print_status(report: dict[str, Any]) -> None:
@@ -199,7 +202,7 @@ def _print_status(report: dict[str, Any]) -> None:
         console.print("daemon: [red]never started[/red] on this database")
     for job, when in sorted(report["next_runs"].items()):
         console.print(f"  next {job}: {_when(when) or 'paused'}")
-    table = Table(title="sources")
+    table = Table(title="sources (times in UTC)")
     columns = (
         "source",
         "last run",
@@ -213,9 +216,8 @@ def _print_status(report: dict[str, Any]) -> None:
         "health",
     )
     for column in columns:
-        table.add_column(
-            column, justify="right" if column in {"pages", "new", "hits", "errors", "failures"} else "left"
-        )
+        numeric = column in {"pages", "new", "hits", "errors", "failures"}
+        table.add_column(column, justify="right" if numeric else "left")
     for s in report["sources"]:
         outcome = s["outcome"] or ""
         if s["reason"]:
@@ -223,14 +225,14 @@ def _print_status(report: dict[str, Any]) -> None:
         colour = {"ok": "green", "unhealthy": "red"}.get(s["health"], "yellow")
         table.add_row(
             s["source"],
-            _when(s["last_run"]),
+            _when(s["last_run"], short=True),
             outcome,
             str(s["pages"]),
             str(s["new_articles"]),
             str(s["hits"]),
             str(s["errors"]),
             str(s["consecutive_failures"]),
-            _when(s["next_run"]),
+            _when(s["next_run"], short=True),
             f"[{colour}]{s['health']}[/{colour}]",
         )
     console.print(table)
