@@ -96,8 +96,11 @@ class Daemon:
         folder = Path(self._config_dir.name)
         sources_copy = folder / f"sources-{self._generation}.yaml"
         keywords_copy = folder / f"keywords-{self._generation}.yaml"
-        shutil.copyfile(self.sources_file, sources_copy)
-        shutil.copyfile(self.settings.keywords_file, keywords_copy)
+        try:
+            shutil.copyfile(self.sources_file, sources_copy)
+            shutil.copyfile(self.settings.keywords_file, keywords_copy)
+        except OSError as exc:  # moved or unreadable since it was validated a moment ago
+            raise ConfigError(f"{exc.filename}: cannot copy: {exc.strerror}") from None
         with self._lock:
             self.sources = sources
             self._active_sources = sources_copy
