@@ -86,11 +86,13 @@ def send_digest() -> None:
     run_id = daemon.repository.start_run([], snapshot=False, job=DIGEST_JOB)
     try:
         digest = importlib.import_module("rasid.digest")
-    except ModuleNotFoundError as exc:
-        if exc.name != "rasid.digest":
-            raise
-        logger.warning("digest: rasid.digest is not available in this install; nothing sent")
-        daemon.store.end_run(run_id, "failed", "rasid.digest is not available")
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "rasid.digest":
+            logger.warning("digest: rasid.digest is not available in this install; nothing sent")
+            daemon.store.end_run(run_id, "failed", "rasid.digest is not available")
+        else:  # the module is there but one of its imports is not: say which
+            logger.error("digest: not sent: cannot import rasid.digest: %s", exc)
+            daemon.store.end_run(run_id, "failed", f"cannot import rasid.digest: {exc}")
         return
     try:
         digest.send_digest(daemon.settings)
