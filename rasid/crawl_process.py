@@ -126,6 +126,10 @@ def main() -> int:
     except (ConfigError, SchemaError) as exc:
         sys.stderr.write(f"crawl run {request['run_id']}: {exc}\n")
         return 2
+    except Exception as exc:  # noqa: BLE001 - the run's one line (the daemon records it); traceback at DEBUG
+        logging.getLogger(__name__).debug("crawl run %s failed", request["run_id"], exc_info=True)
+        sys.stderr.write(f"crawl run {request['run_id']}: {type(exc).__name__}: {exc}\n")
+        return 1
     return 0 if result.status == "ok" else 1
 
 
