@@ -139,6 +139,17 @@ def status(db: str) -> tuple[int, dict[str, Any] | str]:
     return 0, json.loads(done.stdout)
 
 
+def status_report(db: str) -> dict[str, Any]:
+    """``rasid status --json`` in this process (the daemon runs elsewhere; status only reads)."""
+    from typer.testing import CliRunner
+
+    from rasid.cli import app
+
+    result = CliRunner().invoke(app, ["status", "--json", "--db", db])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
 def fired(runs: list[RunRecord]) -> list[datetime]:
     """When each run (skipped ones included) was started by the scheduler."""
     return [r.started_at for r in runs]

@@ -18,7 +18,7 @@ import pytest
 from crawler.replay import SNAPSHOT_SEED, ReplayProcess
 from storage.daemons import DaemonStore
 from storage.db import make_engine
-from tests.rasid.daemons import DEAD_FEED, Daemon, fired, slow_source, status, write_sources
+from tests.rasid.daemons import DEAD_FEED, Daemon, fired, slow_source, status, status_report, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +65,7 @@ def test_runs_happen_on_time_never_overlap_and_a_restart_continues_the_schedule(
     first.wait_for("a finished crawl and two more scheduled times", lambda: (
         any(r.outcome == "ok" for r in first.runs()) and len(first.runs()) >= 3))  # fmt: skip
 
-    code, report = status(database_url)
-    assert code == 0 and isinstance(report, dict), report
+    report = status_report(database_url)
     assert report["daemon"]["running"] is True and report["daemon"]["pid"] == first.process.pid
     assert set(report["next_runs"]) == {"crawl", "digest"}
     by_name = {s["source"]: s for s in report["sources"]}
