@@ -161,7 +161,7 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", description="time zone of schedules and of dates shown to the analyst")
     crawl: CrawlSettings = CrawlSettings()
     digest: DigestSettings = DigestSettings()
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    schedule: ScheduleSettings = ScheduleSettings.model_validate({})
 
     # Set by load_settings() before construction; pydantic-settings reads it in settings_customise_sources.
     _toml_file: ClassVar[Path | None] = None
