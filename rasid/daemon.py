@@ -128,14 +128,14 @@ class Daemon:
         name = job_id.removeprefix(f"{jobs.CRAWL_JOB}:")
         return [s.name for s in self.sources if s.name == name and s.interval is not None]
 
-    def due_sources(self, job_id: str) -> list[str]:
-        """The job's sources that are not backed off after failing run after run."""
+    def due_sources(self, job_id: str, now: datetime | None = None) -> list[str]:
+        """The job's sources that are not backed off (at ``now``) after failing run after run."""
         from storage.models import utcnow
 
         names = self.job_sources(job_id)
         intervals = self.intervals()
         runs = self.repository.runs(limit=HEALTH_RUNS, scheduled_only=True)
-        now = utcnow()
+        now = now or utcnow()
         due = []
         for name in names:
             health = assess(name, runs, intervals[name], self.settings.schedule.backoff_max)

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,3 +118,29 @@ def test_a_second_daemon_on_the_same_database_is_refused_in_one_line(sqlite_url:
         f"error: another rasid daemon (pid {os.getpid()} on {socket.gethostname()}) is running on this "
         "database; stop it first"
     )
+
+
+def test_a_source_failing_run_after_run_is_left_out_until_it_answers_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    from storage.records import RunSummary
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(SOURCES.replace("    interval: 2h\n", ""), encoding="utf-8")
+    daemon = _daemon(database_url, sources)
+    assert daemon.scheduler is not None
+    daemon.scheduler.pause()
+
+    def crawled(kuna: dict[str, int]) -> None:
+        run_id = daemon.repository.start_run(["kuna", "wam"], job="crawl")
+        per_source = {"kuna": kuna, "wam": {"pages": 3, "errors": 0}}
+        daemon.repository.finish_run(run_id, RunSummary(per_source=per_source))
+
+    next_run = datetime.now(UTC) + timedelta(minutes=15)  # the runs below are all "just now"
+    crawled({"pages": 0, "errors": 2})
+    assert daemon.due_sources("crawl", next_run) == ["kuna", "wam"]  # one failure: the next run tries again
+    crawled({"pages": 0, "errors": 2})
+    assert daemon.due_sources("crawl", next_run) == ["wam"]  # two in a row: kuna waits two intervals
+    assert daemon.due_sources("crawl", next_run + timedelta(minutes=15)) == ["kuna", "wam"]
+    crawled({"pages": 4, "errors": 0})  # crawled again after its pause, it answered
+    assert daemon.due_sources("crawl", next_run) == ["kuna", "wam"]
