@@ -253,15 +253,18 @@ class Daemon:
         if event.job_id == jobs.DIGEST_JOB:
             logger.warning("digest: skipped, the previous send is still going")
             return
+        from sqlalchemy.exc import SQLAlchemyError
+
         names = self.job_sources(event.job_id)
-        run_id = self.repository.start_run(
-            names,
-            self.snapshot,
-            event.job_id,
-            outcome="skipped",
-            status="skipped: the previous run was still going",
-        )
-        logger.warning("%s run %d skipped: the previous run was still going", event.job_id, run_id)
+        reason = "skipped: the previous run was still going"
+        try:
+            run_id = self.repository.start_run(
+                names, self.snapshot, event.job_id, outcome="skipped", status=reason
+            )
+        except SQLAlchemyError as exc:
+            logger.warning("%s run %s (not recorded: %s)", event.job_id, reason, _first_line(exc))
+            return
+        logger.warning("%s run %d %s", event.job_id, run_id, reason)
 
     def _on_missed(self, event: JobEvent) -> None:
         logger.warning(
@@ -269,7 +272,9 @@ class Daemon:
         )
 
     def _on_error(self, event: Any) -> None:
-        logger.error("%s: the job failed: %s", event.job_id, event.exception)
+        """A job that raised (the database went away, say): one line; the traceback at DEBUG."""
+        logger.error("%s: the job failed: %s", event.job_id, _first_line(event.exception))
+        logger.debug("%s traceback:\n%s", event.job_id, event.traceback)
 
     # -- the main loop ------------------------------------------------------------------------------
 
@@ -318,9 +323,7 @@ class Daemon:
         try:
             self.store.beat(self.daemon_id)
         except SQLAlchemyError as exc:
-            logger.warning(
-                "heartbeat not written: %s", str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            )
+            logger.warning("heartbeat not written: %s", _first_line(exc))
 
     def _refuse_second_daemon(self) -> None:
         """Two schedulers on one job store would run every job twice: refuse while another daemon beats.
@@ -398,6 +401,12 @@ def _end(child: CrawlChild) -> None:
         pass
 
 
+def _first_line(exc: BaseException) -> str:
+    """An error in one line: a database error's own message (not SQLAlchemy's wrapping), its first line."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -423,4 +432,8 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     # APScheduler says "Running job"/"executed successfully" per run; our own line per run says more.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if level == "DEBUG" else logging.ERROR)
+    # Its executor logs a failed job with the traceback; Daemon._on_error says it in one line.
+    logging.getLogger("apscheduler.executors").setLevel(
+        logging.DEBUG if level == "DEBUG" else logging.CRITICAL
+    )
     logging.getLogger("alembic").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
