@@ -150,9 +150,11 @@ class Daemon:
 
     # -- crawl children -----------------------------------------------------------------------------
 
-    def start_child(self, job_id: str, run_id: int, names: list[str]) -> CrawlChild:
-        """Start the crawl child of one run; ``release`` must follow once its outcome is recorded."""
+    def start_child(self, job_id: str, run_id: int, names: list[str]) -> CrawlChild | None:
+        """Start the crawl child of one run (None once stopping); ``release`` follows its recorded outcome."""
         with self._lock:
+            if self.stopping.is_set():  # checked under the lock the shutdown takes to list the children
+                return None
             child = start_child(self._child_settings, run_id, self._active_sources, names, self.snapshot)
             self._children[job_id] = child
             self._active += 1

@@ -50,6 +50,11 @@ def crawl(job_id: str) -> None:
     started = time.monotonic()
     try:
         child = daemon.start_child(job_id, run_id, names)
+        if child is None:  # SIGTERM came between the scheduler's call and the child's start
+            daemon.store.end_run(
+                run_id, "interrupted", "interrupted: the daemon stopped before the crawl began"
+            )
+            return
         code = child.wait()
         outcome, status = daemon.store.outcome(run_id)
         if daemon.was_ended(job_id):
