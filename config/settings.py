@@ -7,10 +7,12 @@ Secrets (database URL, SMTP password) are ``SecretStr`` so they never print in f
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -65,6 +67,70 @@ class CrawlSettings(BaseModel):
         return self.user_agent.replace("{contact}", self.contact)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"10s"``, ``"15m"``, ``"2h"``, ``"1d"`` (or seconds as a number) as a timedelta; else ValueError."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like '10s', '15m', '2h' or '1d'")
+    return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact spelling of a duration (``timedelta(minutes=15)`` -> ``"15m"``): it round-trips."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{int(seconds // _UNIT_SECONDS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def _positive_duration(value: object) -> timedelta:
+    duration = parse_duration(value)
+    if duration.total_seconds() <= 0:
+        raise ValueError(f"{value!r}: a duration must be longer than zero")
+    return duration
+
+
+#: A duration setting: written "15m" in TOML and environment variables, a timedelta in code.
+Duration = Annotated[
+    timedelta, BeforeValidator(_positive_duration), PlainSerializer(format_duration, return_type=str)
+]
+
+
+class ScheduleSettings(BaseModel):
+    """When the daemon crawls and sends the digest, and how it treats late, long and failing runs."""
+
+    crawl_interval: Duration = Field(timedelta(minutes=15), description="time between two crawls of a source")
+    digest_time: str = Field(
+        "07:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$",
+        description="HH:MM[:SS] of the daily digest, in `timezone`",
+    )
+    misfire_grace: Duration = Field(
+        timedelta(hours=1), description="a run missed by less than this (daemon down, asleep) runs, once"
+    )
+    shutdown_grace: Duration = Field(
+        timedelta(seconds=30), description="on SIGTERM, how long a running crawl may go on before it is ended"
+    )
+    backoff_max: Duration = Field(
+        timedelta(hours=6), description="longest pause of a source failing run after run (doubling)"
+    )
+    heartbeat: Duration = Field(
+        timedelta(seconds=10), description="how often the daemon writes it is alive, for `rasid status`"
+    )
+    log_level: str = Field(
+        "INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="the daemon's log level on stderr"
+    )
+
+
 class DigestSettings(BaseModel):
     """Where and when the daily digest goes."""
 
@@ -95,6 +161,7 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", description="time zone of schedules and of dates shown to the analyst")
     crawl: CrawlSettings = CrawlSettings()
     digest: DigestSettings = DigestSettings()
+    schedule: ScheduleSettings = ScheduleSettings.model_validate({})
 
     # Set by load_settings() before construction; pydantic-settings reads it in settings_customise_sources.
     _toml_file: ClassVar[Path | None] = None
@@ -129,6 +196,22 @@ class Settings(BaseSettings):
         data = self.model_dump(mode="json")
         data["database_url"] = mask_url(self.database_url.get_secret_value())
         return data
+
+
+    def to_json(self) -> str:
+        """Every value, secrets included, for a crawl child's stdin (not argv, not a log); see ``from_json``."""
+        import json
+
+        data = self.model_dump(mode="json")
+        data["database_url"] = self.database_url.get_secret_value()
+        password = self.digest.smtp_password
+        data["digest"]["smtp_password"] = password.get_secret_value() if password is not None else None
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """The settings ``to_json`` wrote, as they were (the child's environment does not change them)."""
+        return cls.model_validate_json(text)
 
 
 class ConfigError(Exception):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
-from config.settings import ConfigError
+from config.settings import ConfigError, Duration
 
 #: The confidence of an entry point nobody has confirmed from evidence yet.
 UNVERIFIED = "unverified"
@@ -61,6 +62,7 @@ class Source:
     # feeds, sitemaps and sections (or the home page when there are none) with their evidence marks
     entry_points: tuple[EntryPoint, ...] = ()
     examples: tuple[str, ...] = ()  # real article URLs of this outlet
+    interval: timedelta | None = None  # its own crawl interval in the daemon; None: [schedule] crawl_interval
 
     def entry(self, url: str) -> EntryPoint:
         """The declared entry point at ``url``; an unknown one (found by autodiscovery) is unverified."""
@@ -120,6 +122,7 @@ class _SourceModel(BaseModel):
         if isinstance(value, list):
             return [{"url": item} if isinstance(item, str) else item for item in value]
         return value
+    interval: Duration | None = None
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> _SourceModel:
@@ -156,6 +159,7 @@ class _SourceModel(BaseModel):
             lang=self.lang,
             entry_points=entries or (EntryPoint(str(self.url), "home"),),
             examples=tuple(self.examples),
+            interval=self.interval,
         )
 
 

@@ -1,8 +1,9 @@
 """Running one crawl (or one check of the sources) with Scrapy's CrawlerProcess, in this process.
 
 Scrapy's reactor cannot restart, so each function here may run once per process: the CLI calls one of
-them per invocation and the daemon starts the CLI as a child process. Progress is reported through a
-callback fed from Scrapy's signals; the counters come back as a ``RunSummary``.
+them per invocation and the daemon runs each crawl in a child process (``rasid.crawl_process``).
+Progress is reported through a callback fed from Scrapy's signals; the counters come back as a
+``RunSummary``.
 """
 
 from __future__ import annotations
@@ -67,14 +68,18 @@ def run_crawl(
     snapshot: bool = False,
     max_age_days: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    run_id: int | None = None,
 ) -> CrawlResult:
-    """Crawl ``sources`` into the configured database; ``max_age_days`` None means no age window."""
+    """Crawl ``sources`` into the configured database; ``max_age_days`` None means no age window.
+
+    ``run_id`` is a run the daemon already recorded as started; without it the crawl records its own.
+    """
     from classifiers.keyword import KeywordClassifier
     from config.keywords import load_keywords
     from crawler.pipelines import Destination
 
     classifier = KeywordClassifier(load_keywords(settings.keywords_file))
-    repository, run_id = _open_run(settings, sources, snapshot)
+    repository, run_id = _open_run(settings, sources, snapshot, run_id)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
     stats, reason = _run(
         settings,
@@ -96,7 +101,9 @@ def run_crawl(
     return CrawlResult(run_id=run_id, status=status, summary=summary)
 
 
-def _open_run(settings: Settings, sources: tuple[Source, ...], snapshot: bool) -> tuple[Repository, int]:
+def _open_run(
+    settings: Settings, sources: tuple[Source, ...], snapshot: bool, run_id: int | None = None
+) -> tuple[Repository, int]:
     """The repository, upgraded if brand new, and a started run; a database it cannot use is one line."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -108,6 +115,8 @@ def _open_run(settings: Settings, sources: tuple[Source, ...], snapshot: bool) -
     try:
         repository = Repository(make_engine(url))
         repository.prepare()
+        if run_id is not None:
+            return repository, run_id
         return repository, repository.start_run([s.name for s in sources], snapshot=snapshot)
     except SchemaError as exc:
         raise ConfigError(f"{mask_url(url)}: {exc}") from None

@@ -93,6 +93,25 @@ class CrawlRunRow(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     per_source: Mapped[str] = mapped_column(Text, default="{}")  # JSON {source: {counter: n}}
+    # Added by revision 0006 (the daemon): which scheduled job ran it (None: a one-off `rasid crawl`)
+    # and how it ended: "running", "ok", "failed", "skipped" or "interrupted"; `status` says why.
+    job: Mapped[str | None] = mapped_column(Text, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+
+class DaemonRow(Base):
+    """One start of `rasid daemon`: its pid and a heartbeat, so `rasid status` can tell whether it runs."""
+
+    __tablename__ = "daemons"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snapshot_url: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[str] = mapped_column(Text, default="{}")  # JSON {source: its crawl interval in seconds}
 
 
 class SeenUrlRow(Base):

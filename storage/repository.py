@@ -51,6 +51,8 @@ class RunRecord:
     sources: tuple[str, ...]
     snapshot: bool
     summary: RunSummary
+    job: str | None = None  # the daemon's job that ran it; None for a one-off `rasid crawl`
+    outcome: str | None = None  # "running", "ok", "failed", "skipped", "interrupted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +82,28 @@ class Repository:
 
     # -- runs -------------------------------------------------------------------------------------
 
-    def start_run(self, sources: Sequence[str], snapshot: bool = False) -> int:
-        """Record a run as started and return its id."""
+    def start_run(
+        self,
+        sources: Sequence[str],
+        snapshot: bool = False,
+        job: str | None = None,
+        outcome: str = "running",
+        status: str = "running",
+    ) -> int:
+        """Record a run as started (by the daemon's ``job``, or a one-off crawl) and return its id.
+
+        With another ``outcome`` the run ended as it began: the daemon records a skipped run this way.
+        """
+        now = utcnow()
         with self.engine.begin() as conn:
             self._writer.ensure_sources(conn, sources)
             return int(
                 conn.execute(
                     insert(CrawlRunRow)
                     .values(
-                        started_at=utcnow(),
-                        status="running",
+                        started_at=now,
+                        finished_at=None if outcome == "running" else now,
+                        status=status,
                         sources=json.dumps(list(sources), ensure_ascii=False),
                         snapshot=snapshot,
                         pages_fetched=0,
@@ -99,26 +113,32 @@ class Repository:
                         skipped=0,
                         errors=0,
                         per_source="{}",
+                        job=job,
+                        outcome=outcome,
                     )
                     .returning(CrawlRunRow.id)
                 ).scalar_one()
             )
 
     def finish_run(self, run_id: int, summary: RunSummary, status: str = "ok") -> None:
-        """Store the run's counters and final status."""
+        """Store the run's counters and final status (outcome "ok" for status "ok", else "failed")."""
         values = asdict(summary)
         values["per_source"] = json.dumps(values["per_source"], ensure_ascii=False)
         with self.engine.begin() as conn:
             conn.execute(
                 update(CrawlRunRow)
                 .where(CrawlRunRow.id == run_id)
-                .values(finished_at=utcnow(), status=status, **values)
+                .values(finished_at=utcnow(), status=status, outcome="failed" if status != "ok" else "ok")
+                .values(**values)
             )
 
-    def runs(self, limit: int = 20) -> list[RunRecord]:
-        """The latest runs, newest first."""
+    def runs(self, limit: int = 20, scheduled_only: bool = False) -> list[RunRecord]:
+        """The latest runs, newest first; ``scheduled_only`` keeps the daemon's (those with a job)."""
+        query = select(CrawlRunRow).order_by(CrawlRunRow.id.desc()).limit(limit)
+        if scheduled_only:
+            query = query.where(CrawlRunRow.job.is_not(None))
         with self.reader.connect() as conn:
-            rows = conn.execute(select(CrawlRunRow).order_by(CrawlRunRow.id.desc()).limit(limit)).all()
+            rows = conn.execute(query).all()
         return [
             RunRecord(
                 run_id=r.id,
@@ -136,6 +156,8 @@ class Repository:
                     errors=r.errors,
                     per_source=json.loads(r.per_source),
                 ),
+                job=r.job,
+                outcome=r.outcome,
             )
             for r in rows
         ]

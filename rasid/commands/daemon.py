@@ -1,0 +1,243 @@
+"""``rasid daemon`` (the service) and ``rasid status`` (what it is doing, read from the database)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from config.settings import ConfigError, mask_url
+from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
+from rasid.commands.crawl import SNAPSHOT_PORT, SourcesOption, _port_is_free
+from rasid.context import DbOption, console, settings_from
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from config.settings import Settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``daemon`` and ``status`` to the CLI."""
+    app.command("daemon")(daemon)
+    app.command("status")(status)
+
+
+def daemon(
+    ctx: typer.Context,
+    sources_file: SourcesOption = None,
+    snapshot: Annotated[
+        bool,
+        typer.Option("--snapshot", help="monitor the offline snapshot, served by the daemon on 127.0.0.1"),
+    ] = False,
+    snapshot_url: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot-url", metavar="URL", help="monitor a snapshot server already running at URL"
+        ),
+    ] = None,
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from"),
+    ] = None,
+    size: Annotated[int, typer.Option("--size", min=1, help="articles in the snapshot")] = SNAPSHOT_SIZE,
+    snapshot_port: Annotated[
+        int,
+        typer.Option(
+            "--snapshot-port", min=0, max=65535, help="port of the snapshot server (0: any free port)"
+        ),
+    ] = SNAPSHOT_PORT,
+    db: DbOption = None,
+) -> None:
+    """Run the scheduled crawls and the daily digest until SIGTERM, as the schedule settings say.
+
+    Runs in the foreground, for systemd (docs/rasid.service) or a terminal; SIGHUP reloads sources
+    and keywords.
+
+    Example: rasid daemon --snapshot   (the offline snapshot, crawled every 15 minutes)
+    """
+    from rasid.daemon import Daemon, configure_logging
+
+    settings = settings_from(ctx, db)
+    configure_logging(settings.schedule.log_level)
+    _prepare_database(settings)
+    if not snapshot and snapshot_url is None:
+        service = Daemon(settings, sources_file or settings.sources_file)
+        service.load_config()
+        raise typer.Exit(service.run())
+    data_dir = snapshot_dir or settings.shared_data
+    if snapshot_url is not None:
+        if sources_file is None:
+            sources_file = _snapshot_sources(data_dir, size, snapshot_url)
+        service = Daemon(settings, sources_file, snapshot_url=snapshot_url.rstrip("/"))
+        service.load_config()
+        raise typer.Exit(service.run())
+    from crawler.replay import ReplayProcess
+
+    if not data_dir.is_dir():
+        raise ConfigError(f"{data_dir}: snapshot data folder not found")
+    port = snapshot_port if snapshot_port and _port_is_free(snapshot_port) else 0
+    with ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=port) as replay:
+        service = Daemon(settings, sources_file or replay.sources_file, snapshot_url=replay.url)
+        service.load_config()
+        code = service.run()
+    raise typer.Exit(code)
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object instead of tables")] = False,
+    db: DbOption = None,
+) -> None:
+    """Show whether the daemon runs, each source's last run, health and next run, and the digest; read-only.
+
+    Example: rasid status --json
+    """
+    from rasid.status import collect
+    from storage.models import utcnow
+
+    settings = settings_from(ctx, db)
+    engine = _existing_database(settings)
+    report = collect(engine, settings, utcnow())
+    if as_json:
+        print(json.dumps(report, default=_iso, ensure_ascii=False, indent=2))
+        return
+    _print_status(report)
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Create or check the schema once, before the scheduler's job store touches the database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import make_engine
+    from storage.schema import ensure_current
+
+    url = settings.database_url.get_secret_value()
+    engine = make_engine(url)
+    try:
+        ensure_current(engine)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ConfigError(f"{mask_url(url)}: cannot use the database: {first}") from None
+    finally:
+        engine.dispose()
+
+
+def _existing_database(settings: Settings) -> Engine:
+    """An engine on a database that already exists at the code's revision; never creates one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import make_engine
+    from storage.schema import current_revision, head_revision
+
+    url = settings.database_url.get_secret_value()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if not database or database == ":memory:" or not Path(database).expanduser().is_file():
+            raise ConfigError(
+                f"{mask_url(url)}: no database yet: start `rasid daemon` or run `rasid crawl` first"
+            )
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ConfigError(f"{mask_url(url)}: cannot read the database: {first}") from None
+    head = head_revision()
+    if current != head:
+        raise ConfigError(
+            f"{mask_url(url)}: database is at revision {current or 'none'}, code needs {head}: "
+            "run `rasid db upgrade`"
+        )
+    return engine
+
+
+def _snapshot_sources(data_dir: Path, size: int, url: str) -> Path:
+    """The sources of a snapshot served at ``url`` (built as its server built it), in a file of their own."""
+    import tempfile
+
+    from crawler.snapshot import build_snapshot
+
+    if not (data_dir / "articles.jsonl").is_file():
+        raise ConfigError(f"{data_dir}: snapshot data folder not found")
+    folder = Path(tempfile.mkdtemp(prefix="rasid-snapshot-"))
+    path = folder / "sources.yaml"
+    build_snapshot(data_dir, size=size, seed=SNAPSHOT_SEED).write_sources_yaml(path, url.rstrip("/"))
+    return path
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _when(value: datetime | None, short: bool = False) -> str:
+    """A UTC time for a line (``2026-11-30 07:00:00Z``) or, ``short``, for a table cell (``11-30 07:00``)."""
+    if value is None:
+        return ""
+    return f"{value:%m-%d %H:%M}" if short else f"{value:%Y-%m-%d %H:%M:%S}Z"
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    d = report["daemon"]
+    if d.get("running"):
+        hours, rest = divmod(d["uptime_seconds"], 3600)
+        console.print(
+            f"daemon: [green]running[/green], pid {d['pid']} on {d['host']}, up {hours}h {rest // 60}m"
+            + (f", snapshot at {d['snapshot_url']}" if d.get("snapshot_url") else "")
+        )
+    elif "pid" in d:
+        console.print(
+            f"daemon: [red]not running[/red] (last pid {d['pid']} on {d['host']}, "
+            f"last heartbeat {_when(d['heartbeat_at'])})"
+        )
+    else:
+        console.print("daemon: [red]never started[/red] on this database")
+    for job, when in sorted(report["next_runs"].items()):
+        console.print(f"  next {job}: {_when(when) or 'paused'}")
+    table = Table(title="sources (times in UTC)")
+    columns = (
+        "source",
+        "last run",
+        "outcome",
+        "pages",
+        "new",
+        "hits",
+        "errors",
+        "failures",
+        "next run",
+        "health",
+    )
+    for column in columns:
+        numeric = column in {"pages", "new", "hits", "errors", "failures"}
+        table.add_column(column, justify="right" if numeric else "left")
+    for s in report["sources"]:
+        outcome = s["outcome"] or ""
+        if s["reason"]:
+            outcome = f"{outcome}: {s['reason']}"
+        colour = {"ok": "green", "unhealthy": "red"}.get(s["health"], "yellow")
+        table.add_row(
+            s["source"],
+            _when(s["last_run"], short=True),
+            outcome,
+            str(s["pages"]),
+            str(s["new_articles"]),
+            str(s["hits"]),
+            str(s["errors"]),
+            str(s["consecutive_failures"]),
+            _when(s["next_run"], short=True),
+            f"[{colour}]{s['health']}[/{colour}]",
+        )
+    console.print(table)
+    g = report["digest"]
+    console.print(
+        f"digest: last sent {_when(g['last_sent']) or 'never'}, {g['pending_hits']} hits pending, "
+        f"next {_when(g['next_run']) or 'not scheduled'}"
+    )
