@@ -306,6 +306,10 @@ class Repository:
         """Judged articles as labelled records, the shape of ../shared/data/labelled/*.jsonl."""
         return review.labelled_records(self.reader)
 
+    def unlabelled_missed(self) -> int:
+        """Missed hits given by URL only that rasid never stored: the labelled export cannot hold them."""
+        return review.unlabelled_missed(self.reader)
+
     def feedback_precision(self) -> list[WeekPrecision]:
         """Precision of the stored verdicts on judged hits, per ISO week of the hits."""
         return review.precision_by_week(self.reader)
