@@ -61,14 +61,14 @@ def _templates(zone: ZoneInfo) -> Jinja2Templates:
 
 
 def _options(settings: Settings) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(value, Arabic label) of every partner and sector in keywords.yaml, for the filter menus."""
+    """(canonical name, Arabic name) of every partner and sector in keywords.yaml: menus and labels."""
     from config.keywords import load_keywords
 
     keywords = load_keywords(settings.keywords_file)
 
     def options(role: str) -> list[tuple[str, str]]:
         return [
-            (group.canonical, f"{group.terms[0].rstrip('!')} ({group.canonical})" if group.terms else group.canonical)
+            (group.canonical, group.terms[0].rstrip("!") if group.terms else group.canonical)
             for group in keywords.by_role(role)
         ]
 
@@ -131,4 +131,6 @@ def build_app(settings: Settings, repository: Repository) -> Starlette:
     app.state.repository = repository
     app.state.templates = _templates(ZoneInfo(settings.timezone))
     app.state.partners, app.state.sectors = _options(settings)
+    arabic = dict(app.state.partners + app.state.sectors)
+    app.state.templates.env.filters["ar"] = lambda names: "، ".join(arabic.get(n, n) for n in names)
     return app

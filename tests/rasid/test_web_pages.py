@@ -11,6 +11,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from classifiers.normalize import normalize
+from config.keywords import load_keywords
 from storage.records import Story
 from tests.rasid.web_fixtures import Browser, crawled_url, serve  # noqa: F401 - fixtures
 
@@ -118,8 +119,9 @@ def test_story_page_shows_articles_links_highlighted_terms_score_and_version(sit
     marked = re.findall(r'<mark class="(\w+)">([^<]+)</mark>', page)
     assert {"russia", "partner"} <= {role for role, _ in marked}
     assert {surface for _, surface in marked} <= {t.surface for a in articles for t in a.terms}
-    for partner in story.partners:
-        assert partner in page
+    arabic = {g.canonical: g.terms[0].rstrip("!") for g in load_keywords(site.settings.keywords_file).by_role("partner")}
+    shown = re.search(r'<dd class="partners">([^<]*)</dd>', page)
+    assert shown and shown.group(1) == "، ".join(arabic.get(p, p) for p in story.partners)
 
 
 def test_unknown_story_is_a_404_page_in_arabic(site: Browser) -> None:
