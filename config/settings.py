@@ -81,10 +81,10 @@ class DigestSettings(BaseModel):
 class WebSettings(BaseModel):
     """The analyst's web view (`rasid web`): where it listens, who may use it, whether it takes judgements."""
 
-    host: str = Field("127.0.0.1", description="address to bind; anything but loopback needs the secrets below")
+    host: str = Field("127.0.0.1", description="address to bind; beyond loopback it needs the secrets below")
     port: int = Field(8390, ge=0, le=65535, description="TCP port; 0 picks a free one")
     secret_key: SecretStr | None = Field(
-        None, description="signs session cookies (login, CSRF token); from RASID_WEB__SECRET_KEY or the config file"
+        None, description="signs session cookies (login, CSRF token); RASID_WEB__SECRET_KEY or config file"
     )
     password_hash: SecretStr | None = Field(
         None, description="login password as `rasid web --hash-password` prints it (pbkdf2_sha256$...)"

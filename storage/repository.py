@@ -317,4 +317,6 @@ class Repository:
     def sources_seen(self) -> list[str]:
         """Names of the sources with at least one stored article, for the web view's filter."""
         with self.reader.connect() as conn:
-            return list(conn.execute(select(ArticleRow.source).distinct().order_by(ArticleRow.source)).scalars())
+            return list(
+                conn.execute(select(ArticleRow.source).distinct().order_by(ArticleRow.source)).scalars()
+            )

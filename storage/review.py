@@ -140,19 +140,20 @@ def _article_by_url(conn: Connection, url: str) -> int | None:
 
 
 def _judgement_of(feedback_id: int, row: Any) -> Judgement:
-    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    """A Judgement from a FeedbackRow row or from the dict of values just inserted."""
+    values = row if isinstance(row, dict) else row._mapping
     return Judgement(
         feedback_id=int(feedback_id),
-        created_at=get("created_at"),
-        author=get("author"),
-        judgement=get("judgement"),
-        label=bool(get("label")),
-        story_id=get("story_id"),
-        article_id=get("article_id"),
-        verdict_hit=get("verdict_hit"),
-        url=get("url"),
-        title=get("title"),
-        note=get("note"),
+        created_at=values["created_at"],
+        author=values["author"],
+        judgement=values["judgement"],
+        label=bool(values["label"]),
+        story_id=values["story_id"],
+        article_id=values["article_id"],
+        verdict_hit=values["verdict_hit"],
+        url=values["url"],
+        title=values["title"],
+        note=values["note"],
     )
 
 
@@ -170,7 +171,8 @@ def _latest_labels(conn: Connection) -> dict[int, _Labelled]:
     """Each judged article's latest label; a story's judgement reaches each of its articles."""
     labels: dict[int, _Labelled] = {}
     rows = conn.execute(
-        select(FeedbackRow).where(FeedbackRow.story_id.is_not(None) | FeedbackRow.article_id.is_not(None))
+        select(FeedbackRow)
+        .where(FeedbackRow.story_id.is_not(None) | FeedbackRow.article_id.is_not(None))
         .order_by(FeedbackRow.created_at, FeedbackRow.id)
     ).all()
     story_ids = {r.story_id for r in rows if r.article_id is None}
@@ -214,25 +216,46 @@ def labelled_records(engine: Engine) -> list[dict[str, Any]]:
         ids = sorted(labels)
         for start in range(0, len(ids), 500):
             for row in conn.execute(
-                select(ArticleRow.id, ArticleRow.source, ArticleRow.url, ArticleRow.title, ArticleRow.text,
-                       VerdictRow.matches)
+                select(
+                    ArticleRow.id,
+                    ArticleRow.source,
+                    ArticleRow.url,
+                    ArticleRow.title,
+                    ArticleRow.text,
+                    VerdictRow.matches,
+                )
                 .outerjoin(VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current)
                 .where(ArticleRow.id.in_(ids[start : start + 500]))
                 .order_by(ArticleRow.id)
             ):
                 label = labels[row.id].label
                 records.append(
-                    dict(id=f"feedback-article-{row.id}", source=row.source, url=row.url, title=row.title,
-                         text=row.text, label=label, kind=_kind(label, json.loads(row.matches or "[]")))
+                    dict(
+                        id=f"feedback-article-{row.id}",
+                        source=row.source,
+                        url=row.url,
+                        title=row.title,
+                        text=row.text,
+                        label=label,
+                        kind=_kind(label, json.loads(row.matches or "[]")),
+                    )
                 )
-        for row in conn.execute(
-            select(FeedbackRow).where(FeedbackRow.article_id.is_(None), FeedbackRow.story_id.is_(None))
+        for missed in conn.execute(
+            select(FeedbackRow)
+            .where(FeedbackRow.article_id.is_(None), FeedbackRow.story_id.is_(None))
             .order_by(FeedbackRow.id)
         ):
-            if row.title or row.text:
+            if missed.title or missed.text:
                 records.append(
-                    dict(id=f"feedback-missed-{row.id}", source=None, url=row.url, title=row.title or "",
-                         text=row.text or "", label=True, kind="positive")
+                    dict(
+                        id=f"feedback-missed-{missed.id}",
+                        source=None,
+                        url=missed.url,
+                        title=missed.title or "",
+                        text=missed.text or "",
+                        label=True,
+                        kind="positive",
+                    )
                 )
     return records
 
@@ -242,9 +265,13 @@ def unlabelled_missed(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(
             conn.execute(
-                select(func.count()).select_from(FeedbackRow).where(
-                    FeedbackRow.article_id.is_(None), FeedbackRow.story_id.is_(None),
-                    func.coalesce(FeedbackRow.title, "") == "", func.coalesce(FeedbackRow.text, "") == "",
+                select(func.count())
+                .select_from(FeedbackRow)
+                .where(
+                    FeedbackRow.article_id.is_(None),
+                    FeedbackRow.story_id.is_(None),
+                    func.coalesce(FeedbackRow.title, "") == "",
+                    func.coalesce(FeedbackRow.text, "") == "",
                 )
             ).scalar_one()
         )
@@ -272,8 +299,8 @@ def precision_by_week(engine: Engine) -> list[WeekPrecision]:
             counts = weeks.setdefault(_week(when[article_id]), [0, 0, 0])
             counts[0] += 1
             counts[1] += int(labelled.label)
-    for row in missed_rows:
-        day = when.get(row.article_id, row.created_at) if row.article_id else row.created_at
+    for missed in missed_rows:
+        day = when.get(missed.article_id, missed.created_at) if missed.article_id else missed.created_at
         weeks.setdefault(_week(day), [0, 0, 0])[2] += 1
     return [WeekPrecision(week, *counts) for week, counts in sorted(weeks.items())]
 

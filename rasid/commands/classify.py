@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -67,7 +67,10 @@ def eval_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
     feedback: Annotated[
-        bool, typer.Option("--feedback", help="precision of the stored verdicts on the hits analysts judged, by week")
+        bool,
+        typer.Option(
+            "--feedback", help="precision of the stored verdicts on the hits analysts judged, by week"
+        ),
     ] = False,
     db: DbOption = None,
 ) -> None:
@@ -112,7 +115,7 @@ def _feedback_precision(settings: Settings, as_json: bool) -> None:
     from rasid.commands.results import open_repository
 
     weeks = open_repository(settings).feedback_precision()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "week": w.week,
             "judged_hits": w.judged_hits,

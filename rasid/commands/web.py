@@ -40,7 +40,8 @@ def web(
     Any address but loopback needs web.secret_key and web.password_hash or web.token (environment or
     config file). Example: rasid web --port 8390
     """
-    from rasid.web.security import check_bind, hash_password as make_hash
+    from rasid.web.security import check_bind
+    from rasid.web.security import hash_password as make_hash
 
     if hash_password:
         secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -66,7 +67,9 @@ def web(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     # The bound port, so a caller that asked for port 0 learns where to connect (tests read this line).
-    console.print(f"rasid web: serving on http://{shown}:{bound}/", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"rasid web: serving on http://{shown}:{bound}/", markup=False, highlight=False, soft_wrap=True
+    )
     if settings.web.read_only:
         err_console.print("read-only: judgements are refused", markup=False, highlight=False)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, server_header=False))
@@ -76,7 +79,8 @@ def web(
 def export_feedback(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Argument(metavar="[FILE]", help="labelled JSONL to write (default: standard output)")
+        Path | None,
+        typer.Argument(metavar="[FILE]", help="labelled JSONL to write (default: standard output)"),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -108,4 +112,3 @@ def export_feedback(
             markup=False,
             highlight=False,
         )
-

@@ -97,7 +97,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def build_app(settings: Settings, repository: Repository) -> Starlette:
     """The ASGI application; the session key is the configured one, else random for this process."""
-    secret = settings.web.secret_key.get_secret_value() if settings.web.secret_key else secrets.token_urlsafe(32)
+    secret = (
+        settings.web.secret_key.get_secret_value() if settings.web.secret_key else secrets.token_urlsafe(32)
+    )
     routes = [
         Route("/", pages.stories_page, name="stories"),
         Route("/stories/{story_id:int}", pages.story_page, name="story"),

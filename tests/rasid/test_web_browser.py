@@ -18,7 +18,6 @@ import pytest
 
 from storage.db import make_engine
 from storage.repository import Repository
-from tests.rasid.web_fixtures import crawled_url  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,12 +37,15 @@ def _browser_missing() -> str | None:
 
 
 @pytest.fixture
-def server(crawled_url: str) -> Iterator[str]:  # noqa: F811
+def server(crawled_url: str) -> Iterator[str]:
     """`rasid web --port 0` as a child process: a real uvicorn server; yields the URL it prints."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RASID_WEB__")}
     process = subprocess.Popen(
         [sys.executable, "-m", "rasid.cli", "web", "--port", "0", "--db", crawled_url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "COLUMNS": "200"},
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -65,9 +67,18 @@ def chrome(tmp_path: Path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
@@ -89,7 +100,11 @@ def _screenshot(driver, width: int, name: str) -> Path:
 
 
 def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
-    chrome, server: str, crawled_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    chrome,
+    server: str,
+    crawled_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -130,7 +145,9 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
     target = tmp_path / "judged.jsonl"
     done = subprocess.run(
         [sys.executable, "-m", "rasid.cli", "feedback", "export", str(target), "--db", crawled_url],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     exported = {r["id"]: r for r in map(json.loads, target.read_text(encoding="utf-8").splitlines())}
@@ -138,4 +155,3 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
     for article in articles:
         assert exported[f"feedback-article-{article.article_id}"]["label"] is False
     repository.engine.dispose()
-

@@ -22,9 +22,12 @@ runner = CliRunner()
 NOW = datetime.now(UTC)
 
 
-def _page(url: str, text: str, title: str, published: datetime, verdict=None, source: str = "sana") -> PageOutcome:
-    article = FakeArticle(url=url, canonical_url=url, source=source, title=title, text=text, published=published,
-                          fetched_at=NOW)
+def _page(
+    url: str, text: str, title: str, published: datetime, verdict=None, source: str = "sana"
+) -> PageOutcome:
+    article = FakeArticle(
+        url=url, canonical_url=url, source=source, title=title, text=text, published=published, fetched_at=NOW
+    )
     return PageOutcome(source=source, urls=(url,), article=article, verdict=verdict or hit_verdict())
 
 
@@ -39,13 +42,17 @@ def judged(database_url: str) -> tuple[str, Repository, dict[str, int]]:
         [
             _page("https://wam.ae/1", WAM_TEXT, "الإمارات وروسيا توقعان مذكرة تفاهم", old, source="wam"),
             _page("https://rt.com/2", RT_TEXT, "موسكو وأبوظبي: تعاون", old, source="rt"),
-            _page("https://sana.sy/3", TEXT_B, "القمح في مصر", NOW, hit_verdict(("Egypt",), ("agriculture",))),
+            _page(
+                "https://sana.sy/3", TEXT_B, "القمح في مصر", NOW, hit_verdict(("Egypt",), ("agriculture",))
+            ),
             _page("https://sana.sy/4", TEXT_B + " وزيت الزيتون في تونس", "زيت الزيتون", NOW, miss_verdict()),
         ],
         run_id,
     )
     ids = {h.url: h.article_id for h in repository.hits()}
-    ids["miss"] = next(a.article_id for batch in repository.iter_articles() for a in batch if a.is_hit is False)
+    ids["miss"] = next(
+        a.article_id for batch in repository.iter_articles() for a in batch if a.is_hit is False
+    )
     return database_url, repository, ids
 
 
@@ -58,7 +65,9 @@ def test_export_labels_a_story_judged_wrong_and_an_article_judged_right_later(ju
     url, repository, ids = judged
     story_id = next(s.story_id for s in repository.stories() if "wam" in s.sources)
     repository.add_judgement("ليلى", "wrong", story_id=story_id, note="ليست اتفاقية")
-    repository.add_judgement("sami", "right", article_id=ids["https://rt.com/2"])  # later: overrides the story
+    repository.add_judgement(
+        "sami", "right", article_id=ids["https://rt.com/2"]
+    )  # later: overrides the story
     code, out, _ = _export(url, tmp_path / "judged.jsonl")
     assert code == 0 and "wrote 2 judged articles (1 hits, 1 not)" in out
     records = {r.id: r for r in read_labelled(tmp_path / "judged.jsonl")}
@@ -68,7 +77,9 @@ def test_export_labels_a_story_judged_wrong_and_an_article_judged_right_later(ju
     assert records[f"feedback-article-{ids['https://rt.com/2']}"].title == "موسكو وأبوظبي: تعاون"
 
 
-def test_exported_lines_have_the_shape_of_the_shared_labelled_files(judged, tmp_path: Path, shared_data: Path) -> None:
+def test_exported_lines_have_the_shape_of_the_shared_labelled_files(
+    judged, tmp_path: Path, shared_data: Path
+) -> None:
     url, repository, ids = judged
     repository.add_judgement("local", "wrong", article_id=ids["https://sana.sy/3"])
     _export(url, tmp_path / "judged.jsonl")
@@ -79,7 +90,9 @@ def test_exported_lines_have_the_shape_of_the_shared_labelled_files(judged, tmp_
     assert (mine["url"], mine["label"], mine["source"]) == ("https://sana.sy/3", False, "sana")
 
 
-def test_a_missed_article_and_missed_text_are_hits_and_a_bare_unknown_url_is_said(judged, tmp_path: Path) -> None:
+def test_a_missed_article_and_missed_text_are_hits_and_a_bare_unknown_url_is_said(
+    judged, tmp_path: Path
+) -> None:
     url, repository, ids = judged
     repository.add_judgement("local", "missed", url="https://sana.sy/4")
     repository.add_judgement("local", "missed", title="روسيا وتونس توقعان اتفاقية زراعية", text="نص الخبر")
@@ -91,14 +104,22 @@ def test_a_missed_article_and_missed_text_are_hits_and_a_bare_unknown_url_is_sai
         (f"feedback-article-{ids['miss']}", True, "positive"),
         (records[1].id, True, "positive"),
     ]
-    assert records[1].id.startswith("feedback-missed-") and records[1].title == "روسيا وتونس توقعان اتفاقية زراعية"
+    assert (
+        records[1].id.startswith("feedback-missed-")
+        and records[1].title == "روسيا وتونس توقعان اتفاقية زراعية"
+    )
     assert "left out 1 missed hits given by URL only" in err
 
 
 def test_rasid_eval_reads_the_exported_file(judged, tmp_path: Path) -> None:
     url, repository, ids = judged
     repository.add_judgement("local", "wrong", article_id=ids["https://sana.sy/3"])
-    repository.add_judgement("local", "missed", title="روسيا والصين توقعان اتفاقية للطاقة النووية", text="وقعت روسيا والصين اتفاقية تعاون في الطاقة النووية.")
+    repository.add_judgement(
+        "local",
+        "missed",
+        title="روسيا والصين توقعان اتفاقية للطاقة النووية",
+        text="وقعت روسيا والصين اتفاقية تعاون في الطاقة النووية.",
+    )
     _export(url, tmp_path / "judged.jsonl")
     result = runner.invoke(app, ["eval", str(tmp_path / "judged.jsonl"), "--json"])
     figures = json.loads(result.stdout)
@@ -111,7 +132,9 @@ def test_eval_feedback_reports_precision_on_judged_hits_per_week(judged) -> None
     url, repository, ids = judged
     story_id = next(s.story_id for s in repository.stories() if "wam" in s.sources)
     repository.add_judgement("local", "right", story_id=story_id)  # two hits three weeks ago, both right
-    repository.add_judgement("local", "wrong", article_id=ids["https://sana.sy/3"])  # this week's hit is wrong
+    repository.add_judgement(
+        "local", "wrong", article_id=ids["https://sana.sy/3"]
+    )  # this week's hit is wrong
     repository.add_judgement("local", "missed", title="خبر فات", text="نص")
     result = runner.invoke(app, ["eval", "--feedback", "--json", "--db", url])
     assert result.exit_code == 0

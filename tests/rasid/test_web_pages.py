@@ -13,7 +13,7 @@ import pytest
 from classifiers.normalize import normalize
 from config.keywords import load_keywords
 from storage.records import Story
-from tests.rasid.web_fixtures import Browser, crawled_url, serve  # noqa: F401 - fixtures
+from tests.rasid.web_fixtures import Browser
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 STORY_LINK_RE = re.compile(r'<a class="title" href="/stories/(\d+)">')
@@ -21,7 +21,7 @@ DATE_RE = re.compile(r'<li class="story">.*?<time>([\d-]+)</time>', re.S)
 
 
 @pytest.fixture
-def site(crawled_url: str, serve: Callable[..., Browser]) -> Browser:  # noqa: F811
+def site(crawled_url: str, serve: Callable[..., Browser]) -> Browser:
     return serve(crawled_url, page_size=500)
 
 
@@ -67,7 +67,9 @@ def test_sector_and_source_filters_narrow_the_list(site: Browser) -> None:
 
 
 def test_search_matches_arabic_spelled_without_hamza(site: Browser) -> None:
-    words = [w for s in site.repository.stories() for w in s.title.split() if re.search("[أإآ]", w) and len(w) > 3]
+    words = [
+        w for s in site.repository.stories() for w in s.title.split() if re.search("[أإآ]", w) and len(w) > 3
+    ]
     assert words, "no title with a hamza on alef to search for"
     word = words[0]
     bare = re.sub("[أإآ]", "ا", word)
@@ -96,7 +98,7 @@ def test_an_unreadable_date_is_said_and_ignored(site: Browser) -> None:
     assert len(_listed(page.text)) == len(site.repository.stories())
 
 
-def test_paging_splits_the_list_and_links_the_pages(crawled_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_paging_splits_the_list_and_links_the_pages(crawled_url: str, serve: Callable[..., Browser]) -> None:
     site = serve(crawled_url, page_size=3)
     first, second = site.get("/").text, site.get("/", params={"page": "2"}).text
     ids = [s.story_id for s in site.repository.stories()]
@@ -119,7 +121,10 @@ def test_story_page_shows_articles_links_highlighted_terms_score_and_version(sit
     marked = re.findall(r'<mark class="(\w+)">([^<]+)</mark>', page)
     assert {"russia", "partner"} <= {role for role, _ in marked}
     assert {surface for _, surface in marked} <= {t.surface for a in articles for t in a.terms}
-    arabic = {g.canonical: g.terms[0].rstrip("!") for g in load_keywords(site.settings.keywords_file).by_role("partner")}
+    arabic = {
+        g.canonical: g.terms[0].rstrip("!")
+        for g in load_keywords(site.settings.keywords_file).by_role("partner")
+    }
     shown = re.search(r'<dd class="partners">([^<]*)</dd>', page)
     assert shown and shown.group(1) == "، ".join(arabic.get(p, p) for p in story.partners)
 
@@ -148,7 +153,9 @@ def test_atom_feed_holds_the_filtered_stories(site: Browser) -> None:
     feed = ET.fromstring(response.content)
     entries = feed.findall(f"{ATOM}entry")
     expected = site.repository.stories(partner=partner)
-    assert [e.find(f"{ATOM}id").text for e in entries] == [f"tag:rasid.local,2026:story:{s.story_id}" for s in expected]
+    assert [e.find(f"{ATOM}id").text for e in entries] == [
+        f"tag:rasid.local,2026:story:{s.story_id}" for s in expected
+    ]
 
 
 def test_judging_a_story_wrong_is_stored_with_who_when_and_note_and_shown(site: Browser) -> None:
@@ -161,7 +168,12 @@ def test_judging_a_story_wrong_is_stored_with_who_when_and_note_and_shown(site: 
     )
     assert answer.status_code == 303 and answer.headers["location"] == f"/stories/{story.story_id}#judgements"
     stored = next(j for j in site.repository.judgements(story.story_id) if j.note == note)
-    assert (stored.judgement, stored.author, stored.label, stored.verdict_hit) == ("wrong", "local", False, True)
+    assert (stored.judgement, stored.author, stored.label, stored.verdict_hit) == (
+        "wrong",
+        "local",
+        False,
+        True,
+    )
     assert before - timedelta(seconds=5) <= stored.created_at <= datetime.now(UTC) + timedelta(seconds=5)
     assert note in site.get(f"/stories/{story.story_id}").text
 
@@ -182,7 +194,9 @@ def test_judging_one_article_right_keeps_its_label_a_hit(site: Browser) -> None:
 def test_missed_url_of_a_stored_article_is_linked_to_its_story(site: Browser) -> None:
     story = site.repository.stories()[-1]
     _, articles = site.repository.story(story.story_id)
-    answer = site.post("/missed", {"csrf": site.csrf("/missed"), "url": articles[0].url, "note": "missed-link"})
+    answer = site.post(
+        "/missed", {"csrf": site.csrf("/missed"), "url": articles[0].url, "note": "missed-link"}
+    )
     assert answer.status_code == 303 and answer.headers["location"].startswith(f"/stories/{story.story_id}")
     stored = next(j for j in site.repository.judgements(story.story_id) if j.note == "missed-link")
     assert (stored.judgement, stored.article_id, stored.label) == ("missed", articles[0].article_id, True)

@@ -12,7 +12,7 @@ import pytest
 from rasid.web.security import CSP, hash_password, is_loopback, verify_password
 from storage.db import make_engine
 from storage.repository import Repository
-from tests.rasid.web_fixtures import Browser, serve  # noqa: F401 - fixtures
+from tests.rasid.web_fixtures import Browser
 from tests.storage.conftest import hit_verdict, outcome
 from tests.storage.test_repository import TEXT_B
 from tests.storage.test_stories import WAM_TEXT
@@ -30,8 +30,13 @@ def hostile_url(sqlite_url: str) -> str:
     repository.store(
         [
             outcome("https://evil.example/a", TEXT_B, source="evil", title=HOSTILE_TITLE),
-            outcome("javascript:alert(2)", WAM_TEXT, source="evil", title="رابط خبيث",
-                    verdict=hit_verdict(("مصر",))),
+            outcome(
+                "javascript:alert(2)",
+                WAM_TEXT,
+                source="evil",
+                title="رابط خبيث",
+                verdict=hit_verdict(("مصر",)),
+            ),
         ],
         run_id,
     )
@@ -39,7 +44,7 @@ def hostile_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-def test_a_hostile_title_renders_as_inert_text(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_a_hostile_title_renders_as_inert_text(hostile_url: str, serve: Callable[..., Browser]) -> None:
     site = serve(hostile_url)
     story = next(s for s in site.repository.stories() if s.title == HOSTILE_TITLE)
     for path in ("/", f"/stories/{story.story_id}"):
@@ -48,7 +53,7 @@ def test_a_hostile_title_renders_as_inert_text(hostile_url: str, serve: Callable
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page
 
 
-def test_a_javascript_link_is_shown_but_never_linked(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_a_javascript_link_is_shown_but_never_linked(hostile_url: str, serve: Callable[..., Browser]) -> None:
     site = serve(hostile_url)
     story = next(s for s in site.repository.stories() if s.title == "رابط خبيث")
     _, [article] = site.repository.story(story.story_id)
@@ -58,7 +63,7 @@ def test_a_javascript_link_is_shown_but_never_linked(hostile_url: str, serve: Ca
     assert 'href="javascript:' not in page.lower()
 
 
-def test_every_response_carries_the_security_headers(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_every_response_carries_the_security_headers(hostile_url: str, serve: Callable[..., Browser]) -> None:
     site = serve(hostile_url)
     for path in ("/", "/stories/1", "/stories/999999", "/static/rasid.css", "/feed.atom"):
         headers = site.get(path).headers
@@ -69,14 +74,14 @@ def test_every_response_carries_the_security_headers(hostile_url: str, serve: Ca
         assert headers["referrer-policy"] == "no-referrer"
 
 
-def test_pages_hold_no_inline_script_or_style(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_pages_hold_no_inline_script_or_style(hostile_url: str, serve: Callable[..., Browser]) -> None:
     site = serve(hostile_url)
     for path in ("/", "/stories/1", "/sources", "/missed", "/judgements"):
         page = site.get(path).text.lower()
         assert "<script" not in page and "style=" not in page and " on" + "click" not in page, path
 
 
-def test_a_form_without_its_csrf_token_is_refused(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_a_form_without_its_csrf_token_is_refused(hostile_url: str, serve: Callable[..., Browser]) -> None:
     site = serve(hostile_url)
     site.csrf()  # the session has a token; the forged form does not send it
     answer = site.post("/stories/1/judge", {"judgement": "wrong"})
@@ -85,7 +90,9 @@ def test_a_form_without_its_csrf_token_is_refused(hostile_url: str, serve: Calla
     assert site.repository.judgements() == []
 
 
-def test_a_form_with_another_sessions_token_is_refused(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_a_form_with_another_sessions_token_is_refused(
+    hostile_url: str, serve: Callable[..., Browser]
+) -> None:
     site = serve(hostile_url)
     token = site.csrf()
     stranger = Browser(site.url, site.repository, site.settings)  # a fresh session: its own cookie, no token
@@ -95,7 +102,7 @@ def test_a_form_with_another_sessions_token_is_refused(hostile_url: str, serve: 
     assert site.repository.judgements() == []
 
 
-def test_read_only_hides_the_forms_and_refuses_posts(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_read_only_hides_the_forms_and_refuses_posts(hostile_url: str, serve: Callable[..., Browser]) -> None:
     writable = serve(hostile_url)
     token = writable.csrf()
     site = serve(hostile_url, read_only=True)
@@ -110,7 +117,7 @@ def test_read_only_hides_the_forms_and_refuses_posts(hostile_url: str, serve: Ca
 
 def test_with_a_token_every_page_asks_for_a_login_and_the_judge_is_named(
     hostile_url: str,
-    serve: Callable[..., Browser],  # noqa: F811
+    serve: Callable[..., Browser],
 ) -> None:
     site = serve(hostile_url, secret_key="k" * 32, token="s3cret-token")
     assert site.get("/").status_code == 303 and site.get("/").headers["location"] == "/login"
@@ -125,7 +132,9 @@ def test_with_a_token_every_page_asks_for_a_login_and_the_judge_is_named(
     assert site.get("/").status_code == 303
 
 
-def test_a_password_hash_logs_in_with_its_password_only(hostile_url: str, serve: Callable[..., Browser]) -> None:  # noqa: F811
+def test_a_password_hash_logs_in_with_its_password_only(
+    hostile_url: str, serve: Callable[..., Browser]
+) -> None:
     stored = hash_password("كلمة سر طويلة", iterations=1000)
     assert verify_password("كلمة سر طويلة", stored) and not verify_password("another", stored)
     assert not verify_password("x", "not-a-hash")
@@ -134,8 +143,17 @@ def test_a_password_hash_logs_in_with_its_password_only(hostile_url: str, serve:
     assert answer.status_code == 303 and site.get("/").status_code == 200
 
 
-@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("::1", True), ("localhost", True),
-                                                ("0.0.0.0", False), ("192.168.1.5", False), ("example.org", False)])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("example.org", False),
+    ],
+)
 def test_only_loopback_addresses_count_as_this_machine(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
@@ -143,7 +161,10 @@ def test_only_loopback_addresses_count_as_this_machine(host: str, loopback: bool
 def _rasid_web(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RASID_WEB__")}
     return subprocess.run(
-        [sys.executable, "-m", "rasid.cli", "web", *args], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "rasid.cli", "web", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**clean, **(env or {})},
     )
 
@@ -159,15 +180,17 @@ def test_binding_beyond_loopback_without_a_secret_refuses_in_one_line(sqlite_url
 
 
 def test_a_secret_key_without_a_password_or_token_is_not_enough(sqlite_url: str) -> None:
-    done = _rasid_web("--host", "0.0.0.0", "--port", "0", "--db", sqlite_url,
-                      env={"RASID_WEB__SECRET_KEY": "k" * 32})
+    done = _rasid_web(
+        "--host", "0.0.0.0", "--port", "0", "--db", sqlite_url, env={"RASID_WEB__SECRET_KEY": "k" * 32}
+    )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
 
 
 def test_secrets_never_show_in_rasid_config(sqlite_url: str) -> None:
     env = {**os.environ, "RASID_WEB__SECRET_KEY": "sekrit-key-123", "RASID_WEB__TOKEN": "tok-456"}
-    done = subprocess.run([sys.executable, "-m", "rasid.cli", "config"], capture_output=True, text=True,
-                          timeout=60, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "rasid.cli", "config"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert done.returncode == 0
     assert "sekrit-key-123" not in done.stdout and "tok-456" not in done.stdout
     assert '"secret_key": "**********"' in done.stdout

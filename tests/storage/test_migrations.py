@@ -15,14 +15,14 @@ from tests.storage.conftest import outcome
 from tests.storage.test_repository import TEXT_A
 
 
-def test_head_is_the_free_text_revision() -> None:
-    assert head_revision() == "0003"
+def test_head_is_the_feedback_revision() -> None:
+    assert head_revision() == "0008"
 
 
 def test_migration_from_an_empty_database_creates_every_table(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0008"
     assert set(inspect(engine).get_table_names()) >= {
         "sources",
         "crawl_runs",
@@ -60,7 +60,7 @@ def test_upgrade_from_an_earlier_revision_keeps_stored_articles(database_url: st
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0008"
     with engine.connect() as conn:
         row = conn.execute(text("SELECT title, text FROM articles")).one()
     assert tuple(row) == ("عنوان", "نص")
