@@ -77,7 +77,7 @@ def test_app_refuses_a_database_at_an_older_revision_with_what_to_run(database_u
     upgrade(engine, "0001")
     with pytest.raises(SchemaError) as raised:
         Repository(engine).prepare()
-    assert str(raised.value) == "database is at revision 0001, code needs 0003: run `rasid db upgrade`"
+    assert str(raised.value) == "database is at revision 0001, code needs 0008: run `rasid db upgrade`"
     assert current_revision(engine) == "0001"  # refusing never upgrades behind the operator's back
     engine.dispose()
 
