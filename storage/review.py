@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select
+from sqlalchemy.orm import Session
 
 from storage import dedup
 from storage.models import ArticleRow, FeedbackRow, StoryRow, VerdictRow, utcnow
@@ -41,8 +42,6 @@ def story_articles(engine: Engine, story_id: int) -> list[StoryArticle]:
         .where(ArticleRow.story_id == story_id)
         .order_by(ArticleRow.id)
     )
-    from sqlalchemy.orm import Session
-
     with Session(engine) as session:
         return [_story_article(article, verdict) for article, verdict in session.execute(query)]
 

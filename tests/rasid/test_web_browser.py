@@ -134,6 +134,11 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
     links[0].click()
     assert chrome.find_element(By.TAG_NAME, "h1").text == story.title
     assert chrome.current_url.endswith(f"/stories/{story.story_id}")
+    phone = _screenshot(chrome, 375, f"story-375-{engine_name}.png")
+    assert chrome.execute_script("return document.documentElement.scrollWidth") <= 375
+    chrome.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    with capsys.disabled():
+        print(f"screenshot of the story page on a phone: {phone}")
     note = f"ليس عن التعاون {uuid.uuid4().hex[:6]}"
     form = chrome.find_element(By.CSS_SELECTOR, f"form.judge[action='/stories/{story.story_id}/judge']")
     form.find_element(By.NAME, "note").send_keys(note)

@@ -194,3 +194,15 @@ def test_secrets_never_show_in_rasid_config(sqlite_url: str) -> None:
     assert done.returncode == 0
     assert "sekrit-key-123" not in done.stdout and "tok-456" not in done.stdout
     assert '"secret_key": "**********"' in done.stdout
+
+
+def test_hash_password_prints_a_hash_that_logs_in() -> None:
+    from typer.testing import CliRunner
+
+    from rasid.cli import app
+
+    result = CliRunner().invoke(app, ["web", "--hash-password"], input="كلمة سر\nكلمة سر\n")
+    assert result.exit_code == 0
+    printed = result.stdout.strip().splitlines()[-1]
+    assert printed.startswith("pbkdf2_sha256$600000$")
+    assert verify_password("كلمة سر", printed) and not verify_password("كلمة", printed)
