@@ -62,6 +62,7 @@ def web(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # listening before the line below is printed: a client reading it can connect
     except OSError as exc:
         raise ConfigError(f"web: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = sock.getsockname()[1]
