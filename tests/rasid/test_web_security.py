@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import requests
 
 from rasid.web.security import CSP, hash_password, is_loopback, verify_password
 from storage.db import make_engine
@@ -206,3 +208,41 @@ def test_hash_password_prints_a_hash_that_logs_in() -> None:
     printed = result.stdout.strip().splitlines()[-1]
     assert printed.startswith("pbkdf2_sha256$600000$")
     assert verify_password("كلمة سر", printed) and not verify_password("كلمة", printed)
+
+
+def test_beyond_loopback_with_secrets_from_a_config_file_it_serves_behind_a_login(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "rasid.toml"
+    config.write_text(f'[web]\nsecret_key = "{"k" * 32}"\ntoken = "from-a-file"\n', encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RASID_WEB__")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rasid.cli",
+            "--config",
+            str(config),
+            "web",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--db",
+            sqlite_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("rasid web: serving on http://0.0.0.0:"), line
+        port = line.strip().rstrip("/").rsplit(":", 1)[-1]
+        answer = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=30)
+        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+    finally:
+        process.terminate()
+        process.wait(10)
