@@ -144,6 +144,26 @@ class DigestSettings(BaseModel):
     send_at: str = Field("07:00", pattern=r"^\d{2}:\d{2}$", description="local time of the daily send")
 
 
+class WebSettings(BaseModel):
+    """The analyst's web view (`rasid web`): where it listens, who may use it, whether it takes judgements."""
+
+    host: str = Field("127.0.0.1", description="address to bind; beyond loopback it needs the secrets below")
+    port: int = Field(8390, ge=0, le=65535, description="TCP port; 0 picks a free one")
+    secret_key: SecretStr | None = Field(
+        None, description="signs session cookies (login, CSRF token); RASID_WEB__SECRET_KEY or config file"
+    )
+    password_hash: SecretStr | None = Field(
+        None, description="login password as `rasid web --hash-password` prints it (pbkdf2_sha256$...)"
+    )
+    token: SecretStr | None = Field(None, description="a login token, instead of or beside the password")
+    read_only: bool = Field(False, description="hide and refuse every form: browse only, no judgements")
+    page_size: int = Field(30, ge=1, le=500, description="stories per page")
+
+    def login_required(self) -> bool:
+        """A password or token is configured, so every page asks who is there."""
+        return self.password_hash is not None or self.token is not None
+
+
 class Settings(BaseSettings):
     """Every setting of rasid, with its default."""
 
@@ -162,6 +182,7 @@ class Settings(BaseSettings):
     crawl: CrawlSettings = CrawlSettings()
     digest: DigestSettings = DigestSettings()
     schedule: ScheduleSettings = ScheduleSettings.model_validate({})
+    web: WebSettings = WebSettings()
 
     # Set by load_settings() before construction; pydantic-settings reads it in settings_customise_sources.
     _toml_file: ClassVar[Path | None] = None

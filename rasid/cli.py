@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "rasid.commands.classify",
     "rasid.commands.database",
     "rasid.commands.daemon",
+    "rasid.commands.web",
 )
 
 

@@ -199,3 +199,27 @@ class SignatureRow(Base):
 
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     hashvalues: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FeedbackRow(Base):
+    """An analyst's judgement: a story or article is right or wrong, or a hit rasid missed (added by 0008).
+
+    ``label`` is the truth as the analyst tells it (True: a hit); ``verdict_hit`` what rasid said when judged,
+    so precision on judged hits is computed without re-running the classifier.
+    """
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    author: Mapped[str] = mapped_column(Text)  # the logged-in analyst, or "local"
+    judgement: Mapped[str] = mapped_column(String(10))  # "right", "wrong" or "missed"
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    label: Mapped[bool] = mapped_column(Boolean)
+    verdict_hit: Mapped[bool | None] = mapped_column(Boolean)
+    classifier_version: Mapped[str | None] = mapped_column(String(80))
+    url: Mapped[str | None] = mapped_column(Text)  # a missed story's URL, when not stored
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)

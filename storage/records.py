@@ -98,3 +98,62 @@ class Story:
     is_hit: bool
     partners: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One matched term of a stored verdict: its group, its spelling in the text, and its sentence."""
+
+    group: str
+    surface: str
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryArticle:
+    """One member article of a story with its current verdict, as the web view's story page shows it."""
+
+    article_id: int
+    url: str
+    source: str
+    title: str
+    published: datetime | None
+    fetched_at: datetime
+    is_hit: bool | None  # None: never classified
+    score: float | None
+    classifier_version: str | None
+    partners: tuple[str, ...]
+    sectors: tuple[str, ...]
+    evidence: tuple[str, ...]
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """An analyst's judgement of a story or article (right, wrong) or a hit rasid missed."""
+
+    feedback_id: int
+    created_at: datetime
+    author: str
+    judgement: str  # "right", "wrong" or "missed"
+    label: bool  # the truth as the analyst tells it: True = a hit
+    story_id: int | None = None
+    article_id: int | None = None
+    verdict_hit: bool | None = None
+    url: str | None = None
+    title: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPrecision:
+    """The stored verdicts' precision on the hits judged, for the hits of one ISO week."""
+
+    week: str  # "2026-W48"
+    judged_hits: int
+    right: int
+    missed: int  # hits the analysts added that rasid had not flagged
+
+    @property
+    def precision(self) -> float | None:
+        return self.right / self.judged_hits if self.judged_hits else None

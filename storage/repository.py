@@ -13,11 +13,11 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from storage import dedup
+from storage import dedup, review
 from storage.models import (
     ArticleRow,
     CrawlRunRow,
@@ -26,7 +26,16 @@ from storage.models import (
     VerdictRow,
     utcnow,
 )
-from storage.records import Hit, PageOutcome, RunSummary, StoreResult, Story
+from storage.records import (
+    Hit,
+    Judgement,
+    PageOutcome,
+    RunSummary,
+    StoreResult,
+    Story,
+    StoryArticle,
+    WeekPrecision,
+)
 from storage.results import query_hits, query_stories
 from storage.schema import SchemaError, ensure_current
 from storage.urls import url_forms
@@ -296,3 +305,40 @@ class Repository:
     ) -> list[Story]:
         """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
         return query_stories(self.reader, since, source, partner, sector, search, limit, hits_only)
+
+    # -- the analyst's review (web view, feedback) ------------------------------------------------------
+
+    def story(self, story_id: int) -> tuple[Story, list[StoryArticle]] | None:
+        """One story (hit or not) with every article and its current verdict; None for an unknown id."""
+        from storage.results import _story
+
+        with self.reader.connect() as conn:
+            found = _story(conn, [story_id])
+        return (found[0], review.story_articles(self.reader, story_id)) if found else None
+
+    def add_judgement(self, author: str, judgement: str, **target: Any) -> Judgement | None:
+        """Store an analyst's right/wrong/missed; None when the story or article named does not exist."""
+        return review.add_judgement(self.engine, author, judgement, **target)
+
+    def judgements(self, story_id: int | None = None, limit: int = 200) -> list[Judgement]:
+        """Judgements newest first, of one story and its articles or of everything."""
+        return review.judgements(self.reader, story_id, limit)
+
+    def labelled_feedback(self) -> list[dict[str, Any]]:
+        """Judged articles as labelled records, the shape of ../shared/data/labelled/*.jsonl."""
+        return review.labelled_records(self.reader)
+
+    def unlabelled_missed(self) -> int:
+        """Missed hits given by URL only that rasid never stored: the labelled export cannot hold them."""
+        return review.unlabelled_missed(self.reader)
+
+    def feedback_precision(self) -> list[WeekPrecision]:
+        """Precision of the stored verdicts on judged hits, per ISO week of the hits."""
+        return review.precision_by_week(self.reader)
+
+    def sources_seen(self) -> list[str]:
+        """Names of the sources with at least one stored article, for the web view's filter."""
+        with self.reader.connect() as conn:
+            return list(
+                conn.execute(select(ArticleRow.source).distinct().order_by(ArticleRow.source)).scalars()
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -66,15 +66,24 @@ def eval_command(
         Path | None, typer.Argument(metavar="FILE.jsonl", help="labelled JSONL (default: the dev set)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
+    feedback: Annotated[
+        bool,
+        typer.Option(
+            "--feedback", help="precision of the stored verdicts on the hits analysts judged, by week"
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Score the classifier on labelled articles: precision, recall, F1, confusion counts, per kind, errors.
 
-    Example: rasid eval ../shared/data/labelled/dev.jsonl --json
+    Example: rasid eval ../shared/data/labelled/dev.jsonl --json; rasid eval --feedback (judged hits by week)
     """
     from classifiers.evaluate import evaluate, read_labelled
 
     settings = settings_from(ctx, db)
+    if feedback:
+        _feedback_precision(settings, as_json)
+        return
     path = file or settings.shared_data / "labelled" / "dev.jsonl"
     records = list(read_labelled(path))
     report = evaluate(build_classifier(settings), records)
@@ -99,6 +108,35 @@ def eval_command(
         console.print(f"{label} ({len(items)}):", highlight=False)
         for record_id, title in items:
             console.print(f"  {record_id}  {title}", markup=False, highlight=False)
+
+
+def _feedback_precision(settings: Settings, as_json: bool) -> None:
+    """The analysts' judgements per ISO week of the hits: judged hits, right ones, precision, misses."""
+    from rasid.commands.results import open_repository
+
+    weeks = open_repository(settings).feedback_precision()
+    rows: list[dict[str, Any]] = [
+        {
+            "week": w.week,
+            "judged_hits": w.judged_hits,
+            "right": w.right,
+            "precision": None if w.precision is None else round(w.precision, 4),
+            "missed": w.missed,
+        }
+        for w in weeks
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps({"weeks": rows}, ensure_ascii=False) + "\n")
+        return
+    judged = sum(w.judged_hits for w in weeks)
+    right = sum(w.right for w in weeks)
+    overall = f"precision {right / judged:.3f}" if judged else "no judged hits yet"
+    console.print(f"judged hits: {judged}, judged right: {right}, {overall}", highlight=False)
+    table = Table("week", "judged hits", "right", "precision", "missed")
+    for row in rows:
+        precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
+        table.add_row(row["week"], str(row["judged_hits"]), str(row["right"]), precision, str(row["missed"]))
+    console.print(table)
 
 
 def _read_article(source: str, settings: Settings) -> tuple[str, str]:

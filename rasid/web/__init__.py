@@ -1,0 +1,1 @@
+"""The analyst's web view (`rasid web`): browse, search and judge stories, right to left, no script."""
