@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError, model_validator
 
 from config.settings import ConfigError
+
+#: A host name or IP address, optionally with a port: ``cdn.example.com``, ``example.net:8080``.
+HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,7 @@ class Source:
     sections: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()  # regexes an article URL must match (section crawling)
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
+    hosts: tuple[str, ...] = ()  # more hosts its articles live on (a CDN, a second domain); see crawler.urlpolicy
     country: str | None = None
     lang: str = "ar"
 
@@ -40,6 +45,8 @@ class _SourceModel(BaseModel):
     sections: list[HttpUrl] = []
     allow: list[str] = []
     deny: list[str] = []
+    #: Host names (optionally with :port) beyond the url's and the entry points' own; nothing else is fetched.
+    hosts: list[Annotated[str, StringConstraints(pattern=HOST_PATTERN, to_lower=True)]] = []
     country: str | None = None
     lang: str = "ar"
 
@@ -63,6 +70,7 @@ class _SourceModel(BaseModel):
             sections=tuple(str(u) for u in self.sections),
             allow=tuple(self.allow),
             deny=tuple(self.deny),
+            hosts=tuple(self.hosts),
             country=self.country,
             lang=self.lang,
         )

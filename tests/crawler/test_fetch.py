@@ -7,7 +7,11 @@ import pytest
 from config.settings import CrawlSettings, Settings
 from crawler.fetch import FetchError, fetch_article, fetch_article_or_raise
 
-FAST = Settings(crawl=CrawlSettings(download_delay=0, autothrottle=False, retry_times=0, download_timeout=10))
+FAST = Settings(
+    crawl=CrawlSettings(
+        download_delay=0, autothrottle=False, retry_times=0, download_timeout=10, allow_private_addresses=True
+    )
+)
 
 
 def test_fetch_returns_the_article_of_a_windows_1256_page(site) -> None:
