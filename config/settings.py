@@ -37,7 +37,9 @@ def _find_shared_data() -> Path:
 
 
 DEFAULT_SHARED_DATA = _find_shared_data()
-DEFAULT_CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "rasid" / "rasid.toml"
+DEFAULT_CONFIG_FILE = (
+    Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "rasid" / "rasid.toml"
+)
 DEFAULT_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "rasid"
 
 
@@ -55,14 +57,19 @@ class CrawlSettings(BaseModel):
     download_timeout: float = Field(30.0, gt=0, description="seconds before a request is given up")
     download_maxsize: int = Field(10 * 1024 * 1024, ge=1024, description="bytes; larger pages are dropped")
     retry_times: int = Field(2, ge=0, description="retries of 5xx and timeouts (never of 4xx)")
-    retry_backoff: float = Field(2.0, ge=0, description="seconds before the first retry, doubled for each next")
-    retry_backoff_max: float = Field(60.0, ge=0, description="longest pause before a retry, Retry-After included")
+    retry_backoff: float = Field(
+        2.0, ge=0, description="seconds before the first retry, doubled for each next"
+    )
+    retry_backoff_max: float = Field(
+        60.0, ge=0, description="longest pause before a retry, Retry-After included"
+    )
     obey_robots: bool = Field(True, description="honour robots.txt")
     autothrottle: bool = Field(True, description="Scrapy AutoThrottle adapts the delay to the server")
     autothrottle_target_concurrency: float = Field(2.0, gt=0)
     max_redirects: int = Field(5, ge=0)
     redis_url: SecretStr | None = Field(
-        None, description="scrapy-redis shared frontier for crawling from many machines; a secret (may hold a password)"
+        None,
+        description="scrapy-redis shared frontier for crawling from many machines; a secret (may hold a password)",
     )
     allow_private_addresses: bool = Field(
         False,
@@ -106,7 +113,9 @@ class Settings(BaseSettings):
     )
     sources_file: Path = Field(PACKAGE_DIR / "sources.yaml", description="the outlets to crawl")
     keywords_file: Path = Field(PACKAGE_DIR / "keywords.yaml", description="the classifier's term groups")
-    shared_data: Path = Field(DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves")
+    shared_data: Path = Field(
+        DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves"
+    )
     timezone: str = Field("UTC", description="time zone of schedules and of dates shown to the analyst")
     crawl: CrawlSettings = CrawlSettings()
     digest: DigestSettings = DigestSettings()
@@ -156,7 +165,7 @@ class ConfigError(Exception):
 _USERINFO_RE = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<secret>[^@/?#\s]+)(?=@)")
 #: ``password=...`` (and its kin) in a query string or a libpq key=value string.
 _SECRET_PARAM_RE = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd|pass|secret|token|api_?key|access_?key)=)(?P<secret>[^&;\s'\"]+)",
+    r"(?P<head>\b(?:password|passwd|pwd|pass|secret|token|api_?key|access_?key)=)(?P<secret>(?!\*\*\*)[^&;\s'\"]*[^&;\s'\":,.])",  # not *** (done); no trailing punctuation
     re.IGNORECASE,
 )
 MASK = "***"

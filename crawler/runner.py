@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Seconds the Redis ping before a shared-frontier crawl may take.
+REDIS_PING_TIMEOUT = 10.0
 #: Counters of the per-source summary table, in display order, and the stats key each comes from.
 SOURCE_COUNTERS = ("pages", "articles", "new", "hits", "skipped", "errors")
 #: Scrapy loggers whose failures the spider already reports in one line with url, source and reason
@@ -74,6 +76,7 @@ def run_crawl(
     from crawler.pipelines import Destination
 
     classifier = KeywordClassifier(load_keywords(settings.keywords_file))
+    _check_redis(settings)
     repository, run_id = _open_run(settings, sources, snapshot)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
     stats, reason = _run(
@@ -114,6 +117,25 @@ def _open_run(settings: Settings, sources: tuple[Source, ...], snapshot: bool) -
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise ConfigError(f"{mask_url(url)}: cannot use the database: {first}") from None
+
+
+def _check_redis(settings: Settings) -> None:
+    """With a shared frontier configured, one ping first: an unusable Redis is one line, not a traceback mid-crawl."""
+    if settings.crawl.redis_url is None:
+        return
+    import redis
+
+    from config.settings import ConfigError, mask_secrets, mask_url
+
+    url = settings.crawl.redis_url.get_secret_value()
+    timeout = min(settings.crawl.download_timeout, REDIS_PING_TIMEOUT)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client.ping()
+        client.close()
+    except (redis.RedisError, ValueError) as exc:
+        first = mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        raise ConfigError(f"{mask_url(url)}: cannot use Redis: {first}") from None
 
 
 def check_sources(settings: Settings, sources: tuple[Source, ...]) -> list[EntryReport]:

@@ -38,7 +38,7 @@ class RefusedURL(IgnoreRequest):
     """A request the URL policy refused; ``kind`` is 'scheme', 'host' or 'address'."""
 
     def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(f"refused: {reason}")
+        super().__init__(f"disallowed URL: {reason}")
         self.kind = kind
         self.reason = reason
 

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from config.settings import ConfigError
 from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from rasid.context import DbOption, console, err_console, settings_from
+from rasid.safe_output import cell
+from storage.safe_text import one_line
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -103,8 +106,8 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
     for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "last crawl"):
         table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
     for s in sources:
-        table.add_row(s.name, s.country or "", s.url, str(len(s.feeds)), str(len(s.sitemaps)),
-                      str(len(s.sections)), health.get(s.name, ""))
+        table.add_row(cell(s.name), cell(s.country or ""), cell(s.url), str(len(s.feeds)), str(len(s.sitemaps)),
+                      str(len(s.sections)), cell(health.get(s.name, "")))
     console.print(table)
 
 
@@ -127,17 +130,18 @@ def sources_check(
         table.add_column(column, justify="right" if column == "links" else "left", overflow="fold")
     unreachable = 0
     for r in reports:
+        error = escape(one_line(r.error or ""))  # an lxml or HTTP error may quote the hostile document
         if r.error and not r.links:
-            answer = f"[red]no[/red]: {r.error}"
+            answer = f"[red]no[/red]: {error}"
             if r.error.startswith(("dns", "refused", "timeout")):
-                answer = f"[red]unreachable[/red]: {r.error}"
+                answer = f"[red]unreachable[/red]: {error}"
                 unreachable += 1
         elif r.error:
-            answer = f"[yellow]yes[/yellow], with errors: {r.error}"
+            answer = f"[yellow]yes[/yellow], with errors: {error}"
         else:
             answer = "[green]yes[/green]" if r.answered else "[yellow]no answer[/yellow]"
         newest = f"{r.newest:%Y-%m-%d %H:%M}" if r.newest else ""
-        table.add_row(r.source, r.kind, r.url, answer, str(r.links), newest)
+        table.add_row(cell(r.source), r.kind, cell(r.url), answer, str(r.links), newest)
     console.print(table)
     if reports and unreachable == len(reports):
         console.print("every host is unreachable: is this machine offline?")
@@ -232,7 +236,7 @@ def _print_summary(result: CrawlResult) -> None:
     for column in columns:
         table.add_column(column, justify="right")
     for name, counts in summary.per_source.items():
-        table.add_row(name, *(str(counts.get(c, 0)) for c in columns))
+        table.add_row(cell(name), *(str(counts.get(c, 0)) for c in columns))
     table.add_section()
     totals = (summary.pages_fetched, summary.articles_extracted, summary.articles_stored, summary.hits,
               summary.skipped, summary.errors)
