@@ -69,12 +69,13 @@ class CrawlSettings(BaseModel):
     max_redirects: int = Field(5, ge=0)
     redis_url: SecretStr | None = Field(
         None,
-        description="scrapy-redis shared frontier for crawling from many machines; a secret (may hold a password)",
+        description="scrapy-redis shared frontier for crawling from many machines; a secret (it may hold a"
+        " password)",
     )
     allow_private_addresses: bool = Field(
         False,
-        description="fetch loopback, private and link-local addresses; only for servers of our own on 127.0.0.1"
-        " (the offline snapshot turns it on itself, the tests set it)",
+        description="fetch loopback, private and link-local addresses; only for servers of our own on"
+        " 127.0.0.1 (the offline snapshot turns it on itself, the tests set it)",
     )
     sitemap_index_max_children: int = Field(
         100, ge=1, description="sitemaps followed per sitemap index, newest first; the rest are skipped"
@@ -165,7 +166,9 @@ class ConfigError(Exception):
 _USERINFO_RE = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<secret>[^@/?#\s]+)(?=@)")
 #: ``password=...`` (and its kin) in a query string or a libpq key=value string.
 _SECRET_PARAM_RE = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd|pass|secret|token|api_?key|access_?key)=)(?P<secret>(?!\*\*\*)[^&;\s'\"]*[^&;\s'\":,.])",  # not *** (done); no trailing punctuation
+    # The value: not "***" (masked already), and without trailing punctuation of the sentence around it.
+    r"(?P<head>\b(?:password|passwd|pwd|pass|secret|token|api_?key|access_?key)=)"
+    r"(?P<secret>(?!\*\*\*)[^&;\s'\"]*[^&;\s'\":,.])",
     re.IGNORECASE,
 )
 MASK = "***"

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from config.settings import ConfigError
 
@@ -30,7 +38,7 @@ class Source:
     sections: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()  # regexes an article URL must match (section crawling)
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
-    hosts: tuple[str, ...] = ()  # more hosts its articles live on (a CDN, a second domain); see crawler.urlpolicy
+    hosts: tuple[str, ...] = ()  # more hosts its articles live on (a CDN, a second domain): crawler.urlpolicy
     country: str | None = None
     lang: str = "ar"
 

@@ -120,7 +120,7 @@ def _open_run(settings: Settings, sources: tuple[Source, ...], snapshot: bool) -
 
 
 def _check_redis(settings: Settings) -> None:
-    """With a shared frontier configured, one ping first: an unusable Redis is one line, not a traceback mid-crawl."""
+    """With a shared frontier, one ping first: an unusable Redis is one line, not a traceback mid-crawl."""
     if settings.crawl.redis_url is None:
         return
     import redis

@@ -23,7 +23,7 @@ SNAPSHOT_RETRY_BACKOFF = 0.2
 #: The item pipeline: extraction, classification and batched storage, in this one component.
 PIPELINE = "crawler.pipelines.StorePipeline"
 #: Only http(s) is ever fetched: Scrapy's handlers for local files, data: URIs, FTP and S3 are switched off,
-#: so even a request the URL policy missed cannot read ``file:///etc/passwd`` (crawler.urlpolicy decides first).
+#: so even a request the URL policy missed cannot read ``file:///etc/passwd`` (crawler.urlpolicy decides).
 DISABLED_DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
 

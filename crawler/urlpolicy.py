@@ -122,7 +122,7 @@ class UrlPolicyMiddleware:
             self._refuse(request, source, *refused)
 
     def _owner(self, request: Request) -> tuple[str, frozenset[str]]:
-        """The source a request is for and its sites; robots.txt and direct fetches own their first URL's site."""
+        """The request's source and its sites; robots.txt and direct fetches own their first URL's site."""
         via = request.meta.get("rasid")
         name = getattr(via, "source", "") or ""
         first = request.meta.get("redirect_urls", [request.url])[0]
@@ -145,7 +145,7 @@ class UrlPolicyMiddleware:
                 from twisted.internet import reactor
 
                 # A lookup that fails raises DNSLookupError here, as the download would have.
-                address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+                address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined,arg-type]
             self._addresses[host] = address_refusal(address)
         return self._addresses[host]
 

@@ -1,4 +1,4 @@
-"""What the CLI shows and writes, made safe: crawled text as inert terminal cells, secrets masked, exports atomic.
+"""What the CLI shows and writes, made safe: crawled text as inert cells, secrets masked, exports atomic.
 
 A stored title such as ``روسيا [/bold] تعاون`` or ``[link=file:///etc/passwd]`` is text, never Rich markup,
 and an ESC sequence in it never reaches the terminal; a password in a URL never reaches a log line; an
@@ -19,12 +19,12 @@ from storage.safe_text import one_line, strip_controls
 
 
 def cell(value: object) -> Text:
-    """A table cell: Rich never parses a ``Text`` for markup; control characters and line breaks are gone."""
+    """A table cell: Rich never parses a ``Text`` for markup; control characters and line breaks go."""
     return Text(one_line(str(value)))
 
 
 def message(text: str) -> str:
-    """One line for the terminal: secrets masked, control characters dropped (print it with ``markup=False``)."""
+    """A line for the terminal: secrets masked, control characters dropped (print with ``markup=False``)."""
     return strip_controls(mask_secrets(text))
 
 
@@ -67,7 +67,9 @@ def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # as an ordinary new file would be, not mkstemp's 0600
-        os.replace(temporary, path)  # never follows a link at ``path``: a link put there meanwhile is replaced
+        os.replace(
+            temporary, path
+        )  # never follows a link at ``path``: a link put there meanwhile is replaced
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -108,20 +108,21 @@ def _text(parent: ET.Element, tag: str, value: str, **attrs: str) -> ET.Element:
 def _rtl_content(entry: ET.Element, paragraphs: Sequence[str], links: Sequence[str] = ()) -> None:
     """Escaped HTML in a dir="rtl" div: readers render it right to left, and it needs no XHTML namespace."""
     body = "".join(f"<p>{html.escape(strip_controls(p))}</p>" for p in paragraphs)
+    clean_links = [strip_controls(u) for u in links]
     if links:
         body += (
             "<ul>"
-            + "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in map(strip_controls, links))
+            + "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in clean_links)
             + "</ul>"
         )
     _text(entry, "content", f'<div dir="rtl" lang="ar">{body}</div>', type="html")
 
 
 def _categories(entry: ET.Element, partners: Sequence[str], sectors: Sequence[str]) -> None:
-    for term in partners:
-        ET.SubElement(entry, f"{{{ATOM_NS}}}category", {"term": strip_controls(term), "scheme": f"{TAG_PREFIX}partner"})
-    for term in sectors:
-        ET.SubElement(entry, f"{{{ATOM_NS}}}category", {"term": strip_controls(term), "scheme": f"{TAG_PREFIX}sector"})
+    for scheme, terms in (("partner", partners), ("sector", sectors)):
+        for term in terms:
+            attrs = {"term": strip_controls(term), "scheme": f"{TAG_PREFIX}{scheme}"}
+            ET.SubElement(entry, f"{{{ATOM_NS}}}category", attrs)
 
 
 def _hit_entry(entry: ET.Element, hit: Hit, updated: datetime) -> None:
@@ -144,7 +145,8 @@ def _story_entry(entry: ET.Element, story: Story, updated: datetime) -> None:
     if story.published:
         _text(entry, "published", story.published.astimezone(UTC).isoformat())
     if story.urls:
-        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": strip_controls(story.urls[0])})
+        href = strip_controls(story.urls[0])
+        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": href})
     for source in story.sources:
         _text(ET.SubElement(entry, f"{{{ATOM_NS}}}author"), "name", source)
     _categories(entry, story.partners, story.sectors)

@@ -153,7 +153,7 @@ class NewsSpider(SitemapSpider):
     def _follow_sitemaps(
         self, url: str, via: _Via, children: list[tuple[str, datetime | None]]
     ) -> Iterator[Request]:
-        """Requests for a sitemap index's (or robots.txt's) children: newest first, capped in number and depth."""
+        """Requests for the sitemaps an index or robots.txt lists: newest first, capped in count and depth."""
         settings = self.crawler.settings
         most = settings.getint("RASID_SITEMAP_INDEX_MAX_CHILDREN", 100)
         deepest = settings.getint("RASID_SITEMAP_MAX_DEPTH", 3)

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from config.settings import ConfigError
@@ -106,8 +106,8 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
     for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "last crawl"):
         table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
     for s in sources:
-        table.add_row(cell(s.name), cell(s.country or ""), cell(s.url), str(len(s.feeds)), str(len(s.sitemaps)),
-                      str(len(s.sections)), cell(health.get(s.name, "")))
+        counts = (str(len(s.feeds)), str(len(s.sitemaps)), str(len(s.sections)))
+        table.add_row(cell(s.name), cell(s.country or ""), cell(s.url), *counts, cell(health.get(s.name, "")))
     console.print(table)
 
 

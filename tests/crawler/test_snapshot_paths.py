@@ -28,17 +28,29 @@ def hostile_data(shared_data: Path, tmp_path: Path) -> tuple[Path, str]:
     shutil.copy(shared_data / "pages" / LEGIT, data / "pages" / LEGIT)
     token = f"CANARY{uuid.uuid4().hex}"
     canary = tmp_path / "canary.html"
-    canary.write_text(f"<html><head><title>{token}</title></head><body>{token}</body></html>", encoding="utf-8")
+    canary.write_text(
+        f"<html><head><title>{token}</title></head><body>{token}</body></html>", encoding="utf-8"
+    )
     (data / "pages" / "alyaum.com" / "link.html").symlink_to(canary)
     depth = "../" * (len(data.resolve().parts) + 2)
     entries = [
         {"file": LEGIT, "url": "https://www.alyaum.com/articles/1", "site": "alyaum.com", "charset": "utf-8"},
         {"file": f"{depth}etc/passwd", "url": "http://evil-one.example/passwd", "site": "evil-one.example"},
         {"file": "/etc/passwd", "url": "http://evil-two.example/passwd", "site": "evil-two.example"},
-        {"file": "../../canary.html", "url": "http://evil-three.example/c.html", "site": "evil-three.example"},
-        {"file": "alyaum.com/link.html", "url": "http://evil-four.example/l.html", "site": "evil-four.example"},
+        {
+            "file": "../../canary.html",
+            "url": "http://evil-three.example/c.html",
+            "site": "evil-three.example",
+        },
+        {
+            "file": "alyaum.com/link.html",
+            "url": "http://evil-four.example/l.html",
+            "site": "evil-four.example",
+        },
     ]
-    (data / "pages" / "index.jsonl").write_text("\n".join(json.dumps(e) for e in entries) + "\n", encoding="utf-8")
+    (data / "pages" / "index.jsonl").write_text(
+        "\n".join(json.dumps(e) for e in entries) + "\n", encoding="utf-8"
+    )
     return data, token
 
 
@@ -57,7 +69,9 @@ def test_index_entries_outside_the_data_folder_are_skipped_with_one_line_each(
     assert token.encode() not in bodies and b"root:x:0:0" not in bodies
 
 
-def test_the_snapshot_server_never_serves_a_file_outside_the_data_folder(hostile_data: tuple[Path, str]) -> None:
+def test_the_snapshot_server_never_serves_a_file_outside_the_data_folder(
+    hostile_data: tuple[Path, str],
+) -> None:
     data, token = hostile_data
     with ReplayProcess(data, size=20) as replay:
         for path in ("/evil-one.example/passwd", "/evil-two.example/passwd", "/evil-three.example/c.html",

@@ -34,7 +34,7 @@ def _articles(db: str) -> list:
 
 @pytest.fixture(scope="module")
 def hostile(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """The hostile site, the other host, the canary files, and the crawl of it (output, database, requests)."""
+    """The hostile site, the other host, the canary files, and their crawl: output, database, requests."""
     folder = tmp_path_factory.mktemp("hostile")
     token = f"CANARY{uuid.uuid4().hex}"
     arts = real_articles(shared_data, 8)
@@ -52,10 +52,14 @@ def hostile(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         canary_feed = folder / "canary.xml"  # a feed whose only item is a page of ours: fetched only if read
         canary_feed.write_bytes(rss([(token, f"{base}/ah/from-canary-feed-701.html", fresh)]))
         # Short enough (under Scrapy's URLLENGTH_LIMIT of 2083) to become a request the policy must refuse.
-        small = f"<html><head><title>{token}</title></head><body><p>{token} روسيا تتعاون مع مصر</p></body></html>"
+        small = (
+            f"<html><head><title>{token}</title></head><body><p>{token} روسيا تتعاون مع مصر</p></body></html>"
+        )
         data_uri = "data:text/html;base64," + base64.b64encode(small.encode()).decode()
         other_routes = {
-            f"{OTHER_PREFIX}{name}": Route(article_html(arts[1], fresh, f"{elsewhere}{OTHER_PREFIX}{name}").encode())
+            f"{OTHER_PREFIX}{name}": Route(
+                article_html(arts[1], fresh, f"{elsewhere}{OTHER_PREFIX}{name}").encode()
+            )
             for name in ("sm-article-1.html", "feed-article-1.html", "redirected-1.html")
         }
         other_routes[f"{OTHER_PREFIX}feed.xml"] = Route(rss([(arts[1].title, f"{base}/ah/a-1.html", fresh)]))
@@ -66,11 +70,13 @@ def hostile(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         routes = {path: Route(article_html(a, fresh, base + path).encode()) for path, a in legit.items()}
         routes["/ah/from-canary-feed-701.html"] = Route(article_html(arts[6], fresh, base + "/x").encode())
         routes["/smh/news.xml"] = Route(news_sitemap([
-            (canary_html.as_uri(), fresh), (data_uri, fresh), (f"{elsewhere}{OTHER_PREFIX}sm-article-1.html", fresh),
+            (canary_html.as_uri(), fresh), (data_uri, fresh),
+            (f"{elsewhere}{OTHER_PREFIX}sm-article-1.html", fresh),
             *((base + p, fresh) for p in legit if p.startswith("/smh/")),
         ]), "application/xml")  # fmt: skip
         routes["/fh/feed.xml"] = Route(rss([
-            (token, canary_html.as_uri(), fresh), ("آخر", f"{elsewhere}{OTHER_PREFIX}feed-article-1.html", fresh),
+            (token, canary_html.as_uri(), fresh),
+            ("آخر", f"{elsewhere}{OTHER_PREFIX}feed-article-1.html", fresh),
             ("تحويل", f"{base}/fh/go-elsewhere-1.html", fresh), ("ملف", f"{base}/fh/go-file-1.html", fresh),
             *((legit[p].title, base + p, fresh) for p in legit if p.startswith("/fh/")),
         ]), "application/rss+xml")  # fmt: skip
@@ -182,7 +188,9 @@ def test_a_sitemap_index_is_followed_for_its_newest_children_only_and_not_too_de
         routes = {"/fan/index.xml": Route(sitemap_index(children[::-1]), "application/xml")}
         routes |= {f"/fan/child-{n:02d}.xml": Route(news_sitemap([]), "application/xml") for n in range(12)}
         for level, child in (("index", "level-2"), ("level-2", "level-3"), ("level-3", "urlset")):
-            routes[f"/deep/{level}.xml"] = Route(sitemap_index([(f"{base}/deep/{child}.xml", now)]), "application/xml")
+            routes[f"/deep/{level}.xml"] = Route(
+                sitemap_index([(f"{base}/deep/{child}.xml", now)]), "application/xml"
+            )
         routes["/deep/urlset.xml"] = Route(news_sitemap([]), "application/xml")
         site.set_routes(routes)
         sources = tmp_path / "sources.yaml"
@@ -191,8 +199,8 @@ def test_a_sitemap_index_is_followed_for_its_newest_children_only_and_not_too_de
             f"  - {{name: deep, url: '{base}/deep/', sitemaps: ['{base}/deep/index.xml']}}\n",
             encoding="utf-8",
         )
-        result = rasid("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'x.db'}",
-                       env={"RASID_CRAWL__SITEMAP_INDEX_MAX_CHILDREN": "3", "RASID_CRAWL__SITEMAP_MAX_DEPTH": "2"})  # fmt: skip
+        caps = {"RASID_CRAWL__SITEMAP_INDEX_MAX_CHILDREN": "3", "RASID_CRAWL__SITEMAP_MAX_DEPTH": "2"}
+        result = rasid("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'x.db'}", env=caps)
     replay_logger.removeHandler(log)
     assert result.returncode == 0, result.stderr[-3000:]
     followed = sorted(p for p in log.paths if p.startswith("/fan/child-"))

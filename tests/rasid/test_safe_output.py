@@ -32,9 +32,17 @@ ESCAPE_TITLE = "روسيا \x1b]8;;file:///etc/passwd\x1b\\رابط\x1b]8;;\x1b\
 SECRETS = ("DbPassw0rd", "QueryPassw0rd", "RedisPassw0rd", "RedisQueryPassw0rd", "SmtpPassw0rd")
 
 
-def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``rasid ARGS`` as a user would run it, with colour forced and a wide terminal."""
-    environment = {**os.environ, "COLUMNS": "400", "FORCE_COLOR": "1", "TERM": "xterm-256color", **(env or {})}
+    environment = {
+        **os.environ,
+        "COLUMNS": "400",
+        "FORCE_COLOR": "1",
+        "TERM": "xterm-256color",
+        **(env or {}),
+    }
     environment.pop("RASID_CONFIG", None)
     return subprocess.run(
         [sys.executable, "-m", "rasid.cli", *args],
@@ -52,7 +60,7 @@ def hostile_db(sqlite_url: str) -> str:
     # Texts with nothing in common, so each hit is its own story.
     texts = [" ".join(f"خبر{n}كلمة{w}" for w in range(60)) for n in range(len(titles))]
     repo.store(
-        [outcome(f"https://wam.ae/ar/{i}", text, source="wam", title=title, verdict=hit_verdict(("الإمارات",)))
+        [outcome(f"https://wam.ae/ar/{i}", text, source="wam", title=title, verdict=hit_verdict(("مصر",)))
          for i, (title, text) in enumerate(zip(titles, texts, strict=True))],
         run_id,
     )  # fmt: skip
@@ -164,7 +172,9 @@ def test_rasid_config_masks_every_secret() -> None:
 
 def _sources(tmp_path: Path) -> Path:
     path = tmp_path / "sources.yaml"
-    path.write_text("sources:\n  - {name: a, url: 'http://127.0.0.1:9/', feeds: ['http://127.0.0.1:9/f.xml']}\n")
+    path.write_text(
+        "sources:\n  - {name: a, url: 'http://127.0.0.1:9/', feeds: ['http://127.0.0.1:9/f.xml']}\n"
+    )
     return path
 
 
@@ -182,7 +192,10 @@ def test_a_crawl_with_an_unusable_database_url_is_one_line_without_its_password(
     done = run("-vv", "crawl", "--sources", str(_sources(tmp_path)), env=env)
     assert done.returncode == 2
     assert _leaks(done) == []
-    assert "error: postgresql+psycopg://rasid:***@127.0.0.1:9/rasid?password=***: cannot use the database" in done.stderr
+    assert (
+        "error: postgresql+psycopg://rasid:***@127.0.0.1:9/rasid?password=***: cannot use the database"
+        in done.stderr
+    )
 
 
 def test_mask_url_hides_userinfo_and_query_passwords_and_unparsable_urls() -> None:
@@ -190,7 +203,10 @@ def test_mask_url_hides_userinfo_and_query_passwords_and_unparsable_urls() -> No
         "postgresql://u:***@h/d?password=***&sslmode=require"  # SQLAlchemy sorts the query
     )
     assert mask_url("not a url password=p3") == "***"
-    assert mask_secrets("connecting to redis://user:p4@h:6379/0 failed") == "connecting to redis://user:***@h:6379/0 failed"
+    assert (
+        mask_secrets("connecting to redis://user:p4@h:6379/0 failed")
+        == "connecting to redis://user:***@h:6379/0 failed"
+    )
 
 
 def test_every_log_line_is_masked_and_free_of_control_characters() -> None:
