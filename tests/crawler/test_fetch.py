@@ -37,3 +37,14 @@ def test_fetch_obeys_robots_txt(site) -> None:
     with pytest.raises(FetchError, match="robots.txt"):
         fetch_article_or_raise(f"{base}/sec/private/2026/russia-secret-509.html", FAST)
     assert "/sec/private/2026/russia-secret-509.html" not in log.paths
+
+
+def test_fetch_of_a_loopback_address_is_refused_before_any_request(site) -> None:
+    _, sources_file, log = site
+    base = sources_file.read_text("utf-8").split("url: ", 1)[1].split("/rss/", 1)[0]
+    log.paths.clear()
+    strict_crawl = FAST.crawl.model_copy(update={"allow_private_addresses": False})
+    strict = FAST.model_copy(update={"crawl": strict_crawl})
+    with pytest.raises(FetchError, match=r"^refused .*: loopback address 127\.0\.0\.1$"):
+        fetch_article_or_raise(f"{base}/cp/2026/11/russia-arab-600.html", strict)
+    assert log.paths == []  # not even robots.txt
