@@ -244,3 +244,50 @@ def test_internal_addresses_are_refused(address: str) -> None:
 def test_public_addresses_pass() -> None:
     assert address_refusal("93.184.215.14") is None
     assert address_refusal("2606:2800:21f:cb07:6820:80da:af6b:8b2c") is None
+
+
+def test_a_host_name_resolving_to_loopback_is_refused_after_dns(tmp_path: Path) -> None:
+    log = RequestLog()
+    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger.addHandler(log)
+    replay_logger.setLevel(logging.DEBUG)
+    with SiteServer({"/feed.xml": Route(rss([]), "application/rss+xml")}) as site:
+        named = f"http://localhost:{site.port}"
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(f"sources:\n  - {{name: named, url: '{named}/', feeds: ['{named}/feed.xml']}}\n")
+        strict = {"RASID_CRAWL__ALLOW_PRIVATE_ADDRESSES": "false"}
+        result = rasid(
+            "crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'x.db'}", env=strict
+        )
+    replay_logger.removeHandler(log)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert log.paths == []
+    assert f"refused {named}/feed.xml (source named): loopback address 127.0.0.1" in result.stderr
+
+
+def test_each_refusal_is_counted_and_each_url_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.news import NewsSpider
+    from crawler.urlpolicy import RefusedURL, UrlPolicyMiddleware
+
+    crawler = get_crawler(NewsSpider)
+    middleware = UrlPolicyMiddleware.from_crawler(crawler)
+    urls = ("file:///etc/passwd", "file:///etc/passwd", "data:text/html,x", "http://10.0.0.7/a")
+    kinds = []
+    with caplog.at_level(logging.WARNING, logger="crawler.urlpolicy"):
+        for url in urls:
+            with pytest.raises(RefusedURL) as refused:
+                asyncio.run(middleware.process_request(Request(url)))
+            kinds.append(refused.value.kind)
+    assert kinds == ["scheme", "scheme", "scheme", "address"]
+    stats = crawler.stats.get_stats()  # type: ignore[union-attr]
+    assert (stats["rasid/refused"], stats["rasid/refused/scheme"], stats["rasid/refused/address"]) == (
+        4,
+        3,
+        1,
+    )
+    assert len(caplog.records) == 3  # the repeated URL is logged once
