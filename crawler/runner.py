@@ -60,6 +60,7 @@ class CrawlResult:
     run_id: int
     status: str  # "ok", or Scrapy's close reason when it stopped early
     summary: RunSummary
+    refused: int = 0  # URLs the URL policy refused (not http(s), another host, an internal address)
 
 
 def run_crawl(
@@ -96,7 +97,8 @@ def run_crawl(
         run_id, status, summary.pages_fetched, summary.articles_extracted, summary.articles_stored,
         summary.hits, summary.skipped, summary.errors,
     )
-    return CrawlResult(run_id=run_id, status=status, summary=summary)
+    refused = int(stats.get("rasid/refused", 0))
+    return CrawlResult(run_id=run_id, status=status, summary=summary, refused=refused)
 
 
 def _open_run(settings: Settings, sources: tuple[Source, ...], snapshot: bool) -> tuple[Repository, int]:

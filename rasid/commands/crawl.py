@@ -242,6 +242,12 @@ def _print_summary(result: CrawlResult) -> None:
               summary.skipped, summary.errors)
     table.add_row("total", *(str(v) for v in totals), style="bold")
     console.print(table)
+    if result.refused:
+        console.print(
+            f"refused {result.refused} listed or redirected URLs: not http(s), not the source's own host, "
+            "or an internal address (each is one log line)",
+            markup=False,
+        )
 
 
 def _exit_for(result: CrawlResult) -> None:

@@ -120,6 +120,9 @@ def hostile(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def test_the_hostile_crawl_finishes_and_stores_the_legitimate_articles(hostile) -> None:
     assert hostile["result"].returncode == 0, hostile["result"].stderr[-3000:]
+    # sitemap: file, data:, other host; feed: other host, redirect to it; home: file feed, other host's feed;
+    # index: other host's sitemap (its file:/// child is the home page's, refused once already)
+    assert "refused 8 listed or redirected URLs" in " ".join(hostile["result"].stdout.split())
     stored = {a.title for a in _articles(hostile["db"])}
     assert {a.title for a in hostile["legit"].values()} <= stored
     assert "Traceback" not in hostile["result"].stderr
