@@ -1,7 +1,8 @@
 """The one configuration object: defaults in code, then a TOML file, then ``RASID_*`` variables.
 
 Built once by the CLI (or the daemon) and handed down; nothing deeper reads the environment.
-Secrets (database URL, SMTP password) are ``SecretStr`` so they never print in full.
+Secrets (database and Redis URLs, SMTP password) are ``SecretStr`` so they never print in full, and
+``mask_secrets`` hides any password that a URL or a message still carries.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def _find_shared_data() -> Path:
 
 
 DEFAULT_SHARED_DATA = _find_shared_data()
-DEFAULT_CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "rasid" / "rasid.toml"
+DEFAULT_CONFIG_FILE = (
+    Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "rasid" / "rasid.toml"
+)
 DEFAULT_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "rasid"
 
 
@@ -55,13 +58,32 @@ class CrawlSettings(BaseModel):
     download_timeout: float = Field(30.0, gt=0, description="seconds before a request is given up")
     download_maxsize: int = Field(10 * 1024 * 1024, ge=1024, description="bytes; larger pages are dropped")
     retry_times: int = Field(2, ge=0, description="retries of 5xx and timeouts (never of 4xx)")
-    retry_backoff: float = Field(2.0, ge=0, description="seconds before the first retry, doubled for each next")
-    retry_backoff_max: float = Field(60.0, ge=0, description="longest pause before a retry, Retry-After included")
+    retry_backoff: float = Field(
+        2.0, ge=0, description="seconds before the first retry, doubled for each next"
+    )
+    retry_backoff_max: float = Field(
+        60.0, ge=0, description="longest pause before a retry, Retry-After included"
+    )
     obey_robots: bool = Field(True, description="honour robots.txt")
     autothrottle: bool = Field(True, description="Scrapy AutoThrottle adapts the delay to the server")
     autothrottle_target_concurrency: float = Field(2.0, gt=0)
     max_redirects: int = Field(5, ge=0)
-    redis_url: str | None = Field(None, description="scrapy-redis shared frontier for crawling from many machines")
+    redis_url: SecretStr | None = Field(
+        None,
+        description="scrapy-redis shared frontier for crawling from many machines; a secret (it may hold a"
+        " password)",
+    )
+    allow_private_addresses: bool = Field(
+        False,
+        description="fetch loopback, private and link-local addresses; only for servers of our own on"
+        " 127.0.0.1 (the offline snapshot turns it on itself, the tests set it)",
+    )
+    sitemap_index_max_children: int = Field(
+        100, ge=1, description="sitemaps followed per sitemap index, newest first; the rest are skipped"
+    )
+    sitemap_max_depth: int = Field(
+        3, ge=1, description="sitemap hops from an entry point (robots.txt -> index -> index -> urlset is 3)"
+    )
 
     def resolved_user_agent(self) -> str:
         return self.user_agent.replace("{contact}", self.contact)
@@ -177,7 +199,9 @@ class Settings(BaseSettings):
     )
     sources_file: Path = Field(PACKAGE_DIR / "sources.yaml", description="the outlets to crawl")
     keywords_file: Path = Field(PACKAGE_DIR / "keywords.yaml", description="the classifier's term groups")
-    shared_data: Path = Field(DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves")
+    shared_data: Path = Field(
+        DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves"
+    )
     timezone: str = Field("UTC", description="time zone of schedules and of dates shown to the analyst")
     crawl: CrawlSettings = CrawlSettings()
     digest: DigestSettings = DigestSettings()
@@ -216,6 +240,8 @@ class Settings(BaseSettings):
         """Effective values for display, secrets masked (pydantic prints SecretStr as '**********')."""
         data = self.model_dump(mode="json")
         data["database_url"] = mask_url(self.database_url.get_secret_value())
+        redis_url = self.crawl.redis_url
+        data["crawl"]["redis_url"] = mask_url(redis_url.get_secret_value()) if redis_url else None
         return data
 
 
@@ -239,14 +265,34 @@ class ConfigError(Exception):
     """A configuration file or value that rasid cannot use; the message names file and reason."""
 
 
+#: ``scheme://user:PASSWORD@host``: the password part of a URL's userinfo.
+_USERINFO_RE = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<secret>[^@/?#\s]+)(?=@)")
+#: ``password=...`` (and its kin) in a query string or a libpq key=value string.
+_SECRET_PARAM_RE = re.compile(
+    # The value: not "***" (masked already), and without trailing punctuation of the sentence around it.
+    r"(?P<head>\b(?:password|passwd|pwd|pass|secret|token|api_?key|access_?key)=)"
+    r"(?P<secret>(?!\*\*\*)[^&;\s'\"]*[^&;\s'\":,.])",
+    re.IGNORECASE,
+)
+MASK = "***"
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every URL password and ``password=`` value replaced by ``***``, for output and logs."""
+    text = _USERINFO_RE.sub(lambda m: m["head"] + MASK, text)
+    return _SECRET_PARAM_RE.sub(lambda m: m["head"] + MASK, text)
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a database URL so it can be logged."""
+    """A database or Redis URL with its password hidden (userinfo or a ``?password=`` parameter)."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an unparsable URL is shown as its scheme only
-        return url.split(":", 1)[0] + ":***"
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}://{MASK}" if sep and scheme.isidentifier() else MASK
+    return mask_secrets(shown)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

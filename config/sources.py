@@ -13,10 +13,20 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from config.settings import ConfigError, Duration
 
@@ -41,6 +51,9 @@ class EntryPoint:
     def is_verified(self) -> bool:
         return self.verified != UNVERIFIED
 
+#: A host name or IP address, optionally with a port: ``cdn.example.com``, ``example.net:8080``.
+HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$"
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -57,6 +70,7 @@ class Source:
     sections: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()  # regexes an article URL must match (section crawling)
     deny: tuple[str, ...] = ()  # regexes that exclude a URL
+    hosts: tuple[str, ...] = ()  # more hosts its articles live on (a CDN, a second domain): crawler.urlpolicy
     country: str | None = None
     lang: str = "ar"
     # feeds, sitemaps and sections (or the home page when there are none) with their evidence marks
@@ -111,6 +125,8 @@ class _SourceModel(BaseModel):
     sections: list[_EntryModel] = []
     allow: list[str] = []
     deny: list[str] = []
+    #: Host names (optionally with :port) beyond the url's and the entry points' own; nothing else is fetched.
+    hosts: list[Annotated[str, StringConstraints(pattern=HOST_PATTERN, to_lower=True)]] = []
     country: str | None = None
     lang: str = "ar"
     examples: list[str] = []
@@ -155,6 +171,7 @@ class _SourceModel(BaseModel):
             sections=tuple(e.url for e in entries if e.kind == "section"),
             allow=tuple(self.allow),
             deny=tuple(self.deny),
+            hosts=tuple(self.hosts),
             country=self.country,
             lang=self.lang,
             entry_points=entries or (EntryPoint(str(self.url), "home"),),

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: How the spider's and the URL policy's one-line reasons begin; the child's stderr is searched for them.
+SPIDER_LINES = ("failed ", "not fetched ", "skipped ", "refused ")
+
+
 class FetchError(RuntimeError):
     """The page could not be fetched or held no article; the message is one line saying why."""
 
@@ -49,7 +53,7 @@ def fetch_article_or_raise(url: str, settings: Settings) -> Article:
     if done.returncode != 0:
         lines = [line.strip() for line in done.stderr.strip().splitlines() if line.strip()]
         # The spider's own line ("failed URL (source ...): http 404") says more than the generic last one.
-        said = [line for line in lines if line.startswith(("failed ", "not fetched ", "skipped "))]
+        said = [line for line in lines if line.startswith(SPIDER_LINES)]
         raise FetchError(said[0] if said else lines[-1] if lines else f"fetch process exited with {done.returncode}")
     data = json.loads(done.stdout)
     for key in ("published", "fetched_at"):

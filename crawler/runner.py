@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Seconds the Redis ping before a shared-frontier crawl may take.
+REDIS_PING_TIMEOUT = 10.0
 #: Counters of the per-source summary table, in display order, and the stats key each comes from.
 SOURCE_COUNTERS = ("pages", "articles", "new", "hits", "skipped", "errors")
 #: Scrapy loggers whose failures the spider already reports in one line with url, source and reason
@@ -59,6 +61,7 @@ class CrawlResult:
     run_id: int
     status: str  # "ok", or Scrapy's close reason when it stopped early
     summary: RunSummary
+    refused: int = 0  # URLs the URL policy refused (not http(s), another host, an internal address)
 
 
 def run_crawl(
@@ -79,6 +82,7 @@ def run_crawl(
     from crawler.pipelines import Destination
 
     classifier = KeywordClassifier(load_keywords(settings.keywords_file))
+    _check_redis(settings)
     repository, run_id = _open_run(settings, sources, snapshot, run_id)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
     stats, reason = _run(
@@ -98,7 +102,8 @@ def run_crawl(
         run_id, status, summary.pages_fetched, summary.articles_extracted, summary.articles_stored,
         summary.hits, summary.skipped, summary.errors,
     )
-    return CrawlResult(run_id=run_id, status=status, summary=summary)
+    refused = int(stats.get("rasid/refused", 0))
+    return CrawlResult(run_id=run_id, status=status, summary=summary, refused=refused)
 
 
 def _open_run(
@@ -123,6 +128,25 @@ def _open_run(
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise ConfigError(f"{mask_url(url)}: cannot use the database: {first}") from None
+
+
+def _check_redis(settings: Settings) -> None:
+    """With a shared frontier, one ping first: an unusable Redis is one line, not a traceback mid-crawl."""
+    if settings.crawl.redis_url is None:
+        return
+    import redis
+
+    from config.settings import ConfigError, mask_secrets, mask_url
+
+    url = settings.crawl.redis_url.get_secret_value()
+    timeout = min(settings.crawl.download_timeout, REDIS_PING_TIMEOUT)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client.ping()
+        client.close()
+    except (redis.RedisError, ValueError) as exc:
+        first = mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        raise ConfigError(f"{mask_url(url)}: cannot use Redis: {first}") from None
 
 
 def check_sources(settings: Settings, sources: tuple[Source, ...]) -> list[EntryReport]:

@@ -1,12 +1,15 @@
 """Scrapy settings built from rasid's ``CrawlSettings``: politeness lives in Scrapy's own middlewares.
 
 Robots.txt, AutoThrottle, per-domain concurrency and delay, timeouts, size caps, retries and redirects
-are all Scrapy components switched on and tuned here; rasid adds none of its own.
+are all Scrapy components switched on and tuned here; rasid adds only what Scrapy lacks (backoff before a
+retry, loud redirect loops, and the URL policy that keeps the crawl on http(s) and the sources' own hosts).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from crawler.urlpolicy import ORDER as URL_POLICY_ORDER
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -19,6 +22,9 @@ SNAPSHOT_CONCURRENCY_PER_DOMAIN = 16
 SNAPSHOT_RETRY_BACKOFF = 0.2
 #: The item pipeline: extraction, classification and batched storage, in this one component.
 PIPELINE = "crawler.pipelines.StorePipeline"
+#: Only http(s) is ever fetched: Scrapy's handlers for local files, data: URIs, FTP and S3 are switched off,
+#: so even a request the URL policy missed cannot read ``file:///etc/passwd`` (crawler.urlpolicy decides).
+DISABLED_DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
 
 def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
@@ -55,7 +61,13 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.retry.BackoffRetryMiddleware": 550,
             "crawler.redirects.RedirectLoopMiddleware": 610,
+            "crawler.urlpolicy.UrlPolicyMiddleware": URL_POLICY_ORDER,
         },
+        "DOWNLOAD_HANDLERS": DISABLED_DOWNLOAD_HANDLERS,
+        # The snapshot is our own server on 127.0.0.1: its address is exempt from the internal-address check.
+        "RASID_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses or snapshot,
+        "RASID_SITEMAP_INDEX_MAX_CHILDREN": crawl.sitemap_index_max_children,
+        "RASID_SITEMAP_MAX_DEPTH": crawl.sitemap_max_depth,
         "RASID_RETRY_BACKOFF": backoff,
         "RASID_RETRY_BACKOFF_MAX": crawl.retry_backoff_max,
         "REDIRECT_MAX_TIMES": crawl.max_redirects,
@@ -75,7 +87,7 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
                 "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
                 "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
                 "SCHEDULER_PERSIST": False,
-                "REDIS_URL": crawl.redis_url,
+                "REDIS_URL": crawl.redis_url.get_secret_value(),
             }
         )
     return values

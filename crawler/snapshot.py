@@ -18,6 +18,7 @@ from __future__ import annotations
 import email.utils
 import html
 import json
+import logging
 import random
 import re
 import zlib
@@ -33,6 +34,8 @@ import yaml
 from config.sources import Source
 from crawler import layouts
 from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE, Route
+
+logger = logging.getLogger(__name__)
 
 SHARE_HARD_NEGATIVES = 0.12  # dev articles that mention Russia without cooperation (the classifier's traps)
 SHARE_RUSSIA_OTHER = 0.10  # other articles that mention Russia; the rest of an outlet is about anything else
@@ -442,6 +445,20 @@ def article_path(a: SnapshotArticle) -> str:
     return f"/{a.outlet}{private}{schemes.get(a.outlet, f'/article/{a.number}')}"
 
 
+def _confined(folder: Path, name: str) -> Path | None:
+    """``folder / name`` if it resolves to a file inside ``folder``; else None, said in one line.
+
+    The index is data, not code: ``"file": "../../../../etc/passwd"`` or an absolute path must not make the
+    snapshot server serve a file from elsewhere (links are resolved too).
+    """
+    root = folder.resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        logger.warning("%s: skipped page %r: not a file inside %s", folder / "index.jsonl", name, root)
+        return None
+    return path
+
+
 def _real_pages(folder: Path) -> tuple[tuple[Outlet, ...], list[SnapshotArticle]]:
     """The 11 real saved pages, one outlet each (named for its site), served at their original paths."""
     outlets, articles = [], []
@@ -451,7 +468,10 @@ def _real_pages(folder: Path) -> tuple[tuple[Outlet, ...], list[SnapshotArticle]
     for line in index.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
         site = entry["site"]
-        raw = (folder / entry["file"]).read_bytes()
+        page = _confined(folder, entry["file"])
+        if page is None:
+            continue
+        raw = page.read_bytes()
         match = re.search(rb"<title[^>]*>(.*?)</title>", raw, re.S | re.I)
         title = html.unescape(match.group(1).decode("utf-8", "replace")).strip() if match else site
         parts = urlsplit(entry["url"])

@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 
 from config.settings import ConfigError
 from rasid.context import AppState, console, err_console, settings_from
+from rasid.safe_output import SafeLogFilter, message
 from storage.repository import SchemaError
 
 app = typer.Typer(
@@ -70,6 +71,7 @@ def configure_logging(verbose: int) -> None:
     else:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SafeLogFilter())  # URL passwords masked, terminal control characters dropped
     root_logger = logging.getLogger()
     root_logger.handlers[:] = [handler]
     root_logger.setLevel(level)
@@ -96,7 +98,7 @@ def main() -> None:
     try:
         app()  # standalone mode: usage errors print their own line and exit code
     except (ConfigError, SchemaError) as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"error: {message(str(exc))}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from storage.records import Hit, Story
+from storage.safe_text import inert_cell, strip_controls
 
 FORMATS = ("table", "csv", "jsonl", "atom")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -45,7 +46,11 @@ def to_jsonl(records: Sequence[Hit | Story]) -> str:
 
 
 def to_csv(records: Sequence[Hit | Story], kind: str) -> str:
-    """A header and one row per record; lists joined with ' | ' so a spreadsheet shows them in one cell."""
+    """A header and one row per record; lists joined with ' | ' so a spreadsheet shows them in one cell.
+
+    Crawled text is hostile: control characters are dropped and a cell that a spreadsheet would run as a
+    formula (``=HYPERLINK(...)``) is written with a leading apostrophe, as OWASP advises.
+    """
     fields = list(Hit.__dataclass_fields__ if kind == "hits" else Story.__dataclass_fields__)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -54,13 +59,11 @@ def to_csv(records: Sequence[Hit | Story], kind: str) -> str:
         row = []
         for name in fields:
             value = _plain(getattr(record, name))
-            row.append(
-                LIST_SEPARATOR.join(map(str, value))
-                if isinstance(value, list)
-                else ""
-                if value is None
-                else value
-            )
+            if isinstance(value, list):
+                value = LIST_SEPARATOR.join(map(str, value))
+            elif value is None:
+                value = ""
+            row.append(inert_cell(strip_controls(value)) if isinstance(value, str) else value)
         writer.writerow(row)
     return out.getvalue()
 
@@ -98,27 +101,28 @@ def _updated(record: Hit | Story) -> datetime:
 
 def _text(parent: ET.Element, tag: str, value: str, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
-    element.text = value
+    element.text = strip_controls(value)  # control characters are not allowed in XML 1.0
     return element
 
 
 def _rtl_content(entry: ET.Element, paragraphs: Sequence[str], links: Sequence[str] = ()) -> None:
     """Escaped HTML in a dir="rtl" div: readers render it right to left, and it needs no XHTML namespace."""
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    body = "".join(f"<p>{html.escape(strip_controls(p))}</p>" for p in paragraphs)
+    clean_links = [strip_controls(u) for u in links]
     if links:
         body += (
             "<ul>"
-            + "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in links)
+            + "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in clean_links)
             + "</ul>"
         )
     _text(entry, "content", f'<div dir="rtl" lang="ar">{body}</div>', type="html")
 
 
 def _categories(entry: ET.Element, partners: Sequence[str], sectors: Sequence[str]) -> None:
-    for term in partners:
-        ET.SubElement(entry, f"{{{ATOM_NS}}}category", {"term": term, "scheme": f"{TAG_PREFIX}partner"})
-    for term in sectors:
-        ET.SubElement(entry, f"{{{ATOM_NS}}}category", {"term": term, "scheme": f"{TAG_PREFIX}sector"})
+    for scheme, terms in (("partner", partners), ("sector", sectors)):
+        for term in terms:
+            attrs = {"term": strip_controls(term), "scheme": f"{TAG_PREFIX}{scheme}"}
+            ET.SubElement(entry, f"{{{ATOM_NS}}}category", attrs)
 
 
 def _hit_entry(entry: ET.Element, hit: Hit, updated: datetime) -> None:
@@ -127,7 +131,7 @@ def _hit_entry(entry: ET.Element, hit: Hit, updated: datetime) -> None:
     _text(entry, "updated", updated.isoformat())
     if hit.published:
         _text(entry, "published", hit.published.astimezone(UTC).isoformat())
-    ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": hit.url})
+    ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": strip_controls(hit.url)})
     author = ET.SubElement(entry, f"{{{ATOM_NS}}}author")
     _text(author, "name", hit.source)
     _categories(entry, hit.partners, hit.sectors)
@@ -141,7 +145,8 @@ def _story_entry(entry: ET.Element, story: Story, updated: datetime) -> None:
     if story.published:
         _text(entry, "published", story.published.astimezone(UTC).isoformat())
     if story.urls:
-        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": story.urls[0]})
+        href = strip_controls(story.urls[0])
+        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": href})
     for source in story.sources:
         _text(ET.SubElement(entry, f"{{{ATOM_NS}}}author"), "name", source)
     _categories(entry, story.partners, story.sectors)

@@ -27,6 +27,7 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.page import Page
+from crawler.urlpolicy import RefusedURL
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -61,6 +62,7 @@ class _Via:
     entry: str
     kind: str
     listed: Listed | None = None
+    depth: int = 0  # sitemap hops from the entry point (robots.txt and indexes add one each)
 
 
 class NewsSpider(SitemapSpider):
@@ -123,8 +125,8 @@ class NewsSpider(SitemapSpider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         via: _Via = response.meta["rasid"]
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield self._listing_request(url, self.parse_sitemap, via)
+            urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+            yield from self._follow_sitemaps(response.url, via, [(url, None) for url in urls])
             return
         body = self._get_sitemap_body(response)  # Scrapy's: gunzips within DOWNLOAD_MAXSIZE
         try:
@@ -134,17 +136,46 @@ class NewsSpider(SitemapSpider):
             kind, entries = f"unparsable ({type(exc).__name__})", iter(())
         if kind == "sitemapindex":
             self._report(via).answered = True
+            children = []
             for entry in entries:
                 when = entry_date(entry)
                 if self._too_old(when):
                     self.crawler.stats.inc_value("rasid/listed/too_old")
                     continue
-                yield self._listing_request(entry["loc"], self.parse_sitemap, via)
+                children.append((entry["loc"], when))
+            yield from self._follow_sitemaps(response.url, via, children)
         elif kind == "urlset":
             listed = [Listed(e["loc"], e.get("news_title") or None, entry_date(e)) for e in entries]
             yield from self._request_listed(response, via, listed)
         else:
             self._listing_failed(via, response.url, f"not a sitemap: {kind or 'empty or not XML'}")
+
+    def _follow_sitemaps(
+        self, url: str, via: _Via, children: list[tuple[str, datetime | None]]
+    ) -> Iterator[Request]:
+        """Requests for the sitemaps an index or robots.txt lists: newest first, capped in count and depth."""
+        settings = self.crawler.settings
+        most = settings.getint("RASID_SITEMAP_INDEX_MAX_CHILDREN", 100)
+        deepest = settings.getint("RASID_SITEMAP_MAX_DEPTH", 3)
+        stats = self.crawler.stats
+        if children and via.depth + 1 > deepest:
+            stats.inc_value("rasid/sitemaps/too_deep", len(children))
+            logger.warning(
+                "sitemap %s (source %s): %d child sitemaps not followed, deeper than %d levels",
+                url, via.source, len(children), deepest,
+            )  # fmt: skip
+            return
+        if len(children) > most:
+            stats.inc_value("rasid/sitemaps/over_cap", len(children) - most)
+            logger.warning(
+                "sitemap index %s (source %s): followed the newest %d of %d child sitemaps",
+                url, via.source, most, len(children),
+            )  # fmt: skip
+            oldest = datetime.min.replace(tzinfo=UTC)
+            children = sorted(children, key=lambda child: child[1] or oldest, reverse=True)[:most]
+        child_via = _Via(via.source, via.entry, via.kind, depth=via.depth + 1)
+        for child, _when in children:
+            yield self._listing_request(child, self.parse_sitemap, child_via)
 
     def parse_section(self, response: Response) -> Iterator[Request]:
         via: _Via = response.meta["rasid"]
@@ -197,7 +228,9 @@ class NewsSpider(SitemapSpider):
         url = request.meta.get("redirect_urls", [request.url])[0]  # the URL as listed, not a later hop
         reason = describe_failure(failure)
         stats = self.crawler.stats
-        if reason == "robots.txt":
+        if isinstance(failure.value, RefusedURL):
+            pass  # crawler.urlpolicy has logged and counted it, once
+        elif reason == "robots.txt":
             stats.inc_value("rasid/robots_denied")
             logger.info("not fetched %s (source %s): disallowed by robots.txt", url, via.source)
         else:
@@ -269,6 +302,8 @@ def describe_failure(failure: Failure) -> str:
     from twisted.internet import error
 
     value = failure.value
+    if isinstance(value, RefusedURL):
+        return str(value)
     if isinstance(value, HttpError):
         return f"http {value.response.status}"
     if isinstance(value, IgnoreRequest):

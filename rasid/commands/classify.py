@@ -13,6 +13,8 @@ from rich.text import Text
 
 from config.settings import ConfigError, Settings
 from rasid.context import DbOption, console, settings_from
+from rasid.safe_output import cell
+from storage.safe_text import one_line, strip_controls
 
 if TYPE_CHECKING:
     from classifiers.keyword import KeywordClassifier
@@ -94,6 +96,7 @@ def eval_command(
         f"{path}: {report.total} articles, precision {report.precision:.3f}, recall {report.recall:.3f}, "
         f"F1 {report.f1:.3f}; hard negatives flagged {report.hard_negative_fp_rate:.1%}; "
         f"{report.docs_per_s:,.0f} articles/s",
+        markup=False,
         highlight=False,
     )
     table = Table("kind", "tp", "fp", "fn", "tn")
@@ -107,7 +110,7 @@ def eval_command(
     ):
         console.print(f"{label} ({len(items)}):", highlight=False)
         for record_id, title in items:
-            console.print(f"  {record_id}  {title}", markup=False, highlight=False)
+            console.print(f"  {record_id}  {one_line(title)}", markup=False, highlight=False)
 
 
 def _feedback_precision(settings: Settings, as_json: bool) -> None:
@@ -181,19 +184,19 @@ def _print_verdict(title: str, verdict: Verdict) -> None:
     heading.append("HIT" if verdict.is_hit else "not a hit", style="bold green" if verdict.is_hit else "bold")
     heading.append(f"  score {verdict.score:g}  ({verdict.classifier_version})")
     console.print(heading)
-    console.print(Text(f"title: {title}"))
+    console.print(cell(f"title: {title}"))
     console.print(
         Text(f"partners: {', '.join(verdict.partners) or '-'}   sectors: {', '.join(verdict.sectors) or '-'}")
     )
     console.print(Text("evidence:" if verdict.evidence else "evidence: none"))
     for sentence in verdict.evidence:
-        line = Text(sentence)
+        line = Text(strip_controls(sentence))
         for match in verdict.matches:
             if match.sentence == sentence:
                 line.highlight_words([match.surface], style=STYLES.get(match.group.split(":")[0], "bold"))
         console.print(Text("  • ") + line)
     table = Table("group", "term", "as written", "where")
     for match in verdict.matches:
-        table.add_row(match.group, match.term, match.surface, match.where)
+        table.add_row(cell(match.group), cell(match.term), cell(match.surface), cell(match.where))
     if verdict.matches:
         console.print(table)

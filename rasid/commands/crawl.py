@@ -15,6 +15,8 @@ from config.settings import ConfigError
 from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from rasid.context import DbOption, console, err_console, settings_from
 from rasid.source_check import REPORT_NAME
+from rasid.safe_output import cell
+from storage.safe_text import one_line
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -110,8 +112,10 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
     for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "verified", "last crawl"):
         table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
     for s in sources:
-        table.add_row(s.name, s.country or "", s.url, str(len(s.feeds)), str(len(s.sitemaps)),
-                      str(len(s.sections)), _confidence(s), health.get(s.name, ""))
+        counts = (str(len(s.feeds)), str(len(s.sitemaps)), str(len(s.sections)))
+        table.add_row(
+            cell(s.name), cell(s.country or ""), cell(s.url), *counts, _confidence(s), cell(health.get(s.name, ""))
+        )
     console.print(table)
 
 
@@ -152,8 +156,8 @@ def sources_check(
     for f in findings:
         colour = STATUS_COLOURS.get(f.status, "yellow")
         newest = f"{f.newest:%Y-%m-%d %H:%M}" if f.newest else ""
-        answer = f"[{colour}]{escape(f.message)}[/{colour}]"
-        table.add_row(f.source, f.kind, f.url, answer, str(f.links), newest)
+        answer = f"[{colour}]{escape(one_line(f.message))}[/{colour}]"
+        table.add_row(cell(f.source), f.kind, cell(f.url), answer, str(f.links), newest)
     console.print(table)
     console.print(summarize(findings))
     report = write or DEFAULT_DATA_DIR / REPORT_NAME
@@ -263,12 +267,18 @@ def _print_summary(result: CrawlResult) -> None:
     for column in columns:
         table.add_column(column, justify="right")
     for name, counts in summary.per_source.items():
-        table.add_row(name, *(str(counts.get(c, 0)) for c in columns))
+        table.add_row(cell(name), *(str(counts.get(c, 0)) for c in columns))
     table.add_section()
     totals = (summary.pages_fetched, summary.articles_extracted, summary.articles_stored, summary.hits,
               summary.skipped, summary.errors)
     table.add_row("total", *(str(v) for v in totals), style="bold")
     console.print(table)
+    if result.refused:
+        console.print(
+            f"refused {result.refused} listed or redirected URLs: not http(s), not the source's own host, "
+            "or an internal address (each is one log line)",
+            markup=False,
+        )
 
 
 def _exit_for(result: CrawlResult) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from config.settings import ConfigError, Settings
 from rasid.context import DbOption, console, settings_from
+from rasid.safe_output import cell, check_writable, write_atomically
 
 if TYPE_CHECKING:
     from storage.records import Hit, Story
@@ -107,7 +108,10 @@ def _emit(records: list[Hit] | list[Story], kind: str, fmt: str) -> None:
 
 
 def _table(records: list[Hit] | list[Story], kind: str) -> Table:
-    """Rich table; Arabic cells are left as logical text, which terminals with bidi support shape right."""
+    """Rich table; Arabic cells are left as logical text, which terminals with bidi support shape right.
+
+    Every stored string goes in as a ``Text`` cell: a title like ``[/bold]`` is shown, never parsed as markup.
+    """
     table = Table(title=f"{len(records)} {kind}", show_lines=False)
     if kind == "hits":
         for column in ("id", "published", "source", "title", "partners", "sectors", "score", "story"):
@@ -116,10 +120,10 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
             table.add_row(
                 str(hit.article_id),
                 _date(hit.published or hit.fetched_at),
-                hit.source,
-                hit.title,
-                ", ".join(hit.partners),
-                ", ".join(hit.sectors),
+                cell(hit.source),
+                cell(hit.title),
+                cell(", ".join(hit.partners)),
+                cell(", ".join(hit.sectors)),
                 f"{hit.score:.1f}",
                 str(hit.story_id or ""),
             )
@@ -130,10 +134,10 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
             table.add_row(
                 str(story.story_id),
                 _date(story.published or story.first_seen),
-                ", ".join(story.sources),
-                story.title,
-                ", ".join(story.partners),
-                ", ".join(story.sectors),
+                cell(", ".join(story.sources)),
+                cell(story.title),
+                cell(", ".join(story.partners)),
+                cell(", ".join(story.sectors)),
                 "yes" if story.is_hit else "no",
             )
     return table
@@ -211,11 +215,13 @@ def export(
     fmt: Annotated[
         str | None, typer.Option("--format", "-f", help="csv, jsonl or atom (default: from the suffix)")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite FILE if it exists")] = False,
     db: DbOption = None,
 ) -> None:
     """Write hits or stories to a file as CSV, JSON lines or an Atom feed a feed reader can subscribe to.
 
-    Example: rasid export hits.atom --what stories --since 7d
+    The file is written whole or not at all; an existing FILE is kept unless --force, a symbolic link never
+    followed. Example: rasid export hits.atom --what stories --since 7d
     """
     settings = settings_from(ctx, db)
     if what not in ("hits", "stories"):
@@ -229,7 +235,7 @@ def export(
         raise ConfigError("--format table is for the terminal; export writes csv, jsonl or atom")
     from storage.export import render
 
+    check_writable(output, force=force)  # before the query, so a refusal costs nothing
     records = _query(settings, what, since, source, partner, sector, search, limit)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(records, what, fmt), encoding="utf-8")
+    write_atomically(output, render(records, what, fmt), force=force)
     console.print(f"wrote {len(records)} {what} to {output} ({fmt})", soft_wrap=True, markup=False)

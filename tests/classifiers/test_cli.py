@@ -14,14 +14,16 @@ EGYPT_DEAL = (
 )
 
 
-def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from rasid.cli import main; main()", *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent-home"},
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent-home", **(env or {})},
     )
 
 
@@ -112,7 +114,9 @@ def test_explain_url_fetches_the_page_from_a_real_local_server(site_server) -> N
         Path(__file__).resolve().parents[1] / "fixtures" / "classifiers" / "egypt_russia_deal.html"
     ).read_bytes()
     site = site_server({"/news/egypt-russia.html": Route(body=page)})
-    result = _run("explain", f"{site.url}/news/egypt-russia.html")
+    # The server is on 127.0.0.1, an internal address the URL policy refuses unless told otherwise.
+    allow = {"RASID_CRAWL__ALLOW_PRIVATE_ADDRESSES": "1"}
+    result = _run("explain", f"{site.url}/news/egypt-russia.html", env=allow)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("HIT")
     assert "partners: Egypt" in result.stdout

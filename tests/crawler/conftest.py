@@ -15,8 +15,10 @@ from tests.crawler.outlets import Site, build_site
 from tests.servers import serve_site
 
 ROOT = Path(__file__).resolve().parents[2]
-#: No delays against 127.0.0.1: politeness settings are tested in test_settings.py.
+#: No delays against 127.0.0.1: politeness settings are tested in test_settings.py. The test servers are on
+#: 127.0.0.1, so the internal-address refusal is switched off (tests/crawler/test_url_policy.py checks it on).
 FAST_ENV = {
+    "RASID_CRAWL__ALLOW_PRIVATE_ADDRESSES": "true",
     "RASID_CRAWL__DOWNLOAD_DELAY": "0",
     "RASID_CRAWL__AUTOTHROTTLE": "false",
     "RASID_CRAWL__RETRY_TIMES": "1",

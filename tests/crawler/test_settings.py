@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from config.settings import CrawlSettings, Settings
 from crawler.settings import to_scrapy
 
@@ -53,6 +55,8 @@ def test_every_setting_is_one_scrapy_knows() -> None:
 
     ours = {"REDIS_URL", "SCHEDULER_PERSIST"}  # read by scrapy-redis
     ours |= {"RASID_RETRY_BACKOFF", "RASID_RETRY_BACKOFF_MAX"}  # read by crawler.retry
+    ours |= {"RASID_ALLOW_PRIVATE_ADDRESSES"}  # read by crawler.urlpolicy
+    ours |= {"RASID_SITEMAP_INDEX_MAX_CHILDREN", "RASID_SITEMAP_MAX_DEPTH"}  # read by the spider
     values = to_scrapy(Settings(crawl=CrawlSettings(redis_url="redis://127.0.0.1:6379/3")))
     unknown = {key for key in values if not hasattr(default_settings, key)} - ours
     assert not unknown
@@ -68,3 +72,26 @@ def test_the_snapshot_keeps_retry_pauses_short() -> None:
     settings = Settings(crawl=CrawlSettings(retry_backoff=3.0))
     assert to_scrapy(settings)["RASID_RETRY_BACKOFF"] == 3.0
     assert to_scrapy(settings, snapshot=True)["RASID_RETRY_BACKOFF"] <= 0.2
+
+
+@pytest.mark.parametrize("snapshot", [False, True])
+def test_only_http_download_handlers_are_left_on(snapshot: bool) -> None:
+    handlers = to_scrapy(Settings(), snapshot=snapshot)["DOWNLOAD_HANDLERS"]
+    assert handlers == {"file": None, "data": None, "ftp": None, "s3": None}
+
+
+def test_the_url_policy_runs_before_robots_txt_and_exempts_only_the_snapshot() -> None:
+    from scrapy.settings import default_settings
+
+    middlewares = to_scrapy(Settings())["DOWNLOADER_MIDDLEWARES"]
+    base = default_settings.DOWNLOADER_MIDDLEWARES_BASE
+    robots = base["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"]
+    assert middlewares["crawler.urlpolicy.UrlPolicyMiddleware"] < robots
+    assert to_scrapy(Settings())["RASID_ALLOW_PRIVATE_ADDRESSES"] is False
+    assert to_scrapy(Settings(), snapshot=True)["RASID_ALLOW_PRIVATE_ADDRESSES"] is True
+
+
+def test_the_redis_url_is_a_secret_that_only_scrapy_redis_sees_in_full() -> None:
+    settings = Settings(crawl=CrawlSettings(redis_url="redis://:hunter2@127.0.0.1:6379/3"))
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.masked())
+    assert to_scrapy(settings)["REDIS_URL"] == "redis://:hunter2@127.0.0.1:6379/3"
