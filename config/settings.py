@@ -81,6 +81,9 @@ class DigestSettings(BaseModel):
         None, description="a file holding the password (first line), e.g. a secret mount"
     )
     smtp_timeout: float = Field(30.0, gt=0, description="seconds for connecting and for each SMTP reply")
+    smtp_ca_file: Path | None = Field(
+        None, description="PEM file of the CA certificates to trust for the server, instead of the system's"
+    )
     smtp_verify_tls: bool = Field(
         True, description="check the server's certificate (off only for a self-signed test server)"
     )

@@ -177,7 +177,9 @@ def send(message: str, sender: str, recipients: Sequence[str], config: DigestSet
     try:
         refused = _envelope(client, sender, recipients, config, where)
         try:
-            client.data(message.encode("ascii"))
+            code, reply = client.data(message.encode("ascii"))
+            if code != 250:  # smtplib's data() returns the final reply rather than raising on it
+                raise smtplib.SMTPDataError(code, reply)
         except smtplib.SMTPResponseException as exc:
             raise _refusal(f"{where} refused the message", exc) from None
         except (OSError, smtplib.SMTPException) as exc:
@@ -199,7 +201,7 @@ def _envelope(
             client.starttls(context=_context(config))
             client.ehlo()
         if config.smtp_user:
-            client.login(config.smtp_user, config.password() or "")
+            _login(client, config.smtp_user, config.password() or "")
         code, reply = client.mail(sender)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, sender)
@@ -226,8 +228,24 @@ def _envelope(
     return tuple(refused)
 
 
+def _login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH PLAIN where offered (one exchange, what submission servers expect), else smtplib's choice.
+
+    smtplib's ``login`` falls back from a refused PLAIN to LOGIN with an initial response, which some
+    servers (aiosmtpd among them) answer by waiting: a wrong password then reads as a timeout.
+    """
+    if "PLAIN" in client.esmtp_features.get("auth", "").upper().split():
+        client.user, client.password = user, password
+        client.auth("PLAIN", client.auth_plain)
+    else:
+        client.login(user, password)
+
+
 def _context(config: DigestSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context()
+    try:
+        context = ssl.create_default_context(cafile=config.smtp_ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{config.smtp_ca_file}: cannot load CA certificates: {exc}") from None
     if not config.smtp_verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -270,8 +288,11 @@ def send_digest(settings: Settings, now: datetime | None = None, dry_run: bool =
     config = settings.digest
     if not config.recipients and not dry_run:
         raise ConfigError('digest.recipients is empty: set [digest] recipients = ["analyst@example.org"]')
-    if config.smtp_user and not dry_run:
-        config.password()  # an unreadable password file is a configuration error, before anything is claimed
+    if not dry_run:  # an unreadable password or CA file is a configuration error, before anything is claimed
+        if config.smtp_user:
+            config.password()
+        if config.smtp_security != "none":
+            _context(config)
     now = now or datetime.now(UTC)
     repository = _open_repository(settings)
     try:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -97,19 +98,27 @@ def now() -> datetime:
 
 @dataclass
 class Inbox:
-    """What the server received, and a switch that makes it stall in DATA until released."""
+    """What the server accepted; scripted replies to DATA (e.g. "451 ..."), and a stall in DATA until released.
+
+    ``seen`` counts every message that reached DATA, ``messages`` only those answered 250.
+    """
 
     messages: list[EmailMessage] = field(default_factory=list)
+    seen: int = 0
+    replies: list[str] = field(default_factory=list)
     stall: bool = False
     entered: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
+        self.seen += 1
         if self.stall:
             self.entered.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
-        return "250 OK queued"
+        reply = self.replies.pop(0) if self.replies else "250 OK queued"
+        if reply.startswith("250"):
+            self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
+        return reply
 
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.messages]
@@ -121,15 +130,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    """A plain aiosmtpd server on 127.0.0.1 (no TLS, no AUTH) and what it received."""
+@contextmanager
+def smtp_server(**kwargs: Any) -> Iterator[tuple[Inbox, int]]:
+    """An aiosmtpd server on 127.0.0.1 (``kwargs`` add TLS or AUTH) and what it received."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **kwargs)
     controller.start()
-    yield inbox, controller.port
-    inbox.release.set()
-    controller.stop()
+    try:
+        yield inbox, controller.port
+    finally:
+        inbox.release.set()
+        controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A plain SMTP server (no TLS, no AUTH)."""
+    with smtp_server() as server:
+        yield server
 
 
 def write_config(path: Path, db_url: str, port: int, **digest: Any) -> Path:
