@@ -98,7 +98,7 @@ def now() -> datetime:
 
 @dataclass
 class Inbox:
-    """What the server accepted; scripted replies to DATA (e.g. "451 ..."), and a stall in DATA until released.
+    """What the server accepted; scripted replies to DATA (e.g. "451 ..."), and a stall before the reply.
 
     ``seen`` counts every message that reached DATA, ``messages`` only those answered 250.
     """
@@ -106,19 +106,24 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     seen: int = 0
     replies: list[str] = field(default_factory=list)
-    stall: bool = False
+    stall: str | None = None  # "before-queue" or "after-queue": hold DATA until released
     entered: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         self.seen += 1
-        if self.stall:
-            self.entered.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
+        if self.stall == "before-queue":  # aiosmtpd cancels this wait when the client goes away
+            await self._hold()
         reply = self.replies.pop(0) if self.replies else "250 OK queued"
-        if reply.startswith("250"):
+        if reply.startswith("250"):  # queued, as an MTA does before it answers
             self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
+        if self.stall == "after-queue":  # the reply is held back until the test lets it go
+            await self._hold()
         return reply
+
+    async def _hold(self) -> None:
+        self.entered.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
 
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.messages]
