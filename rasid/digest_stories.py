@@ -54,6 +54,11 @@ class DigestStory:
     score: float
     article_ids: tuple[int, ...]
 
+    @property
+    def url(self) -> str | None:
+        """The headline's link: the first outlet with an http(s) link."""
+        return next((link.url for link in self.links if link.url), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
