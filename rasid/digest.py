@@ -109,7 +109,7 @@ def render(
     partner_names: Mapping[str, str] | None = None,
     max_stories: int = 40,
 ) -> tuple[str, str]:
-    """The HTML and plain-text parts: a summary, then the first ``max_stories`` in full, the rest as headlines."""
+    """The HTML and text parts: a summary, the first ``max_stories`` in full, the rest as headlines."""
     context = {
         "subject": subject(len(stories), day),
         "day": day,
@@ -355,7 +355,7 @@ def send_digest(settings: Settings, now: datetime | None = None, dry_run: bool =
 
 
 def preview(settings: Settings, out_dir: Path | None = None, now: datetime | None = None) -> Preview:
-    """Write the digest that would be sent now (HTML, text and the whole message) without claiming anything."""
+    """Write the digest that would be sent now (HTML, text, the whole message), claiming nothing."""
     config = settings.digest
     now = now or datetime.now(UTC)
     folder = out_dir or config.preview_dir

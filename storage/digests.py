@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, insert, or_, select, update
 
 from storage.models import ArticleRow, DigestRow
 from storage.records import DigestRecord, StorySource
@@ -36,12 +36,12 @@ def claim(
     stories: int,
     now: datetime,
 ) -> int | None:
-    """Record the digest as "sending" with these hits attached, in one transaction; None if a hit was taken."""
+    """Record the digest as "sending" with these hits attached, in one transaction; None if one was taken."""
     ids = list(article_ids)
     try:
         with engine.begin() as conn:
             digest_id = conn.execute(
-                DigestRow.__table__.insert()
+                insert(DigestRow)
                 .values(
                     created_at=now,
                     status="sending",

@@ -1,4 +1,4 @@
-"""``rasid digest preview`` and ``rasid digest send``: thin glue over rasid/digest.py, which the daemon calls too."""
+"""``rasid digest preview`` and ``rasid digest send``: thin glue over rasid/digest.py, as the daemon is."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def send(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Mail the hits new since the last digest to digest.recipients, each hit once (exit 1 if the send failed).
+    """Mail the hits new since the last digest to digest.recipients, each hit once; exit 1 if it failed.
 
     Example: rasid digest send --dry-run
     """

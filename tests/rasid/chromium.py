@@ -125,7 +125,9 @@ class Chromium:
         self.wait_for("Page.loadEventFired", session)
 
     def evaluate(self, session: str, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", session, expression=expression, returnByValue=True, awaitPromise=True)
+        result = self.call(
+            "Runtime.evaluate", session, expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in result:
             raise DevToolsError(f"script failed: {result['exceptionDetails'].get('text')}")
         return result["result"].get("value")

@@ -1,4 +1,4 @@
-"""What the digest tests share: a database of real labelled hits, a real SMTP server, the CLI in a child.
+"""What the digest tests share (a plugin of tests/conftest.py): real labelled hits, an SMTP server, the CLI.
 
 The hits are real positive articles of the labelled dev set, classified by the real classifier and
 stored as the crawler would, dated hours before now; one is also run by a second outlet so that a
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -59,7 +59,9 @@ def labelled_hits(shared_data: Path, count: int, skip: int = 0) -> list[dict[str
     return found[skip : skip + count]
 
 
-def store_hits(url: str, records: list[dict[str, Any]], now: datetime, copy_first: bool = True) -> list[StoredHit]:
+def store_hits(
+    url: str, records: list[dict[str, Any]], now: datetime, copy_first: bool = True
+) -> list[StoredHit]:
     """Store the records as one crawl run would, published an hour apart before ``now``."""
     engine = make_engine(url)
     repository = Repository(engine)
@@ -80,17 +82,14 @@ def store_hits(url: str, records: list[dict[str, Any]], now: datetime, copy_firs
                 published=published,
                 fetched_at=now - timedelta(minutes=30),
             )
-            outcomes.append(PageOutcome(source=source, urls=(link,), article=article, verdict=record["verdict"]))
+            outcomes.append(
+                PageOutcome(source=source, urls=(link,), article=article, verdict=record["verdict"])
+            )
             stored.append(StoredHit(record["title"], link, source))
     run_id = repository.start_run(sorted({o.source for o in outcomes}))
     repository.store(outcomes, run_id)
     engine.dispose()
     return stored
-
-
-@pytest.fixture
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- a real SMTP server ------------------------------------------------------------------------------
@@ -149,7 +148,7 @@ def smtp_server(**kwargs: Any) -> Iterator[tuple[Inbox, int]]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
+def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
     """A plain SMTP server (no TLS, no AUTH)."""
     with smtp_server() as server:
         yield server
@@ -173,7 +172,9 @@ def write_config(path: Path, db_url: str, port: int, **digest: Any) -> Path:
     return path
 
 
-def run_cli(config: Path, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    config: Path, *args: str, env: dict[str, str] | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
     """``rasid --config FILE ...`` in a child process, as an operator or the daemon would run it."""
     return subprocess.run(
         [sys.executable, "-m", "rasid.cli", "--config", str(config), *args],

@@ -1,4 +1,4 @@
-"""The HTML digest in a real browser (Debian's chromium, headless) at a phone's width: RTL, no overflow, shaped.
+"""The HTML digest in Debian's chromium (headless) at a phone's width: right to left, no overflow, shaped.
 
 The screenshot is kept: under ``$RASID_TEST_ARTIFACTS`` when set, else in the test's tmp folder; its
 path is printed (``pytest -rP`` shows it).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from config.settings import load_settings
 from rasid.digest import preview
 from tests.rasid.chromium import Chromium, find_chromium
-from tests.rasid.digest_fixtures import labelled_hits, now, store_hits, write_config  # noqa: F401
+from tests.rasid.digest_fixtures import labelled_hits, store_hits, write_config
 
 PHONE_WIDTH, PHONE_HEIGHT = 375, 812  # CSS pixels of a common phone
 
@@ -33,7 +33,10 @@ PROBE = r"""
   r.innerWidth = window.innerWidth;
   r.scrollWidth = document.documentElement.scrollWidth;
   r.overflowing = Array.from(document.querySelectorAll("body *"))
-    .filter((e) => { const b = e.getBoundingClientRect(); return b.right > window.innerWidth + 0.5 || b.left < -0.5; })
+    .filter((e) => {
+      const b = e.getBoundingClientRect();
+      return b.right > window.innerWidth + 0.5 || b.left < -0.5;
+    })
     .map((e) => e.tagName + ": " + (e.textContent || "").trim().slice(0, 40));
   const h1 = document.querySelector("h1").getBoundingClientRect();
   r.headingGapRight = window.innerWidth - h1.right;
@@ -54,7 +57,7 @@ PROBE = r"""
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
     binary = find_chromium()
     if binary is None:
-        pytest.skip("chromium not installed: .ci/run installs Debian's chromium (apt-get install chromium fonts-noto-core)")
+        pytest.skip("chromium not installed: .ci/run installs it (apt-get install chromium fonts-noto-core)")
     browser = Chromium(binary, tmp_path_factory.mktemp("chromium-profile"))
     yield browser
     browser.close()
@@ -74,11 +77,14 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def test_digest_is_right_to_left_shaped_arabic_within_a_phone_width(
-    chromium: Chromium, sqlite_url: str, shared_data: Path, tmp_path: Path, now: datetime  # noqa: F811
+    chromium: Chromium,
+    sqlite_url: str,
+    shared_data: Path,
+    tmp_path: Path,
 ) -> None:
-    store_hits(sqlite_url, labelled_hits(shared_data, 8), now)
+    store_hits(sqlite_url, labelled_hits(shared_data, 8), datetime.now(UTC))
     settings = load_settings(write_config(tmp_path / "rasid.toml", sqlite_url, 25))
-    written = preview(settings, tmp_path / "preview", now)
+    written = preview(settings, tmp_path / "preview")
     session = chromium.page(PHONE_WIDTH, PHONE_HEIGHT)
     chromium.open(session, written.html.as_uri())
     seen = chromium.evaluate(session, PROBE)
@@ -90,6 +96,8 @@ def test_digest_is_right_to_left_shaped_arabic_within_a_phone_width(
     assert seen["overflowing"] == []
     assert seen["headingGapRight"] < 40  # the heading starts at the right edge, as Arabic does
     assert seen["latinRatio"] > 0.97  # the measure itself: unjoined script keeps its width
-    assert seen["arabicRatio"] < 0.85, f"Arabic not shaped (boxes or isolated letters): {seen['arabicRatio']:.2f}"
+    assert seen["arabicRatio"] < 0.85, (
+        f"Arabic not shaped (boxes or isolated letters): {seen['arabicRatio']:.2f}"
+    )
     width, height = _png_size(shot)
     assert width == PHONE_WIDTH * 2 and height > PHONE_HEIGHT  # device scale 2, the whole page

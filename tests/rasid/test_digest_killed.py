@@ -1,16 +1,16 @@
 """A `rasid digest send` killed (SIGKILL) while the server holds its message, then run again.
 
 The SMTP server holds DATA until the test has killed the sender, either after queueing the message
-(the worst case: the server took the mail but the sender never learnt it) or before (the server drops it). The next run must
-resend that digest with the same Message-ID and the same hits (so the mail client keeps one copy),
-put the hits stored meanwhile into a digest of their own, and leave no hit unsent.
+(the worst case: the server took the mail but the sender never learnt it) or before (the server drops
+it). The next run must resend that digest with the same Message-ID and the same hits (so the mail
+client keeps one copy), put the hits stored meanwhile into a digest of their own, and lose none.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ from storage.db import make_engine
 from storage.repository import Repository
 from tests.rasid.digest_fixtures import (
     labelled_hits,
-    now,  # noqa: F401 - fixture
     parts,
     run_cli,
     smtp_server,
@@ -31,9 +30,12 @@ from tests.rasid.digest_fixtures import (
 
 @pytest.mark.parametrize("stall", ["after-queue", "before-queue"])
 def test_a_send_killed_mid_data_is_resent_as_the_same_message_and_no_hit_is_mailed_twice_or_lost(
-    database_url: str, shared_data: Path, tmp_path: Path, now: datetime, stall: str  # noqa: F811
+    database_url: str,
+    shared_data: Path,
+    tmp_path: Path,
+    stall: str,
 ) -> None:
-    first = store_hits(database_url, labelled_hits(shared_data, 4), now)
+    first = store_hits(database_url, labelled_hits(shared_data, 4), datetime.now(UTC))
     with smtp_server() as (inbox, port):
         config = write_config(tmp_path / "rasid.toml", database_url, port, sending_lease=0)
         inbox.stall = stall
@@ -43,7 +45,9 @@ def test_a_send_killed_mid_data_is_resent_as_the_same_message_and_no_hit_is_mail
         assert child.wait(30) == -signal.SIGKILL
         inbox.stall = None
         inbox.release.set()
-        later = store_hits(database_url, labelled_hits(shared_data, 2, skip=4), now, copy_first=False)
+        later = store_hits(
+            database_url, labelled_hits(shared_data, 2, skip=4), datetime.now(UTC), copy_first=False
+        )
         restarted = run_cli(config, "digest", "send")
         again = run_cli(config, "digest", "send")
     assert restarted.returncode == 0, restarted.stderr
@@ -64,5 +68,5 @@ def test_a_send_killed_mid_data_is_resent_as_the_same_message_and_no_hit_is_mail
     engine = make_engine(database_url)
     repository = Repository(engine)
     assert repository.pending_hits() == []
-    assert repository.unfinished_digests(datetime.now(now.tzinfo), 0) == []
+    assert repository.unfinished_digests(datetime.now(UTC), 0) == []
     engine.dispose()

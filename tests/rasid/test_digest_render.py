@@ -46,7 +46,9 @@ def test_hits_of_one_story_are_one_entry_listing_every_outlet_that_ran_it() -> N
 def test_strongest_story_comes_first_then_the_one_more_outlets_carried() -> None:
     weak, strong = _hit(1, 1, score=1.5, title="ضعيف"), _hit(2, 2, score=4.0, title="قوي")
     wide = _hit(3, 3, score=1.5, title="واسع")
-    carried = {3: (StorySource("a", "https://a.example/1", NOW), StorySource("b", "https://b.example/1", NOW))}
+    carried = {
+        3: (StorySource("a", "https://a.example/1", NOW), StorySource("b", "https://b.example/1", NOW))
+    }
     assert [s.headline for s in group([weak, strong, wide], carried)] == ["قوي", "واسع", "ضعيف"]
 
 
@@ -74,7 +76,7 @@ def test_hostile_headline_excerpt_and_link_are_escaped_or_dropped_in_html_and_pl
         None,
         title='<script>alert("x")</script> روسيا & <b>',
         url="javascript:alert(1)",
-        evidence=('<img src=x onerror=alert(1)> وروسيا',),
+        evidence=("<img src=x onerror=alert(1)> وروسيا",),
     )
     html, text = render(group([hostile], {}), NOW.date())
     assert "<script>" not in html and "<img" not in html and "javascript:" not in html
@@ -91,9 +93,7 @@ def test_html_is_right_to_left_arabic_with_inline_styles_only() -> None:
 
 
 def test_summary_counts_stories_per_partner_and_sector() -> None:
-    stories = group(
-        [_hit(1, 1), _hit(2, 2, partners=("UAE", "China"), sectors=("energy",)), _hit(3, 2)], {}
-    )
+    stories = group([_hit(1, 1), _hit(2, 2, partners=("UAE", "China"), sectors=("energy",)), _hit(3, 2)], {})
     summary = summarise(stories)
     assert (summary.stories, summary.hits) == (2, 3)
     assert summary.partners == (("UAE", 2), ("China", 1))
@@ -122,8 +122,14 @@ def test_subject_names_the_day_and_counts_in_arabic() -> None:
 def test_message_is_multipart_alternative_with_encoded_headers() -> None:
     html, text = render(group([_hit(1, 1)], {}), NOW.date())
     message = build_message(
-        html, text, subject(1, NOW.date()), "rasid@desk.example.org", ["a@desk.example.org", "b@desk.example.org"],
-        "<digest-1@desk.example.org>", NOW, "<mailto:admin@desk.example.org>",
+        html,
+        text,
+        subject(1, NOW.date()),
+        "rasid@desk.example.org",
+        ["a@desk.example.org", "b@desk.example.org"],
+        "<digest-1@desk.example.org>",
+        NOW,
+        "<mailto:admin@desk.example.org>",
     )
     raw = message.as_bytes()
     assert raw.isascii()  # base64 parts and RFC 2047 headers: safe through any relay

@@ -25,10 +25,8 @@ from storage.repository import Repository
 from tests.rasid.digest_fixtures import (
     free_port,
     labelled_hits,
-    now,  # noqa: F401 - fixture
     parts,
     run_cli,
-    smtp,  # noqa: F401 - fixture
     smtp_server,
     store_hits,
     write_config,
@@ -43,9 +41,9 @@ def records(shared_data: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def filled(database_url: str, records: list[dict[str, Any]], now: datetime):  # noqa: F811
+def filled(database_url: str, records: list[dict[str, Any]]):
     """The database URL and the hits stored in it (five real articles, the first carried by two outlets)."""
-    return database_url, store_hits(database_url, records, now)
+    return database_url, store_hits(database_url, records, datetime.now(UTC))
 
 
 def _pending(url: str) -> int:
@@ -57,9 +55,12 @@ def _pending(url: str) -> int:
 
 
 def test_digest_arrives_with_both_parts_the_headers_and_every_story(
-    filled, smtp, tmp_path: Path, records: list[dict[str, Any]]  # noqa: F811
+    filled,
+    smtp_inbox,
+    tmp_path: Path,
+    records: list[dict[str, Any]],
 ) -> None:
-    (url, stored), (inbox, port) = filled, smtp
+    (url, stored), (inbox, port) = filled, smtp_inbox
     result = run_cli(write_config(tmp_path / "rasid.toml", url, port), "digest", "send")
     assert result.returncode == 0, result.stderr
     [message] = inbox.messages
@@ -91,8 +92,8 @@ def test_digest_arrives_with_both_parts_the_headers_and_every_story(
     assert _pending(url) == 0
 
 
-def test_second_send_has_nothing_new(filled, smtp, tmp_path: Path) -> None:  # noqa: F811
-    (url, _), (inbox, port) = filled, smtp
+def test_second_send_has_nothing_new(filled, smtp_inbox, tmp_path: Path) -> None:
+    (url, _), (inbox, port) = filled, smtp_inbox
     config = write_config(tmp_path / "rasid.toml", url, port)
     assert run_cli(config, "digest", "send").returncode == 0
     second = run_cli(config, "digest", "send")
@@ -102,14 +103,17 @@ def test_second_send_has_nothing_new(filled, smtp, tmp_path: Path) -> None:  # n
 
 
 def test_hits_stored_after_a_digest_go_in_the_next_one_only(
-    database_url: str, shared_data: Path, smtp, tmp_path: Path, now: datetime  # noqa: F811
+    database_url: str,
+    shared_data: Path,
+    smtp_inbox,
+    tmp_path: Path,
 ) -> None:
-    inbox, port = smtp
+    inbox, port = smtp_inbox
     first, later = labelled_hits(shared_data, 3), labelled_hits(shared_data, 2, skip=3)
-    store_hits(database_url, first, now)
+    store_hits(database_url, first, datetime.now(UTC))
     settings = load_settings(write_config(tmp_path / "rasid.toml", database_url, port))
     assert send_digest(settings).status == "sent"
-    store_hits(database_url, later, now, copy_first=False)
+    store_hits(database_url, later, datetime.now(UTC), copy_first=False)
     outcome = send_digest(settings)
     assert (outcome.status, outcome.stories) == ("sent", 2)
     second_text, _ = parts(inbox.messages[1])
@@ -119,9 +123,11 @@ def test_hits_stored_after_a_digest_go_in_the_next_one_only(
 
 
 def test_server_down_fails_in_one_line_and_the_next_send_carries_the_hits_once(
-    filled, smtp, tmp_path: Path  # noqa: F811
+    filled,
+    smtp_inbox,
+    tmp_path: Path,
 ) -> None:
-    (url, stored), (inbox, port) = filled, smtp
+    (url, stored), (inbox, port) = filled, smtp_inbox
     down = run_cli(write_config(tmp_path / "down.toml", url, free_port(), retry_times=1), "digest", "send")
     assert down.returncode == 1
     assert "Traceback" not in down.stderr
@@ -138,11 +144,15 @@ def test_server_down_fails_in_one_line_and_the_next_send_carries_the_hits_once(
 
 
 def test_a_4xx_reply_is_retried_after_a_pause_and_the_digest_sent_once(
-    filled, smtp, tmp_path: Path  # noqa: F811
+    filled,
+    smtp_inbox,
+    tmp_path: Path,
 ) -> None:
-    (url, _), (inbox, port) = filled, smtp
+    (url, _), (inbox, port) = filled, smtp_inbox
     inbox.replies = ["451 4.3.0 try again later"]
-    settings = load_settings(write_config(tmp_path / "rasid.toml", url, port, retry_times=2, retry_backoff=0.2))
+    settings = load_settings(
+        write_config(tmp_path / "rasid.toml", url, port, retry_times=2, retry_backoff=0.2)
+    )
     started = datetime.now(UTC)
     outcome = send_digest(settings)
     assert outcome.status == "sent"
@@ -155,8 +165,8 @@ def test_a_4xx_reply_is_retried_after_a_pause_and_the_digest_sent_once(
     assert record is not None and (record.status, record.attempts) == ("sent", 2)
 
 
-def test_a_5xx_refusal_is_not_retried_and_leaves_the_hits_pending(filled, smtp, tmp_path: Path) -> None:  # noqa: F811
-    (url, stored), (inbox, port) = filled, smtp
+def test_a_5xx_refusal_is_not_retried_and_leaves_the_hits_pending(filled, smtp_inbox, tmp_path: Path) -> None:
+    (url, stored), (inbox, port) = filled, smtp_inbox
     inbox.replies = ["554 5.7.1 message rejected"]
     settings = load_settings(write_config(tmp_path / "rasid.toml", url, port, retry_times=3))
     outcome = send_digest(settings)
@@ -192,11 +202,15 @@ def test_a_refused_login_is_one_line_without_the_password_and_the_hits_stay_pend
     secret = tmp_path / "smtp-password"
     secret.write_text("not-the-password\n")
     with smtp_server(authenticator=_check_login, auth_required=True, auth_require_tls=False) as (inbox, port):
-        config = write_config(tmp_path / "rasid.toml", url, port, smtp_user=USER, smtp_password_file=str(secret))
+        config = write_config(
+            tmp_path / "rasid.toml", url, port, smtp_user=USER, smtp_password_file=str(secret)
+        )
         result = run_cli(config, "digest", "send")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"error: digest not sent: 127.0.0.1:{port} refused the login of 'rasid-desk': 535")
+    assert result.stderr.startswith(
+        f"error: digest not sent: 127.0.0.1:{port} refused the login of 'rasid-desk': 535"
+    )
     assert len(result.stderr.strip().splitlines()) == 1
     assert "not-the-password" not in result.stdout + result.stderr
     assert inbox.seen == 0
@@ -221,7 +235,9 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -249,12 +265,18 @@ def test_starttls_then_login_with_the_servers_certificate_checked(filled, tmp_pa
     with smtp_server(**options) as (inbox, port):
         settings = load_settings(
             write_config(
-                tmp_path / "rasid.toml", url, port, smtp_security="starttls", smtp_user=USER,
+                tmp_path / "rasid.toml",
+                url,
+                port,
+                smtp_security="starttls",
+                smtp_user=USER,
                 smtp_ca_file=str(cert),
             ),
             digest={"smtp_password": PASSWORD},
         )
-        unchecked = send_digest(load_settings(write_config(tmp_path / "no-ca.toml", url, port, smtp_security="starttls")))
+        unchecked = send_digest(
+            load_settings(write_config(tmp_path / "no-ca.toml", url, port, smtp_security="starttls"))
+        )
         outcome = send_digest(settings)
     assert unchecked.status == "failed" and "CERTIFICATE_VERIFY_FAILED" in (unchecked.error or "")
     assert outcome.status == "sent", outcome.error
@@ -273,8 +295,10 @@ def test_implicit_tls(filled, tmp_path: Path) -> None:
     assert len(inbox.messages) == 1
 
 
-def test_an_empty_day_sends_nothing_or_a_short_mail_as_configured(sqlite_url: str, smtp, tmp_path: Path) -> None:  # noqa: F811
-    inbox, port = smtp
+def test_an_empty_day_sends_nothing_or_a_short_mail_as_configured(
+    sqlite_url: str, smtp_inbox, tmp_path: Path
+) -> None:
+    inbox, port = smtp_inbox
     quiet = send_digest(load_settings(write_config(tmp_path / "quiet.toml", sqlite_url, port)))
     assert quiet.status == "nothing-new" and inbox.seen == 0
     told = send_digest(load_settings(write_config(tmp_path / "told.toml", sqlite_url, port, send_empty=True)))
@@ -285,15 +309,15 @@ def test_an_empty_day_sends_nothing_or_a_short_mail_as_configured(sqlite_url: st
     assert "لم يرصد راصد أي خبر جديد" in text and "لم يرصد راصد أي خبر جديد" in html
 
 
-def test_list_unsubscribe_is_sent_when_configured(filled, smtp, tmp_path: Path) -> None:  # noqa: F811
-    (url, _), (inbox, port) = filled, smtp
+def test_list_unsubscribe_is_sent_when_configured(filled, smtp_inbox, tmp_path: Path) -> None:
+    (url, _), (inbox, port) = filled, smtp_inbox
     value = "<mailto:rasid-admin@desk.example.org?subject=unsubscribe>"
     send_digest(load_settings(write_config(tmp_path / "rasid.toml", url, port, list_unsubscribe=value)))
     assert inbox.messages[0]["List-Unsubscribe"] == value
 
 
-def test_dry_run_speaks_no_smtp_and_claims_nothing(filled, smtp, tmp_path: Path) -> None:  # noqa: F811
-    (url, stored), (inbox, port) = filled, smtp
+def test_dry_run_speaks_no_smtp_and_claims_nothing(filled, smtp_inbox, tmp_path: Path) -> None:
+    (url, stored), (inbox, port) = filled, smtp_inbox
     result = run_cli(write_config(tmp_path / "rasid.toml", url, port), "digest", "send", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "would send راصد: 5 أخبار جديدة" in result.stdout
@@ -304,7 +328,9 @@ def test_dry_run_speaks_no_smtp_and_claims_nothing(filled, smtp, tmp_path: Path)
 def test_preview_writes_the_html_text_and_message_and_says_where(filled, tmp_path: Path) -> None:
     url, stored = filled
     out = tmp_path / "out"
-    result = run_cli(write_config(tmp_path / "rasid.toml", url, free_port()), "digest", "preview", "--out", str(out))
+    result = run_cli(
+        write_config(tmp_path / "rasid.toml", url, free_port()), "digest", "preview", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr
     for name in ("digest.html", "digest.txt", "digest.eml"):
         assert f"wrote {out / name}" in result.stdout

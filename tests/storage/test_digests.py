@@ -28,7 +28,12 @@ def test_claimed_hits_are_no_longer_pending_and_the_digest_keeps_its_message(rep
     assert repo.pending_hits() == []
     record = repo.digest(digest_id)
     assert record is not None
-    assert (record.status, record.message_id, record.hits, record.attempts) == ("sending", "<m1@example.org>", 2, 1)
+    assert (record.status, record.message_id, record.hits, record.attempts) == (
+        "sending",
+        "<m1@example.org>",
+        2,
+        1,
+    )
 
 
 def test_a_second_claim_of_a_claimed_hit_fails_whole_and_leaves_no_digest(repo: Repository) -> None:
@@ -59,7 +64,10 @@ def test_a_refused_digest_is_failed_and_its_hits_pending_again(repo: Repository)
     repo.digest_failed(digest_id, "127.0.0.1:25 refused: 554 no")
     assert sorted(h.article_id for h in repo.pending_hits()) == ids
     record = repo.digest(digest_id)
-    assert record is not None and (record.status, record.last_error) == ("failed", "127.0.0.1:25 refused: 554 no")
+    assert record is not None and (record.status, record.last_error) == (
+        "failed",
+        "127.0.0.1:25 refused: 554 no",
+    )
     assert repo.unfinished_digests(NOW + timedelta(days=1), lease=0) == []
 
 
