@@ -14,7 +14,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -30,6 +30,7 @@ from rasid.digest_stories import DigestStory, group, summarise
 
 if TYPE_CHECKING:
     from config.settings import DigestSettings, Settings
+    from storage.records import Hit
     from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
@@ -310,13 +311,13 @@ def send_digest(settings: Settings, now: datetime | None = None, dry_run: bool =
                 if error:
                     return DigestOutcome(
                         "failed",
-                        record.stories,
-                        record.hits,
-                        record.digest_id,
-                        record.message_id,
-                        record.subject,
-                        resent,
-                        error,
+                        stories=record.stories,
+                        hits=record.hits,
+                        digest_id=record.digest_id,
+                        message_id=record.message_id,
+                        subject=record.subject,
+                        resent=resent,
+                        error=error,
                     )
                 resent += 1
         content, hits = _content(repository, settings, now)
@@ -333,9 +334,16 @@ def send_digest(settings: Settings, now: datetime | None = None, dry_run: bool =
             now,
             config.list_unsubscribe,
         ).as_string(policy=SMTP)
-        counts = dict(stories=len(content.stories), hits=len(hits), subject=content.subject, resent=resent)
+        outcome = DigestOutcome(
+            "dry-run",
+            stories=len(content.stories),
+            hits=len(hits),
+            message_id=message_id,
+            subject=content.subject,
+            resent=resent,
+        )
         if dry_run:
-            return DigestOutcome("dry-run", message_id=message_id, **counts)  # type: ignore[arg-type]
+            return outcome
         digest_id = repository.claim_digest(
             [hit.article_id for hit in hits],
             message_id,
@@ -346,10 +354,9 @@ def send_digest(settings: Settings, now: datetime | None = None, dry_run: bool =
             now,
         )
         if digest_id is None:
-            return DigestOutcome("busy", error="another send claimed some of these hits first", **counts)  # type: ignore[arg-type]
+            return replace(outcome, status="busy", error="another send claimed some of these hits first")
         error = _deliver(repository, digest_id, message, config.recipients, config)
-        status = "failed" if error else "sent"
-        return DigestOutcome(status, digest_id=digest_id, message_id=message_id, error=error, **counts)  # type: ignore[arg-type]
+        return replace(outcome, status="failed" if error else "sent", digest_id=digest_id, error=error)
     finally:
         repository.engine.dispose()
 
@@ -414,7 +421,7 @@ def _deliver(
         return None
 
 
-def _content(repository: Repository, settings: Settings, now: datetime) -> tuple[_Content, list]:  # type: ignore[type-arg]
+def _content(repository: Repository, settings: Settings, now: datetime) -> tuple[_Content, list[Hit]]:
     hits = repository.pending_hits()
     story_ids = [hit.story_id for hit in hits if hit.story_id is not None]
     stories = group(hits, repository.story_sources(story_ids))
