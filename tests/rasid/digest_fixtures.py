@@ -106,6 +106,7 @@ class Inbox:
     seen: int = 0
     replies: list[str] = field(default_factory=list)
     stall: str | None = None  # "before-queue" or "after-queue": hold DATA until released
+    hang_up: int = 0  # this many next messages are queued, then the connection is closed unanswered
     entered: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -118,6 +119,9 @@ class Inbox:
             self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
         if self.stall == "after-queue":  # the reply is held back until the test lets it go
             await self._hold()
+        if self.hang_up:  # queued, then the line drops before the client hears 250
+            self.hang_up -= 1
+            server.transport.close()
         return reply
 
     async def _hold(self) -> None:

@@ -337,3 +337,45 @@ def test_preview_writes_the_html_text_and_message_and_says_where(filled, tmp_pat
     html = (out / "digest.html").read_text(encoding="utf-8")
     assert all(hit.title in html for hit in stored)
     assert _pending(url) == len(stored)  # a preview claims nothing
+
+
+def test_a_connection_lost_after_the_message_is_resent_with_the_same_message_id(
+    filled, smtp_inbox, tmp_path: Path
+) -> None:
+    (url, stored), (inbox, port) = filled, smtp_inbox
+    inbox.hang_up = 1
+    config = write_config(tmp_path / "rasid.toml", url, port)
+    lost = run_cli(config, "digest", "send")
+    assert lost.returncode == 1
+    assert lost.stderr.startswith(
+        f"error: digest not sent: connection to 127.0.0.1:{port} lost while sending"
+    )
+    assert _pending(url) == 0  # the server may hold the mail: its hits stay with that digest
+    again = run_cli(config, "digest", "send")
+    assert again.returncode == 0, again.stderr
+    assert "resent 1 unfinished digest" in again.stdout
+    first, resent = inbox.messages
+    assert first["Message-ID"] == resent["Message-ID"]
+    assert first.as_bytes() == resent.as_bytes()
+    assert "nothing new" in run_cli(config, "digest", "send").stdout
+
+
+def test_no_recipients_or_an_unreadable_password_file_is_a_usage_error_before_anything_is_claimed(
+    filled, smtp_inbox, tmp_path: Path
+) -> None:
+    (url, stored), (inbox, port) = filled, smtp_inbox
+    nobody = run_cli(write_config(tmp_path / "nobody.toml", url, port, recipients=[]), "digest", "send")
+    assert (nobody.returncode, nobody.stderr.strip()) == (
+        2,
+        'error: digest.recipients is empty: set [digest] recipients = ["analyst@example.org"]',
+    )
+    missing = tmp_path / "no-such-password"
+    config = write_config(tmp_path / "rasid.toml", url, port, smtp_user=USER, smtp_password_file=str(missing))
+    unreadable = run_cli(config, "digest", "send")
+    assert unreadable.returncode == 2
+    assert (
+        unreadable.stderr.strip()
+        == f"error: {missing}: cannot read the SMTP password: No such file or directory"
+    )
+    assert inbox.seen == 0
+    assert _pending(url) == len(stored)
