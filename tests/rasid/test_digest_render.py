@@ -115,7 +115,9 @@ def test_subject_names_the_day_and_counts_in_arabic() -> None:
     assert subject(1, day).startswith("راصد: خبر واحد جديد")  # one new story
     assert subject(2, day).startswith("راصد: خبران جديدان")  # two (dual)
     assert subject(7, day).startswith("راصد: 7 أخبار جديدة")  # 3-10: plural
-    assert subject(11, day).startswith("راصد: 11 خبرًا جديدًا")  # 11+: singular accusative
+    assert subject(11, day).startswith("راصد: 11 خبرًا جديدًا")  # 11-99: singular accusative
+    assert subject(103, day).startswith("راصد: 103 أخبار جديدة")  # by the last two digits
+    assert subject(100, day).startswith("راصد: 100 خبر جديد")  # hundreds: singular genitive
     assert subject(7, day).endswith(f" {day.year}") and str(day.day) in subject(7, day)
 
 
