@@ -342,7 +342,7 @@ def test_preview_writes_the_html_text_and_message_and_says_where(filled, tmp_pat
 def test_a_connection_lost_after_the_message_is_resent_with_the_same_message_id(
     filled, smtp_inbox, tmp_path: Path
 ) -> None:
-    (url, stored), (inbox, port) = filled, smtp_inbox
+    (url, _), (inbox, port) = filled, smtp_inbox
     inbox.hang_up = 1
     config = write_config(tmp_path / "rasid.toml", url, port)
     lost = run_cli(config, "digest", "send")
