@@ -11,7 +11,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, SecretStr, field_validator
 from pydantic_settings import (
@@ -154,16 +154,60 @@ class ScheduleSettings(BaseModel):
 
 
 class DigestSettings(BaseModel):
-    """Where and when the daily digest goes."""
+    """Where, how and when the daily digest e-mail goes; the SMTP password never prints."""
 
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    sender: str = "rasid@localhost"
-    recipients: tuple[str, ...] = ()
-    send_at: str = Field("07:00", pattern=r"^\d{2}:\d{2}$", description="local time of the daily send")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server (the relay or submission host)")
+    smtp_port: int = Field(25, ge=0, le=65535, description="25 or 587 for starttls, 465 for tls")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "none", description="starttls upgrades a plain connection, tls is implicit TLS (port 465)"
+    )
+    smtp_user: str | None = Field(None, description="log in as this user; None = no authentication")
+    smtp_password: SecretStr | None = Field(
+        None, description="from RASID_DIGEST__SMTP_PASSWORD, never a file in the repo"
+    )
+    smtp_password_file: Path | None = Field(
+        None, description="a file holding the password (first line), e.g. a secret mount"
+    )
+    smtp_timeout: float = Field(30.0, gt=0, description="seconds for connecting and for each SMTP reply")
+    smtp_ca_file: Path | None = Field(
+        None, description="PEM file of the CA certificates to trust for the server, instead of the system's"
+    )
+    smtp_verify_tls: bool = Field(
+        True, description="check the server's certificate (off only for a self-signed test server)"
+    )
+    sender: str = Field("rasid@localhost", description="From: address, also the domain of the Message-ID")
+    recipients: tuple[str, ...] = Field(
+        (), description="To: addresses; sending with none is a configuration error"
+    )
+    list_unsubscribe: str | None = Field(
+        None, description="List-Unsubscribe value (<mailto:...> or <https://...>); None = no header"
+    )
+    send_empty: bool = Field(False, description="on a day with no new hit, send a short 'nothing new' mail")
+    max_stories: int = Field(40, ge=1, description="stories shown in full; the rest are listed as headlines")
+    retry_times: int = Field(
+        2, ge=0, description="retries of a failed send within one run (4xx, refused, timeout)"
+    )
+    retry_backoff: float = Field(
+        10.0, ge=0, description="seconds before the first retry, doubled for each next"
+    )
+    sending_lease: float = Field(
+        300.0, ge=0, description="seconds a send in progress is left to its process before another resends it"
+    )
+    preview_dir: Path = Field(DEFAULT_DATA_DIR / "digest", description="where `rasid digest preview` writes")
+
+    def password(self) -> str | None:
+        """The SMTP password: the variable, else the first line of the file; ConfigError if unreadable."""
+        if self.smtp_password is not None:
+            return self.smtp_password.get_secret_value()
+        if self.smtp_password_file is None:
+            return None
+        try:
+            lines = self.smtp_password_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(
+                f"{self.smtp_password_file}: cannot read the SMTP password: {exc.strerror or exc}"
+            ) from None
+        return lines[0] if lines else ""
 
 
 class WebSettings(BaseModel):

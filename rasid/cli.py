@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "rasid.commands.database",
     "rasid.commands.daemon",
     "rasid.commands.web",
+    "rasid.commands.digest",
 )
 
 

@@ -128,15 +128,24 @@ class SeenUrlRow(Base):
 
 
 class DigestRow(Base):
-    """A digest e-mail; a hit is attached to one in the same transaction that marks it sent."""
+    """A digest e-mail: "sending" (claimed, its hits attached), "sent", or "failed" (its hits released)."""
 
     __tablename__ = "digests"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     recipients: Mapped[str] = mapped_column(Text, default="[]")
+    # Added by revision 0009 (delivery): fixed when the digest is claimed, kept for every resend.
+    message_id: Mapped[str | None] = mapped_column(Text, unique=True, index=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)  # the whole MIME message, ASCII (base64 parts)
+    hits: Mapped[int | None] = mapped_column(Integer)
+    stories: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class StoryRow(Base):

@@ -157,3 +157,30 @@ class WeekPrecision:
     @property
     def precision(self) -> float | None:
         return self.right / self.judged_hits if self.judged_hits else None
+
+
+@dataclass(frozen=True, slots=True)
+class StorySource:
+    """One article of a story, as the digest lists it: which outlet ran it, where, and when."""
+
+    source: str
+    url: str
+    published: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """A claimed digest: the message as it was fixed when its hits were attached, and how sending went."""
+
+    digest_id: int
+    status: str  # "sending", "sent" or "failed"
+    message_id: str
+    subject: str
+    message: str  # the whole MIME message, resent byte for byte
+    recipients: tuple[str, ...]
+    hits: int
+    stories: int
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from storage import dedup, review
+from storage import dedup, digests, review
 from storage.models import (
     ArticleRow,
     CrawlRunRow,
@@ -27,6 +27,7 @@ from storage.models import (
     utcnow,
 )
 from storage.records import (
+    DigestRecord,
     Hit,
     Judgement,
     PageOutcome,
@@ -34,6 +35,7 @@ from storage.records import (
     StoreResult,
     Story,
     StoryArticle,
+    StorySource,
     WeekPrecision,
 )
 from storage.results import query_hits, query_stories
@@ -292,6 +294,52 @@ class Repository:
                     .values(digest_id=digest_id)
                 )
         return int(digest_id)
+
+    # -- the digest's delivery (storage/digests.py holds the protocol) -----------------------------------
+
+    def claim_digest(
+        self,
+        article_ids: Sequence[int],
+        message_id: str,
+        subject: str,
+        message: str,
+        recipients: Sequence[str],
+        stories: int,
+        now: datetime,
+    ) -> int | None:
+        """Attach these hits to a new "sending" digest in one transaction; None if one was claimed first."""
+        return digests.claim(self.engine, article_ids, message_id, subject, message, recipients, stories, now)
+
+    def unfinished_digests(self, now: datetime, lease: float) -> list[DigestRecord]:
+        """Digests claimed but not known sent, whose lease is over: to be resent as the same message."""
+        return digests.unfinished(self.reader, now, lease)
+
+    def take_over_digest(self, digest_id: int, now: datetime, lease: float) -> bool:
+        return digests.take_over(self.engine, digest_id, now, lease)
+
+    def digest_retrying(self, digest_id: int, now: datetime, error: str) -> None:
+        digests.retrying(self.engine, digest_id, now, error)
+
+    def digest_sent(self, digest_id: int, now: datetime) -> None:
+        digests.mark_sent(self.engine, digest_id, now)
+
+    def digest_failed(self, digest_id: int, error: str) -> None:
+        """The server did not take the digest: its hits become pending again."""
+        digests.release(self.engine, digest_id, error)
+
+    def digest_unsure(self, digest_id: int, error: str) -> None:
+        """The server may have taken the digest: it stays claimed, to be resent with its Message-ID."""
+        digests.leave_unsure(self.engine, digest_id, error)
+
+    def digest(self, digest_id: int) -> DigestRecord | None:
+        return digests.find(self.reader, digest_id)
+
+    def last_digest_sent_at(self) -> datetime | None:
+        return digests.last_sent(self.reader)
+
+    def story_sources(self, story_ids: Sequence[int]) -> dict[int, tuple[StorySource, ...]]:
+        """Every article of these stories, with its outlet, URL and date."""
+        return digests.story_sources(self.reader, story_ids)
 
     def stories(
         self,
