@@ -1,0 +1,222 @@
+"""The learned decision stage: a logistic regression over the text around the Russia mentions and the rule numbers.
+
+The rules find candidates (Russia tied to a cooperation or meeting term) and explain them; this model, trained
+on the labelled articles by ``rasid train`` (classifiers/training.py), decides. It ships as a small JSON file
+of coefficients (classifiers/model/decision.json): plain numbers read back without executing anything, and
+scored here with a dictionary lookup per word so that the classifier keeps its throughput. scikit-learn is
+needed only to train it; tests check that this scoring equals scikit-learn's on the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from classifiers.features import Reading
+
+#: Format of the model file; a file of another format is refused rather than misread.
+MODEL_FORMAT = 1
+#: The model shipped with rasid, rebuilt by ``rasid train``.
+MODEL_PATH = Path(__file__).resolve().parent / "model" / "decision.json"
+#: Words as scikit-learn's default token pattern reads them, single letters kept (و، ب are clitics
+#: split off by nothing, but a lone digit or letter still carries S-400 and the like).
+TOKEN_PATTERN = r"(?u)\b\w+\b"
+_TOKEN = re.compile(TOKEN_PATTERN)
+#: Sentences either side of a sentence naming Russia that the model reads: cooperation is often stated about
+#: "the two countries" a sentence after Russia is named.
+NEIGHBOURS = 1
+
+
+class ModelError(Exception):
+    """The model file is missing, of another format, or damaged: one line saying which."""
+
+
+def passage(reading: Reading, neighbours: int = NEIGHBOURS) -> str:
+    """The normalised title and the body sentences naming Russia with their neighbours: what the model reads."""
+    title, body = reading.parts
+    spans = body.spans
+    named = {f.index for f in reading.facts if f.part == "body"}
+    wanted = sorted(
+        {i + step for i in named for step in range(-neighbours, neighbours + 1)} & set(range(len(spans)))
+    )
+    return "\n".join([title.norm, *(body.norm[spans[i][0] : spans[i][1]] for i in wanted)])
+
+
+def numbers(reading: Reading, rivals: frozenset[str], blocs: frozenset[str]) -> dict[str, float]:
+    """The rule stage's findings as numbers (counts on a log scale), named so a model file can list them."""
+    facts, found = reading.facts, reading.found
+    body_facts = [f for f in facts if f.part == "body"]
+    valued = [f for f in facts if f.value > 0]
+    roles = Counter(i.group.role for i in found)
+    partners = {i.group.canonical for i in found if i.group.role == "partner"}
+    sectors = {i.group.canonical for i in found if i.group.role == "sector"}
+    negatives = Counter(i.group.canonical for i in found if i.group.role == "negative")
+    out = {
+        "rule_score": math.log1p(reading.score),
+        "russia_title": float(any(f.part == "title" for f in facts)),
+        "russia_sentences": math.log1p(len(body_facts)),
+        "russia_share": len(body_facts) / max(len(reading.parts[1].spans), 1),
+        "value_sentences": math.log1p(len(valued)),
+        "max_value": math.log1p(max((f.value for f in valued), default=0.0)),
+        "cooperation_near": math.log1p(sum(f.cooperation for f in facts)),
+        "meeting_near": math.log1p(sum(f.meeting for f in facts)),
+        "cooperation_terms": math.log1p(roles["cooperation"]),
+        "partners": math.log1p(len(partners - rivals)),
+        "rival": float(bool(partners & rivals)),
+        "bloc": float(bool(partners & blocs)),
+        "sectors": math.log1p(len(sectors)),
+        "negatives": math.log1p(roles["negative"]),
+        **{name: float(value) for name, value in reading.features.items()},
+    }
+    for name, count in negatives.items():
+        out[f"negative:{name}"] = math.log1p(count)
+    return out
+
+
+def ngrams(text: str, sizes: tuple[int, int]) -> list[str]:
+    """Word n-grams as scikit-learn's vectorizers build them (space-joined, shortest first per position)."""
+    words = _TOKEN.findall(text)
+    low, high = sizes
+    if high == 1:
+        return words
+    grams = list(words) if low == 1 else []
+    for n in range(max(low, 2), high + 1):
+        grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+@dataclass(frozen=True)
+class DecisionModel:
+    """Coefficients of a logistic regression over TF-IDF word n-grams of the passage and the rule numbers."""
+
+    terms: dict[str, tuple[float, float]]  # n-gram -> (idf, coefficient)
+    numbers: dict[str, float]  # rule number -> coefficient
+    intercept: float
+    threshold: float  # probability at or above which a candidate is a hit
+    ngram_range: tuple[int, int] = (1, 2)
+    sublinear_tf: bool = True
+    neighbours: int = NEIGHBOURS
+    trained: dict[str, Any] = field(default_factory=dict)  # what it was trained on: counts, seed, C...
+    version: str = ""
+
+    def contributions(self, model_input: ModelInput) -> dict[str, float]:
+        """Each feature's share of the log-odds: n-grams of the passage and rule numbers (``#name``)."""
+        counts = Counter(g for g in ngrams(model_input.passage, self.ngram_range) if g in self.terms)
+        weights = {}
+        for gram, count in counts.items():
+            idf = self.terms[gram][0]
+            weights[gram] = ((1.0 + math.log(count)) if self.sublinear_tf else count) * idf
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        out = {gram: self.terms[gram][1] * w / norm for gram, w in weights.items()}
+        for name, value in model_input.numbers.items():
+            coefficient = self.numbers.get(name)
+            if coefficient and value:
+                out[f"#{name}"] = coefficient * value
+        return out
+
+    def log_odds(self, model_input: ModelInput) -> float:
+        return self.intercept + sum(self.contributions(model_input).values())
+
+    def probability_of(self, model_input: ModelInput) -> float:
+        z = self.log_odds(model_input)
+        return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+    def explain(self, model_input: ModelInput, top: int = 10) -> list[tuple[str, float]]:
+        """The features that moved the decision most, either way, largest first."""
+        ranked = sorted(self.contributions(model_input).items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+        return [(name, round(value, 4)) for name, value in ranked[:top]]
+
+    def to_json(self) -> str:
+        """The model file's text: sorted keys and rounded numbers, so the same model is the same bytes."""
+        body = _body(self)
+        return json.dumps({**body, "version": _version_of(body)}, ensure_ascii=False, sort_keys=True, indent=0)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInput:
+    """What the model reads of one article."""
+
+    passage: str
+    numbers: dict[str, float]
+
+
+def _r(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def _body(model: DecisionModel) -> dict[str, Any]:
+    return {
+        "format": MODEL_FORMAT,
+        "kind": "logistic-regression/tfidf-word-ngrams+rule-numbers",
+        "terms": {term: [_r(idf), _r(coef)] for term, (idf, coef) in sorted(model.terms.items())},
+        "numbers": {name: _r(coef) for name, coef in sorted(model.numbers.items())},
+        "intercept": _r(model.intercept),
+        "threshold": _r(model.threshold),
+        "ngram_range": list(model.ngram_range),
+        "sublinear_tf": model.sublinear_tf,
+        "neighbours": model.neighbours,
+        "trained": model.trained,
+    }
+
+
+def _version_of(body: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    return f"lr{MODEL_FORMAT}-{digest.hexdigest()[:10]}"
+
+
+def rounded(model: DecisionModel) -> DecisionModel:
+    """The model as its file holds it (numbers rounded), with its version: what is saved and loaded."""
+    return model_from_json(model.to_json(), "<memory>")
+
+
+def model_from_json(text: str, source: str) -> DecisionModel:
+    """A model from its file's text; ModelError naming ``source`` when it is not a model file of this format."""
+    try:
+        raw = json.loads(text)
+        if raw.get("format") != MODEL_FORMAT:
+            raise ModelError(f"{source}: model format {raw.get('format')!r}, expected {MODEL_FORMAT}")
+        model = DecisionModel(
+            terms={str(t): (float(v[0]), float(v[1])) for t, v in raw["terms"].items()},
+            numbers={str(n): float(c) for n, c in raw["numbers"].items()},
+            intercept=float(raw["intercept"]),
+            threshold=float(raw["threshold"]),
+            ngram_range=(int(raw["ngram_range"][0]), int(raw["ngram_range"][1])),
+            sublinear_tf=bool(raw["sublinear_tf"]),
+            neighbours=int(raw["neighbours"]),
+            trained=dict(raw.get("trained") or {}),
+            version=str(raw["version"]),
+        )
+    except ModelError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ModelError(f"{source}: not a decision model file ({type(exc).__name__}: {exc})") from None
+    return model
+
+
+def save_model(model: DecisionModel, path: Path) -> str:
+    """Write the model file; returns its version."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = model.to_json()
+    path.write_text(text + "\n", encoding="utf-8")
+    return str(json.loads(text)["version"])
+
+
+def load_model(path: Path | None = None) -> DecisionModel:
+    """The model in ``path`` (default: the one shipped with rasid)."""
+    return _load(path or MODEL_PATH)
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> DecisionModel:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the decision model: {exc.strerror or exc}") from None
+    return model_from_json(text, str(path))
