@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.features import Reading
+from config.keywords import Keywords
 
 #: Format of the model file; a file of another format is refused rather than misread.
 MODEL_FORMAT = 1
@@ -49,9 +50,13 @@ def passage(reading: Reading, neighbours: int = NEIGHBOURS) -> str:
     return "\n".join([title.norm, *(body.norm[spans[i][0] : spans[i][1]] for i in wanted)])
 
 
-def numbers(reading: Reading, rivals: frozenset[str], blocs: frozenset[str]) -> dict[str, float]:
+def numbers(reading: Reading, keywords: Keywords) -> dict[str, float]:
     """The rule stage's findings as numbers (counts on a log scale), named so a model file can list them."""
     facts, found = reading.facts, reading.found
+    rivals, blocs = keywords.rivals, keywords.blocs
+    tied = any(i.group.role == "partner" for f in facts if f.value > 0 for i in f.items) or any(
+        i.group.role == "partner" for i in reading.around
+    )
     body_facts = [f for f in facts if f.part == "body"]
     valued = [f for f in facts if f.value > 0]
     roles = Counter(i.group.role for i in found)
@@ -60,6 +65,7 @@ def numbers(reading: Reading, rivals: frozenset[str], blocs: frozenset[str]) -> 
     negatives = Counter(i.group.canonical for i in found if i.group.role == "negative")
     out = {
         "rule_score": math.log1p(reading.score),
+        "rule_hit": float(reading.score >= keywords.threshold and tied),
         "russia_title": float(any(f.part == "title" for f in facts)),
         "russia_sentences": math.log1p(len(body_facts)),
         "russia_share": len(body_facts) / max(len(reading.parts[1].spans), 1),
@@ -77,44 +83,61 @@ def numbers(reading: Reading, rivals: frozenset[str], blocs: frozenset[str]) -> 
     }
     for name, count in negatives.items():
         out[f"negative:{name}"] = math.log1p(count)
+    # What each sentence naming Russia holds together, counted without the rules' hand-set factors: the
+    # model weighs "Russia + a partner + a cooperation term" against "Russia + a rival + war" itself.
+    together: Counter[str] = Counter()
+    for f in facts:
+        own = {i.group.canonical for i in f.items if i.group.role == "partner"}
+        flags = {
+            "cooperation": f.cooperation,
+            "meeting": f.meeting,
+            "sector": f.sector,
+            "partner": bool(own - rivals),
+            "rival": bool(own & rivals),
+            "negative": bool(f.negatives),
+        }
+        held = sorted(name for name, on in flags.items() if on)
+        for i, first in enumerate(held):
+            together[f"{f.where}:{first}"] += 1
+            for second in held[i + 1 :]:
+                together[f"{f.where}:{first}+{second}"] += 1
+    for name, count in together.items():
+        out[f"sentence:{name}"] = math.log1p(count)
     return out
 
 
 def ngrams(text: str, sizes: tuple[int, int]) -> list[str]:
-    """Word n-grams as scikit-learn's vectorizers build them (space-joined, shortest first per position)."""
+    """Word n-grams, space-joined, as training's vectorizer and the scoring below both read them."""
     words = _TOKEN.findall(text)
     low, high = sizes
-    if high == 1:
-        return words
     grams = list(words) if low == 1 else []
     for n in range(max(low, 2), high + 1):
-        grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        grams.extend(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
     return grams
 
 
 @dataclass(frozen=True)
 class DecisionModel:
-    """Coefficients of a logistic regression over TF-IDF word n-grams of the passage and the rule numbers."""
+    """Coefficients of a logistic regression over the word n-grams present in the passage and the rule numbers.
 
-    terms: dict[str, tuple[float, float]]  # n-gram -> (idf, coefficient)
+    Presence (0/1) rather than TF-IDF: the score is then a sum over the n-grams of the passage that the model
+    knows (one set intersection), with no norm over every n-gram, which keeps the classifier at thousands of
+    articles a second; cross-validation found no loss from it (bench/results/classify.md).
+    """
+
+    terms: dict[str, float]  # n-gram -> coefficient
     numbers: dict[str, float]  # rule number -> coefficient
     intercept: float
     threshold: float  # probability at or above which a candidate is a hit
     ngram_range: tuple[int, int] = (1, 2)
-    sublinear_tf: bool = True
     neighbours: int = NEIGHBOURS
     trained: dict[str, Any] = field(default_factory=dict)  # what it was trained on: counts, seed, C...
     version: str = ""
 
     def contributions(self, model_input: ModelInput) -> dict[str, float]:
         """Each feature's share of the log-odds: n-grams of the passage and rule numbers (``#name``)."""
-        counts = Counter(g for g in ngrams(model_input.passage, self.ngram_range) if g in self.terms)
-        weights = {}
-        for gram, count in counts.items():
-            idf = self.terms[gram][0]
-            weights[gram] = ((1.0 + math.log(count)) if self.sublinear_tf else count) * idf
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        out = {gram: self.terms[gram][1] * w / norm for gram, w in weights.items()}
+        terms = self.terms
+        out = {gram: terms[gram] for gram in set(ngrams(model_input.passage, self.ngram_range)) if gram in terms}
         for name, value in model_input.numbers.items():
             coefficient = self.numbers.get(name)
             if coefficient and value:
@@ -122,7 +145,14 @@ class DecisionModel:
         return out
 
     def log_odds(self, model_input: ModelInput) -> float:
-        return self.intercept + sum(self.contributions(model_input).values())
+        """The sum of :meth:`contributions` and the intercept, without building the dictionary (the hot path)."""
+        get = self.terms.get
+        numbers = self.numbers.get
+        return (
+            self.intercept
+            + sum([get(gram, 0.0) for gram in set(ngrams(model_input.passage, self.ngram_range))])
+            + sum([numbers(name, 0.0) * value for name, value in model_input.numbers.items()])
+        )
 
     def probability_of(self, model_input: ModelInput) -> float:
         z = self.log_odds(model_input)
@@ -154,13 +184,12 @@ def _r(value: float) -> float:
 def _body(model: DecisionModel) -> dict[str, Any]:
     return {
         "format": MODEL_FORMAT,
-        "kind": "logistic-regression/tfidf-word-ngrams+rule-numbers",
-        "terms": {term: [_r(idf), _r(coef)] for term, (idf, coef) in sorted(model.terms.items())},
+        "kind": "logistic-regression/word-ngram-presence+rule-numbers",
+        "terms": {term: _r(coef) for term, coef in sorted(model.terms.items())},
         "numbers": {name: _r(coef) for name, coef in sorted(model.numbers.items())},
         "intercept": _r(model.intercept),
         "threshold": _r(model.threshold),
         "ngram_range": list(model.ngram_range),
-        "sublinear_tf": model.sublinear_tf,
         "neighbours": model.neighbours,
         "trained": model.trained,
     }
@@ -183,12 +212,11 @@ def model_from_json(text: str, source: str) -> DecisionModel:
         if raw.get("format") != MODEL_FORMAT:
             raise ModelError(f"{source}: model format {raw.get('format')!r}, expected {MODEL_FORMAT}")
         model = DecisionModel(
-            terms={str(t): (float(v[0]), float(v[1])) for t, v in raw["terms"].items()},
+            terms={str(t): float(c) for t, c in raw["terms"].items()},
             numbers={str(n): float(c) for n, c in raw["numbers"].items()},
             intercept=float(raw["intercept"]),
             threshold=float(raw["threshold"]),
             ngram_range=(int(raw["ngram_range"][0]), int(raw["ngram_range"][1])),
-            sublinear_tf=bool(raw["sublinear_tf"]),
             neighbours=int(raw["neighbours"]),
             trained=dict(raw.get("trained") or {}),
             version=str(raw["version"]),

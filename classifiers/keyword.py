@@ -201,7 +201,7 @@ class KeywordClassifier:
         """What the decision model reads of an article the rules read (the model's own passage width)."""
         neighbours = self.model.neighbours if self.model else NEIGHBOURS
         return ModelInput(
-            passage(reading, neighbours), numbers(reading, self.keywords.rivals, self.keywords.blocs)
+            passage(reading, neighbours), numbers(reading, self.keywords)
         )
 
     def _read(self, parts: tuple[Part, Part], found: list[Found]) -> Reading:

@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
@@ -91,35 +91,50 @@ def fit_model(
 def _fit(
     inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings, threshold: float
 ) -> DecisionModel:
-    sizes = (1, settings.ngram_max)
-    vectorizer = TfidfVectorizer(
-        analyzer=partial(ngrams, sizes=sizes),
-        min_df=settings.min_df,
-        max_features=settings.max_features,
-        sublinear_tf=True,
-        dtype=np.float64,
-    )
-    text = vectorizer.fit_transform([i.passage for i in inputs])
-    names = sorted({name for i in inputs for name in i.numbers})
-    rules = sparse.csr_matrix(np.array([[i.numbers.get(n, 0.0) for n in names] for i in inputs]))
-    regression = LogisticRegression(
-        C=settings.c, class_weight="balanced", solver="liblinear", random_state=settings.seed, max_iter=1000
-    )
-    regression.fit(sparse.hstack([text, rules]).tocsr(), labels)
+    vectorizer, names, regression = fit_estimators(inputs, labels, settings)
     coefficients = regression.coef_[0]
     vocabulary = vectorizer.get_feature_names_out()
     width = len(vocabulary)
     return DecisionModel(
         terms={
-            str(term): (float(idf), float(coef))
-            for term, idf, coef in zip(vocabulary, vectorizer.idf_, coefficients[:width], strict=True)
+            str(term): float(coef)
+            for term, coef in zip(vocabulary, coefficients[:width], strict=True)
             if coef != 0.0
         },
         numbers={name: float(c) for name, c in zip(names, coefficients[width:], strict=True)},
         intercept=float(regression.intercept_[0]),
         threshold=threshold,
-        ngram_range=sizes,
+        ngram_range=(1, settings.ngram_max),
     )
+
+
+def fit_estimators(
+    inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings
+) -> tuple[CountVectorizer, list[str], LogisticRegression]:
+    """scikit-learn's vectorizer and regression fitted on ``inputs``, with the names of the rule numbers."""
+    vectorizer = CountVectorizer(
+        analyzer=partial(ngrams, sizes=(1, settings.ngram_max)),
+        min_df=settings.min_df,
+        max_features=settings.max_features,
+        binary=True,
+        dtype=np.float64,
+    )
+    regression = LogisticRegression(
+        C=settings.c, class_weight="balanced", solver="liblinear", random_state=settings.seed, max_iter=1000
+    )
+    names = sorted({name for i in inputs for name in i.numbers})
+    regression.fit(design_matrix(vectorizer, names, inputs, fit=True), labels)
+    return vectorizer, names, regression
+
+
+def design_matrix(
+    vectorizer: CountVectorizer, names: list[str], inputs: Sequence[ModelInput], fit: bool = False
+) -> sparse.csr_matrix:
+    """The n-gram columns and then the rule-number columns, one row per input."""
+    passages = [i.passage for i in inputs]
+    text = vectorizer.fit_transform(passages) if fit else vectorizer.transform(passages)
+    rules = sparse.csr_matrix(np.array([[i.numbers.get(n, 0.0) for n in names] for i in inputs]))
+    return sparse.hstack([text, rules]).tocsr()
 
 
 def _pick_threshold(inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings) -> float:
@@ -142,8 +157,25 @@ def _f1(predicted: np.ndarray, labels: np.ndarray) -> float:
     return 2 * tp / (flagged + relevant) if flagged + relevant else 0.0
 
 
-def train_classifier(
-    clf: KeywordClassifier, records: Sequence[LabelledRecord], settings: TrainSettings = TrainSettings()
-) -> KeywordClassifier:
-    """``clf``'s rules deciding with a model trained on ``records``: what a cross-validation fold fits."""
-    return clf.with_model(fit_model(examples(clf, records), settings))
+class Trainer:
+    """Fits the decision stage over ``clf``'s rules, reading each labelled article with the rules only once.
+
+    Cross-validation calls :meth:`fit` once per fold on overlapping training sets; the rule readings are
+    the same in every fold (nothing in them is fitted), so they are cached by record id.
+    """
+
+    def __init__(self, clf: KeywordClassifier, settings: TrainSettings = TrainSettings()) -> None:
+        self.rules = clf.with_model(None)
+        self.settings = settings
+        self._cache: dict[tuple[str | int, str, str], Example] = {}
+
+    def examples(self, records: Sequence[LabelledRecord]) -> list[Example]:
+        # Keyed by the text too: two labelled files may reuse an id.
+        missing = [r for r in records if (r.id, r.title, r.text) not in self._cache]
+        for record, example in zip(missing, examples(self.rules, missing), strict=True):
+            self._cache[record.id, record.title, record.text] = example
+        return [self._cache[r.id, r.title, r.text] for r in records]
+
+    def fit(self, records: Sequence[LabelledRecord]) -> KeywordClassifier:
+        """The rules deciding with a model trained on ``records`` alone."""
+        return self.rules.with_model(fit_model(self.examples(records), self.settings))
