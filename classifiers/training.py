@@ -31,8 +31,8 @@ class TrainSettings:
     """The model's settings, chosen by cross-validation (bench/results/classify.md) and recorded in the file."""
 
     c: float = 1.0  # inverse regularisation strength of the logistic regression
-    min_df: int = 2  # an n-gram must stand in this many training passages
-    max_features: int = 20000  # the most frequent n-grams kept
+    min_df: int = 3  # an n-gram must stand in this many training passages
+    max_features: int = 5000  # the most frequent n-grams kept
     ngram_max: int = 2  # word n-grams from 1 to this
     inner_folds: int = 3  # folds of the inner cross-validation that picks the threshold
     seed: int = 0
