@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from typing import Literal
 
-from classifiers.decision import NEIGHBOURS, DecisionModel, ModelInput, load_model, numbers, passage
+from classifiers.decision import CANDIDATE_SCORE, NEIGHBOURS, DecisionModel, ModelInput, load_model, numbers, passage
 from classifiers.document import Found, Part
 from classifiers.features import Reading, SentenceFacts, document_features, rule_score, sentence_facts
 from classifiers.tokens import TermIndex, compile_terms, core_of
@@ -240,7 +240,7 @@ class KeywordClassifier:
             partners = Counter(i.group.canonical for i in around)
         is_hit = score >= self.keywords.threshold and bool(partners)
         probability = None
-        if self.model is not None and score > 0:
+        if self.model is not None and score >= CANDIDATE_SCORE:
             # A candidate: the rules found Russia tied to something; the trained model decides.
             probability = self.model.probability_of(self.model_input(reading))
             is_hit = probability >= self.model.threshold
