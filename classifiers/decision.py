@@ -14,13 +14,11 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from classifiers.document import Found
 from classifiers.features import Reading
 from config.keywords import Keywords
 
@@ -54,11 +52,8 @@ def passage(reading: Reading, neighbours: int = NEIGHBOURS) -> str:
     return "\n".join([title.norm, *(body.norm[spans[i][0] : spans[i][1]] for i in wanted)])
 
 
-def numbers(reading: Reading, keywords: Keywords, next_to: Sequence[Found] = ()) -> dict[str, float]:
-    """The rule stage's findings as numbers (counts on a log scale), named so a model file can list them.
-
-    ``next_to``: the terms of the sentences right after those naming Russia (see KeywordClassifier).
-    """
+def numbers(reading: Reading, keywords: Keywords) -> dict[str, float]:
+    """The rule stage's findings as numbers (counts on a log scale), named so a model file can list them."""
     facts, found = reading.facts, reading.found
     rivals, blocs = keywords.rivals, keywords.blocs
     tied = any(i.group.role == "partner" for f in facts if f.value > 0 for i in f.items) or any(
@@ -110,8 +105,6 @@ def numbers(reading: Reading, keywords: Keywords, next_to: Sequence[Found] = ())
                 together[f"{f.where}:{first}+{second}"] += 1
     for name, count in together.items():
         out[f"sentence:{name}"] = math.log1p(count)
-    for role, count in Counter(i.group.role for i in next_to).items():
-        out[f"next:{role}"] = math.log1p(count)
     return out
 
 

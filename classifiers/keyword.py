@@ -197,21 +197,11 @@ class KeywordClassifier:
             return None
         return self._read(parts, self._found(parts, sentences))
 
-    def model_input(self, reading: Reading) -> ModelInput:
-        """What the decision model reads of an article the rules read (the model's own passage width)."""
-        neighbours = self.model.neighbours if self.model else NEIGHBOURS
-        return ModelInput(passage(reading, neighbours), numbers(reading, self.keywords, self._next_to(reading)))
-
-    def _next_to(self, reading: Reading) -> list[Found]:
-        """Terms of the body sentences right after those naming Russia, when they do not name it themselves:
-        "the two countries agreed..." often follows the sentence that names Russia."""
-        body = reading.parts[1]
-        named = {f.index for f in reading.facts if f.part == "body"}
-        out: list[Found] = []
-        for index in sorted({i + 1 for i in named} - named):
-            if index < len(body.spans):
-                out.extend(self._find(body, *body.spans[index], index))
-        return out
+    def model_input(self, reading: Reading, neighbours: int | None = None) -> ModelInput:
+        """What the decision model reads of an article the rules read (by default the model's passage width)."""
+        if neighbours is None:
+            neighbours = self.model.neighbours if self.model else NEIGHBOURS
+        return ModelInput(passage(reading, neighbours), numbers(reading, self.keywords))
 
     def _read(self, parts: tuple[Part, Part], found: list[Found]) -> Reading:
         facts = sentence_facts(parts, found, self.keywords)

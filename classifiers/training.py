@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from classifiers.decision import CANDIDATE_SCORE, DecisionModel, ModelInput, ngrams, rounded
+from classifiers.decision import CANDIDATE_SCORE, NEIGHBOURS, DecisionModel, ModelInput, ngrams, rounded
 from classifiers.evaluate import LabelledRecord
 from classifiers.keyword import KeywordClassifier
 
@@ -30,11 +30,12 @@ THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.10, 0.91, 0.05))
 class TrainSettings:
     """The model's settings, chosen by cross-validation (bench/results/classify.md) and recorded in the file."""
 
-    c: float = 1.0  # inverse regularisation strength of the logistic regression
+    c: float = 0.3  # inverse regularisation strength of the logistic regression (CV: 0.1 < 0.3 > 1)
     min_df: int = 3  # an n-gram must stand in this many training passages
     max_features: int = 5000  # the most frequent n-grams kept
     ngram_max: int = 1  # word n-grams from 1 to this (bigrams: no better in CV, twice the scoring time)
     inner_folds: int = 3  # folds of the inner cross-validation that picks the threshold
+    neighbours: int = NEIGHBOURS  # sentences either side of each sentence naming Russia that the model reads
     seed: int = 0
 
 
@@ -46,13 +47,16 @@ class Example:
     label: bool
 
 
-def examples(clf: KeywordClassifier, records: Sequence[LabelledRecord]) -> list[Example]:
+def examples(
+    clf: KeywordClassifier, records: Sequence[LabelledRecord], neighbours: int = NEIGHBOURS
+) -> list[Example]:
     """Read each record with the rules once: cross-validation's folds then reuse the readings."""
     out = []
     for record in records:
         reading = clf.read(record.title, record.text)
         candidate = reading is not None and reading.score >= CANDIDATE_SCORE
-        out.append(Example(clf.model_input(reading) if candidate and reading else None, record.label))
+        model_input = clf.model_input(reading, neighbours) if candidate and reading else None
+        out.append(Example(model_input, record.label))
     return out
 
 
@@ -83,6 +87,7 @@ def fit_model(
             intercept=model.intercept,
             threshold=threshold,
             ngram_range=model.ngram_range,
+            neighbours=settings.neighbours,
             trained=trained,
         )
     )
@@ -172,7 +177,7 @@ class Trainer:
     def examples(self, records: Sequence[LabelledRecord]) -> list[Example]:
         # Keyed by the text too: two labelled files may reuse an id.
         missing = [r for r in records if (r.id, r.title, r.text) not in self._cache]
-        for record, example in zip(missing, examples(self.rules, missing), strict=True):
+        for record, example in zip(missing, examples(self.rules, missing, self.settings.neighbours), strict=True):
             self._cache[record.id, record.title, record.text] = example
         return [self._cache[r.id, r.title, r.text] for r in records]
 
