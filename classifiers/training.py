@@ -184,3 +184,19 @@ class Trainer:
     def fit(self, records: Sequence[LabelledRecord]) -> KeywordClassifier:
         """The rules deciding with a model trained on ``records`` alone."""
         return self.rules.with_model(fit_model(self.examples(records), self.settings))
+
+
+def train_model(
+    rules: KeywordClassifier,
+    records: Sequence[LabelledRecord],
+    files: Sequence[str],
+    settings: TrainSettings = TrainSettings(),
+) -> DecisionModel:
+    """The model ``rasid train`` ships: trained on every record, naming its files and the rules it read them with."""
+    found = examples(rules, records, settings.neighbours)
+    return fit_model(found, settings, {"files": sorted(files), "rules": rules.version})
+
+
+def settings_of(model: DecisionModel) -> TrainSettings:
+    """The settings a model was trained with, as its file records them: to rebuild it."""
+    return TrainSettings(**{name: model.trained[name] for name in TrainSettings.__dataclass_fields__})

@@ -212,7 +212,7 @@ def train_command(
     Example: rasid train --out /tmp/decision.json
     """
     from classifiers.decision import save_model
-    from classifiers.training import TrainSettings, examples, fit_model
+    from classifiers.training import TrainSettings, train_model
 
     settings = settings_from(ctx, db)
     target = out or settings.classifier_model
@@ -222,11 +222,7 @@ def train_command(
     records = _read_all(paths)
     rules = build_classifier(settings, rules_only=True)
     try:
-        model = fit_model(
-            examples(rules, records),
-            TrainSettings(seed=seed),
-            {"files": sorted(path.name for path in paths), "rules": rules.version},
-        )
+        model = train_model(rules, records, [path.name for path in paths], TrainSettings(seed=seed))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     version = save_model(model, target)
