@@ -1,4 +1,4 @@
-"""Classifier throughput on the real article pool: ``python -m bench.classify [--runs N] [--limit N] [--rules]``.
+"""Classifier throughput on the real article pool: ``python -m bench.classify [--runs N] [--limit N]``.
 
 Loads ``articles.jsonl`` first (parsing JSON is not the classifier's cost), builds the classifier once (the
 rules and the shipped decision model; ``--rules`` for the rules alone), then classifies every article

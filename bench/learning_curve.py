@@ -1,8 +1,9 @@
 """Learning curve of the decision model: ``python -m bench.learning_curve [--shares 0.2,0.4,...] [--k 5]``.
 
-For each share, a K-fold cross-validation over all labelled files in which each fold's model is trained on that
-share of its training folds (drawn stratified, with the fold's seed); the held-out folds are always whole. A
-curve still rising at 100 % says more labelled articles would help; a flat one says the features are the limit.
+For each share, a K-fold cross-validation over all labelled files in which each fold's model is trained on
+that share of its training folds (drawn stratified, with the fold's seed); the held-out folds are always
+whole. A curve still rising at 100 % says more labelled articles would help; a flat one says the features are
+the limit.
 """
 
 from __future__ import annotations
@@ -44,19 +45,24 @@ def main(argv: list[str] | None = None) -> int:
     ]
     trainer = Trainer(KeywordClassifier(load_keywords(settings.keywords_file), model=None))
     print(f"command: python -m bench.learning_curve --shares {args.shares} --k {args.k} --seed {args.seed}")
-    print("| share of training folds | hits trained on (per fold) | F1 [95 % interval] | precision | recall |")
+    print(
+        "| share of training folds | hits trained on (per fold) | F1 [95 % interval] | precision | recall |"
+    )
     print("|---|---|---|---|---|")
     for share in (float(s) for s in args.shares.split(",")):
         sizes: list[int] = []
 
-        def fit(train: list[LabelledRecord], share: float = share, sizes: list[int] = sizes) -> KeywordClassifier:
+        def fit(
+            train: list[LabelledRecord], share: float = share, sizes: list[int] = sizes
+        ) -> KeywordClassifier:
             part = subsample(train, share, args.seed + len(sizes))
             sizes.append(sum(r.label for r in part))
             return trainer.fit(part)
 
         report = cross_validate(records, fit, args.k, args.seed)
         print(
-            f"| {share:.0%} | {sum(sizes) / len(sizes):.0f} | {report.f1} | {report.precision} | {report.recall} |",
+            f"| {share:.0%} | {sum(sizes) / len(sizes):.0f} | {report.f1} | {report.precision} "
+            f"| {report.recall} |",
             flush=True,
         )
     return 0

@@ -1,8 +1,8 @@
 """Stratified K-fold cross-validation of a classifier that is fitted on labelled articles.
 
-Every fitted part (model, threshold) is fitted by ``fit`` on the training folds alone and scored on the held-out
-fold, so the figures say how the classifier does on articles it has never seen. The figures are those of the
-pooled out-of-fold verdicts, with a bootstrap 95 % interval over articles, and the mean of the folds.
+Every fitted part (model, threshold) is fitted by ``fit`` on the training folds alone and scored on the
+held-out fold, so the figures say how the classifier does on articles it has never seen. The figures are those
+of the pooled out-of-fold verdicts, with a bootstrap 95 % interval over articles, and the mean of the folds.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ BOOTSTRAP_RESAMPLES = 1000
 
 
 def stratified_folds(labels: Sequence[bool], k: int, seed: int) -> list[list[int]]:
-    """Indices of ``k`` held-out folds, each with its share of hits; the same ``seed`` gives the same folds."""
+    """Indices of ``k`` held-out folds, each with its share of hits; the same ``seed``, the same folds."""
     from sklearn.model_selection import StratifiedKFold
 
     positives = sum(labels)
@@ -121,7 +121,7 @@ def _add(pooled: EvalReport, report: EvalReport) -> None:
 def bootstrap(
     predicted: np.ndarray, actual: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> tuple[Interval, Interval, Interval]:
-    """F1, precision and recall of the verdicts, each with the 2.5-97.5 percentiles over resampled articles."""
+    """F1, precision and recall of the verdicts, with 2.5-97.5 percentiles over resampled articles."""
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(actual), size=(resamples, len(actual)))
     tp = (predicted & actual)[picks].sum(axis=1)

@@ -1,4 +1,4 @@
-"""The learned decision stage: a logistic regression over the text around the Russia mentions and the rule numbers.
+"""The learned decision stage: logistic regression over the text around the Russia mentions and rule numbers.
 
 The rules find candidates (Russia tied to a cooperation or meeting term) and explain them; this model, trained
 on the labelled articles by ``rasid train`` (classifiers/training.py), decides. It ships as a small JSON file
@@ -42,7 +42,7 @@ class ModelError(Exception):
 
 
 def passage(reading: Reading, neighbours: int = NEIGHBOURS) -> str:
-    """The normalised title and the body sentences naming Russia with their neighbours: what the model reads."""
+    """The normalised title and body sentences naming Russia with their neighbours: what the model reads."""
     title, body = reading.parts
     spans = body.spans
     named = {f.index for f in reading.facts if f.part == "body"}
@@ -120,7 +120,7 @@ def ngrams(text: str, sizes: tuple[int, int]) -> list[str]:
 
 @dataclass(frozen=True)
 class DecisionModel:
-    """Coefficients of a logistic regression over the word n-grams present in the passage and the rule numbers.
+    """Coefficients of a logistic regression over the words present in the passage and the rule numbers.
 
     Presence (0/1) rather than TF-IDF: the score is then a sum over the n-grams of the passage that the model
     knows (one set intersection), with no norm over every n-gram, which keeps the classifier at thousands of
@@ -143,7 +143,9 @@ class DecisionModel:
     def contributions(self, model_input: ModelInput) -> dict[str, float]:
         """Each feature's share of the log-odds: n-grams of the passage and rule numbers (``#name``)."""
         terms = self.terms
-        out = {gram: terms[gram] for gram in set(ngrams(model_input.passage, self.ngram_range)) if gram in terms}
+        out = {
+            gram: terms[gram] for gram in set(ngrams(model_input.passage, self.ngram_range)) if gram in terms
+        }
         for name, value in model_input.numbers.items():
             coefficient = self.numbers.get(name)
             if coefficient and value:
@@ -151,7 +153,7 @@ class DecisionModel:
         return out
 
     def log_odds(self, model_input: ModelInput) -> float:
-        """The sum of :meth:`contributions` and the intercept, without building the dictionary (the hot path)."""
+        """The intercept plus :meth:`contributions`, without building the dictionary (the hot path)."""
         numbers = self.numbers.get
         # A set intersection in C: most n-grams of a passage are not in the model.
         known = self._known & set(ngrams(model_input.passage, self.ngram_range))
@@ -173,7 +175,9 @@ class DecisionModel:
     def to_json(self) -> str:
         """The model file's text: sorted keys and rounded numbers, so the same model is the same bytes."""
         body = _body(self)
-        return json.dumps({**body, "version": _version_of(body)}, ensure_ascii=False, sort_keys=True, indent=0)
+        return json.dumps(
+            {**body, "version": _version_of(body)}, ensure_ascii=False, sort_keys=True, indent=0
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +217,7 @@ def rounded(model: DecisionModel) -> DecisionModel:
 
 
 def model_from_json(text: str, source: str) -> DecisionModel:
-    """A model from its file's text; ModelError naming ``source`` when it is not a model file of this format."""
+    """A model from its file's text; ModelError naming ``source`` when it is no model file of this format."""
     try:
         raw = json.loads(text)
         if raw.get("format") != MODEL_FORMAT:

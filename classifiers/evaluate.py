@@ -104,7 +104,7 @@ class EvalReport:
     false_positives: list[tuple[str, str]] = field(default_factory=list)
     false_negatives: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
-    outcomes: list[tuple[bool, bool]] = field(default_factory=list)  # (predicted, actual) per article, in order
+    outcomes: list[tuple[bool, bool]] = field(default_factory=list)  # (predicted, actual) per article
 
     @property
     def total(self) -> int:

@@ -12,7 +12,15 @@ import re
 from collections import Counter
 from typing import Literal
 
-from classifiers.decision import CANDIDATE_SCORE, NEIGHBOURS, DecisionModel, ModelInput, load_model, numbers, passage
+from classifiers.decision import (
+    CANDIDATE_SCORE,
+    NEIGHBOURS,
+    DecisionModel,
+    ModelInput,
+    load_model,
+    numbers,
+    passage,
+)
 from classifiers.document import Found, Part
 from classifiers.features import Reading, SentenceFacts, document_features, rule_score, sentence_facts
 from classifiers.tokens import TermIndex, compile_terms, core_of
@@ -32,7 +40,9 @@ MAX_RUSSIA_SHOWN = 5
 class KeywordClassifier:
     """Decides whether an article is about Russia cooperating with another country, and says why."""
 
-    def __init__(self, keywords: Keywords, model: DecisionModel | None | Literal["shipped"] = "shipped") -> None:
+    def __init__(
+        self, keywords: Keywords, model: DecisionModel | None | Literal["shipped"] = "shipped"
+    ) -> None:
         """``model``: the trained decision stage; "shipped" loads the one packaged with rasid, None keeps
         the hand-written rules alone (as a baseline, and for a keywords file the model was not built on)."""
         self.keywords = keywords
@@ -187,7 +197,7 @@ class KeywordClassifier:
     # -- decision --------------------------------------------------------------------------------------
 
     def read(self, title: str, text: str) -> Reading | None:
-        """What the rules make of an article, or None when it never reaches the decision (no Russia, no tie)."""
+        """What the rules make of an article, or None when it never reaches a decision (no Russia, no tie)."""
         parts = Part("title", title or ""), Part("body", text or "")
         title_words, body_words = self._russia_in(parts[0]), self._russia_in(parts[1])
         if not title_words and not body_words:
@@ -198,7 +208,7 @@ class KeywordClassifier:
         return self._read(parts, self._found(parts, sentences))
 
     def model_input(self, reading: Reading, neighbours: int | None = None) -> ModelInput:
-        """What the decision model reads of an article the rules read (by default the model's passage width)."""
+        """What the decision model reads of an article the rules read (by default its own passage width)."""
         if neighbours is None:
             neighbours = self.model.neighbours if self.model else NEIGHBOURS
         return ModelInput(passage(reading, neighbours), numbers(reading, self.keywords))

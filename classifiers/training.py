@@ -1,8 +1,9 @@
 """Training the decision model on labelled articles with scikit-learn, reproducibly (``rasid train``).
 
 Only candidates (articles the rules tie Russia to something, rule score at least CANDIDATE_SCORE) are trained
-on and decided by the model; the others are no hits whatever the model would say. The probability threshold is chosen by an
-inner cross-validation on the training articles alone, so an outer cross-validation measures it honestly.
+on and decided by the model; the others are no hits whatever the model would say. The probability threshold
+is chosen by an inner cross-validation on the training articles alone, so an outer cross-validation measures
+it honestly.
 Same articles, same settings, same seed: the same model file, byte for byte.
 """
 
@@ -28,7 +29,7 @@ THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.10, 0.91, 0.05))
 
 @dataclass(frozen=True, slots=True)
 class TrainSettings:
-    """The model's settings, chosen by cross-validation (bench/results/classify.md) and recorded in the file."""
+    """The model's settings, chosen by cross-validation (bench/results/classify.md), recorded in the file."""
 
     c: float = 0.3  # inverse regularisation strength of the logistic regression (CV: 0.1 < 0.3 > 1)
     min_df: int = 3  # an n-gram must stand in this many training passages
@@ -177,7 +178,9 @@ class Trainer:
     def examples(self, records: Sequence[LabelledRecord]) -> list[Example]:
         # Keyed by the text too: two labelled files may reuse an id.
         missing = [r for r in records if (r.id, r.title, r.text) not in self._cache]
-        for record, example in zip(missing, examples(self.rules, missing, self.settings.neighbours), strict=True):
+        for record, example in zip(
+            missing, examples(self.rules, missing, self.settings.neighbours), strict=True
+        ):
             self._cache[record.id, record.title, record.text] = example
         return [self._cache[r.id, r.title, r.text] for r in records]
 
@@ -192,7 +195,7 @@ def train_model(
     files: Sequence[str],
     settings: TrainSettings = TrainSettings(),
 ) -> DecisionModel:
-    """The model ``rasid train`` ships: trained on every record, naming its files and the rules it read them with."""
+    """The model ``rasid train`` ships: trained on every record; it names its files and the rules' version."""
     found = examples(rules, records, settings.neighbours)
     return fit_model(found, settings, {"files": sorted(files), "rules": rules.version})
 

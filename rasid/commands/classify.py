@@ -108,7 +108,7 @@ def eval_command(
         int, typer.Option("--cv", metavar="K", help="K-fold cross-validation, the model trained in each fold")
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="seed of the folds and the bootstrap")] = 0,
-    rules_only: Annotated[bool, typer.Option("--rules", help="the hand-written rules alone, no model")] = False,
+    rules_only: Annotated[bool, typer.Option("--rules", help="the hand-written rules alone")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
     db: DbOption = None,
 ) -> None:

@@ -127,7 +127,7 @@ def test_explain_url_that_answers_404_is_one_line_and_exit_2(site_server) -> Non
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-# A small labelled set the rules find candidates in: deals (hits) and Russia's war with cooperation words (not).
+# A small labelled set the rules find candidates in: deals (hits), Russia's war with cooperation words (not).
 PARTNERS = ["مصر", "الهند", "الصين", "الجزائر", "إيران", "البرازيل", "فيتنام", "تركيا"]
 
 
@@ -153,7 +153,7 @@ def _small_labelled(tmp_path: Path) -> Path:
             }
         )
         lines.append(
-            {"id": f"rain-{i}", "title": "أمطار في جدة", "text": "هطلت أمطار.", "label": False, "kind": "other"}
+            {"id": f"rain-{i}", "title": "أمطار", "text": "هطلت أمطار.", "label": False, "kind": "other"}
         )
     path = tmp_path / "small.jsonl"
     path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")

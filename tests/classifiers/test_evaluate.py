@@ -1,9 +1,9 @@
-"""Classifier quality is a test: the cross-validated figures over every labelled article may not fall below the
-floors pinned in eval_floor.json.
+"""Classifier quality is a test: the cross-validated figures over every labelled article may not fall below
+the floors pinned in eval_floor.json.
 
 The floors are on 5-fold cross-validation (the decision model trained on four folds, scored on the fifth), not
-on a set the classifier was fitted to. Raise a floor when the classifier improves (by hand, in the same commit),
-never lower it to make a change pass. One article of the ~100 hits moves recall by ~0.01.
+on a set the classifier was fitted to. Raise a floor when the classifier improves (by hand, in the same
+commit), never lower it to make a change pass. One article of the ~100 hits moves recall by ~0.01.
 """
 
 from __future__ import annotations

@@ -70,7 +70,9 @@ def test_fast_scoring_equals_scikit_learns_decision_function() -> None:
     contributions = model.contributions(unseen[0])
     assert model.intercept + sum(contributions.values()) == pytest.approx(model.log_odds(unseen[0]))
     top = model.explain(unseen[0], top=3)
-    assert [abs(v) for _, v in top] == sorted((round(abs(v), 4) for v in contributions.values()), reverse=True)[:3]
+    assert [abs(v) for _, v in top] == sorted(
+        (round(abs(v), 4) for v in contributions.values()), reverse=True
+    )[:3]
     assert all(contributions[name] == pytest.approx(value, abs=1e-4) for name, value in top)
 
 
@@ -114,7 +116,9 @@ def test_damaged_model_file_is_refused_with_one_line(text: str, message: str) ->
     assert "\n" not in str(caught.value)
 
 
-def test_shipped_model_is_rebuilt_identically_from_the_labelled_files(shared_data: Path, tmp_path: Path) -> None:
+def test_shipped_model_is_rebuilt_identically_from_the_labelled_files(
+    shared_data: Path, tmp_path: Path
+) -> None:
     """`rasid train` on the shared labelled files with the default seed gives the shipped file exactly."""
     from classifiers.evaluate import read_labelled
     from classifiers.keyword import KeywordClassifier
@@ -126,6 +130,8 @@ def test_shipped_model_is_rebuilt_identically_from_the_labelled_files(shared_dat
     files = shipped.trained["files"]
     records = [record for name in files for record in read_labelled(shared_data / "labelled" / name)]
     rules = KeywordClassifier(load_keywords(PACKAGE_DIR / "keywords.yaml"), model=None)
-    assert shipped.trained["rules"] == rules.version, "keywords.yaml changed since the model was trained: rasid train"
+    assert shipped.trained["rules"] == rules.version, (
+        "keywords.yaml changed since the model was trained: rasid train"
+    )
     save_model(train_model(rules, records, files, settings_of(shipped)), tmp_path / "decision.json")
     assert (tmp_path / "decision.json").read_bytes() == MODEL_PATH.read_bytes()
