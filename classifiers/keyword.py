@@ -13,10 +13,10 @@ from collections import Counter
 from typing import Literal
 
 from classifiers.decision import (
-    CANDIDATE_SCORE,
     NEIGHBOURS,
     DecisionModel,
     ModelInput,
+    is_candidate,
     load_model,
     numbers,
     passage,
@@ -240,7 +240,7 @@ class KeywordClassifier:
             partners = Counter(i.group.canonical for i in around)
         is_hit = score >= self.keywords.threshold and bool(partners)
         probability = None
-        if self.model is not None and score >= CANDIDATE_SCORE:
+        if self.model is not None and is_candidate(reading):
             # A candidate: the rules found Russia tied to something; the trained model decides.
             probability = self.model.probability_of(self.model_input(reading))
             is_hit = probability >= self.model.threshold
