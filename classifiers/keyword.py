@@ -1,7 +1,9 @@
 """The keyword classifier: Russia and cooperation together, with a partner, weighted by where they stand.
 
 Build once per keywords file (compiling the one term pattern is the expensive part), then call
-``classify(title, text)`` for each article; it is a pure function of its arguments.
+``classify(title, text)`` for each article; it is a pure function of its arguments. The rules find the
+candidates and the evidence; for a candidate the trained decision model (classifiers/decision.py, shipped
+with rasid) makes the call, and ``Verdict.rule_hit`` keeps what the rules alone would have said.
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ class KeywordClassifier:
         sectors = Counter(i.group.canonical for i in evidence_found if i.group.role == "sector")
         if not partners:
             partners = Counter(i.group.canonical for i in around)
-        is_hit = score >= self.keywords.threshold and bool(partners)
+        is_hit = rule_hit = score >= self.keywords.threshold and bool(partners)
         probability = None
         if self.model is not None and is_candidate(reading):
             # A candidate: the rules found Russia tied to something; the trained model decides.
@@ -288,7 +290,7 @@ class KeywordClassifier:
                 )
             ),
             classifier_version=self.version,
-            rule_hit=score >= self.keywords.threshold and bool(partners),
+            rule_hit=rule_hit,
             probability=None if probability is None else round(probability, 4),
         )
 
