@@ -104,6 +104,7 @@ class EvalReport:
     false_positives: list[tuple[str, str]] = field(default_factory=list)
     false_negatives: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    outcomes: list[tuple[bool, bool]] = field(default_factory=list)  # (predicted, actual) per article
 
     @property
     def total(self) -> int:
@@ -158,6 +159,7 @@ def evaluate(clf: Classifier, records: Iterable[LabelledRecord]) -> EvalReport:
         verdict = clf.classify(record.title, record.text)
         report.seconds += time.perf_counter() - started
         report.counts.add(verdict.is_hit, record.label)
+        report.outcomes.append((verdict.is_hit, record.label))
         report.by_kind.setdefault(record.kind, Counts()).add(verdict.is_hit, record.label)
         if verdict.is_hit and not record.label:
             report.false_positives.append((record.id, record.title))

@@ -9,6 +9,7 @@ both read only these, so every verdict can be explained by the sentences behind 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from classifiers.document import Found, Part
 from config.keywords import Keywords
@@ -81,6 +82,17 @@ class SentenceFacts:
     negatives: tuple[str, ...]  # negative contexts in the sentence (war, sanctions...)
     value: float
     items: tuple[Found, ...]
+
+
+class Reading(NamedTuple):
+    """What the rules make of one article that reaches the decision: the input of the score and the model."""
+
+    parts: tuple[Part, Part]
+    found: list[Found]  # terms of the title and of the sentences naming Russia
+    facts: list[SentenceFacts]
+    features: dict[str, float]  # document_features
+    score: float  # rule_score, 0 when no sentence ties Russia to anything
+    around: list[Found]  # partners named next to the evidence when the evidence names none
 
 
 def sentence_facts(

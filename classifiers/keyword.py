@@ -1,17 +1,30 @@
 """The keyword classifier: Russia and cooperation together, with a partner, weighted by where they stand.
 
 Build once per keywords file (compiling the one term pattern is the expensive part), then call
-``classify(title, text)`` for each article; it is a pure function of its arguments.
+``classify(title, text)`` for each article; it is a pure function of its arguments. The rules find the
+candidates and the evidence; for a candidate the trained decision model (classifiers/decision.py, shipped
+with rasid) makes the call, and ``Verdict.rule_hit`` keeps what the rules alone would have said.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections import Counter
+from typing import Literal
 
+from classifiers.decision import (
+    NEIGHBOURS,
+    DecisionModel,
+    ModelInput,
+    is_candidate,
+    load_model,
+    numbers,
+    passage,
+)
 from classifiers.document import Found, Part
-from classifiers.features import SentenceFacts, document_features, rule_score, sentence_facts
+from classifiers.features import Reading, SentenceFacts, document_features, rule_score, sentence_facts
 from classifiers.tokens import TermIndex, compile_terms, core_of
 from classifiers.verdict import Match, Verdict
 from config.keywords import Keywords, TermGroup
@@ -29,9 +42,15 @@ MAX_RUSSIA_SHOWN = 5
 class KeywordClassifier:
     """Decides whether an article is about Russia cooperating with another country, and says why."""
 
-    def __init__(self, keywords: Keywords) -> None:
+    def __init__(
+        self, keywords: Keywords, model: DecisionModel | None | Literal["shipped"] = "shipped"
+    ) -> None:
+        """``model``: the trained decision stage; "shipped" loads the one packaged with rasid, None keeps
+        the hand-written rules alone (as a baseline, and for a keywords file the model was not built on)."""
         self.keywords = keywords
-        self.version = f"kw{RULES_VERSION}-{keywords.fingerprint}"
+        self.rules_version = f"kw{RULES_VERSION}-{keywords.fingerprint}"
+        self.model = load_model() if model == "shipped" else model
+        self.version = self.rules_version + (f"+{self.model.version}" if self.model else "")
         terms: list[tuple[str, tuple[TermGroup, str]]] = []
         for group in keywords.groups:
             seen: set[str] = set()
@@ -61,6 +80,14 @@ class KeywordClassifier:
             )
         )
         self._no_russia = Verdict(is_hit=False, score=0.0, classifier_version=self.version)
+
+    def with_model(self, model: DecisionModel | None) -> KeywordClassifier:
+        """The same rules (patterns compiled once) deciding with another model: cross-validation's folds."""
+        clone = copy.copy(self)
+        clone.model = model
+        clone.version = self.rules_version + (f"+{model.version}" if model else "")
+        clone._no_russia = Verdict(is_hit=False, score=0.0, classifier_version=clone.version)
+        return clone
 
     def classify(self, title: str, text: str) -> Verdict:
         """The verdict on one article; never raises on odd text (empty, non-Arabic, huge)."""
@@ -171,7 +198,24 @@ class KeywordClassifier:
 
     # -- decision --------------------------------------------------------------------------------------
 
-    def _decide(self, parts: tuple[Part, Part], found: list[Found]) -> Verdict:
+    def read(self, title: str, text: str) -> Reading | None:
+        """What the rules make of an article, or None when it never reaches a decision (no Russia, no tie)."""
+        parts = Part("title", title or ""), Part("body", text or "")
+        title_words, body_words = self._russia_in(parts[0]), self._russia_in(parts[1])
+        if not title_words and not body_words:
+            return None
+        sentences = self._sentences(parts[1], body_words)
+        if not self._may_tie(parts, sentences):
+            return None
+        return self._read(parts, self._found(parts, sentences))
+
+    def model_input(self, reading: Reading, neighbours: int | None = None) -> ModelInput:
+        """What the decision model reads of an article the rules read (by default its own passage width)."""
+        if neighbours is None:
+            neighbours = self.model.neighbours if self.model else NEIGHBOURS
+        return ModelInput(passage(reading, neighbours), numbers(reading, self.keywords))
+
+    def _read(self, parts: tuple[Part, Part], found: list[Found]) -> Reading:
         facts = sentence_facts(parts, found, self.keywords)
         around: list[Found] = []
         if any(f.value > 0 for f in facts) and not any(f.partner for f in facts if f.value > 0):
@@ -182,21 +226,26 @@ class KeywordClassifier:
                 facts = sentence_facts(
                     parts, found, self.keywords, frozenset((f.part, f.index) for f in facts if f.value > 0)
                 )
-        # An article with no Russia-cooperation sentence scores 0 whatever else it says: skip the rest.
-        score = (
-            self._score(
-                facts, document_features(parts, found, facts, self.keywords.rivals, self.keywords.blocs)
-            )
-            if any(f.value for f in facts)
-            else 0.0
-        )
+        features = document_features(parts, found, facts, self.keywords.rivals, self.keywords.blocs)
+        # An article with no Russia-cooperation sentence scores 0 whatever else it says.
+        score = self._score(facts, features) if any(f.value for f in facts) else 0.0
+        return Reading(parts, found, facts, features, score, around)
+
+    def _decide(self, parts: tuple[Part, Part], found: list[Found]) -> Verdict:
+        reading = self._read(parts, found)
+        parts, found, facts, _, score, around = reading
         evidence = sorted((f for f in facts if f.value > 0), key=lambda f: -f.value)
         evidence_found = [item for f in evidence for item in f.items]
         partners = Counter(i.group.canonical for i in evidence_found if i.group.role == "partner")
         sectors = Counter(i.group.canonical for i in evidence_found if i.group.role == "sector")
         if not partners:
             partners = Counter(i.group.canonical for i in around)
-        is_hit = score >= self.keywords.threshold and bool(partners)
+        is_hit = rule_hit = score >= self.keywords.threshold and bool(partners)
+        probability = None
+        if self.model is not None and is_candidate(reading):
+            # A candidate: the rules found Russia tied to something; the trained model decides.
+            probability = self.model.probability_of(self.model_input(reading))
+            is_hit = probability >= self.model.threshold
         evidence = evidence[:MAX_EVIDENCE]
         evidence_found = [item for f in evidence for item in f.items]
         if around and not any(i.group.role == "partner" for i in evidence_found):
@@ -241,6 +290,8 @@ class KeywordClassifier:
                 )
             ),
             classifier_version=self.version,
+            rule_hit=rule_hit,
+            probability=None if probability is None else round(probability, 4),
         )
 
     def _around(

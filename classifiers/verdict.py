@@ -26,4 +26,6 @@ class Verdict:
     partners: tuple[str, ...] = ()  # partner countries/blocs, canonical names from keywords.yaml
     sectors: tuple[str, ...] = ()  # sector names from keywords.yaml, e.g. "energy", "defence"
     evidence: tuple[str, ...] = ()  # the sentences that decided the verdict, in original text
-    classifier_version: str = field(default="")
+    classifier_version: str = field(default="")  # rules version + keywords fingerprint (+ model version)
+    rule_hit: bool = False  # what the hand-written rules alone would say
+    probability: float | None = None  # the trained model's probability of a hit; None when it did not run

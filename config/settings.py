@@ -243,9 +243,11 @@ class Settings(BaseSettings):
     )
     sources_file: Path = Field(PACKAGE_DIR / "sources.yaml", description="the outlets to crawl")
     keywords_file: Path = Field(PACKAGE_DIR / "keywords.yaml", description="the classifier's term groups")
-    shared_data: Path = Field(
-        DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves"
+    classifier_model: Path | None = Field(
+        PACKAGE_DIR.parent / "classifiers" / "model" / "decision.json",
+        description="the trained decision model `rasid train` writes; none: the hand-written rules alone",
     )
+    shared_data: Path = Field(DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves")
     timezone: str = Field("UTC", description="time zone of schedules and of dates shown to the analyst")
     crawl: CrawlSettings = CrawlSettings()
     digest: DigestSettings = DigestSettings()

@@ -1,4 +1,5 @@
-"""``rasid explain`` and ``rasid eval``: why the classifier said what it said, and how good it is."""
+"""``rasid explain``, ``rasid eval`` and ``rasid train``: why the classifier said what it said, how good it is
+on articles it has never seen (cross-validation), and rebuilding its trained decision model."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rasid.safe_output import cell
 from storage.safe_text import one_line, strip_controls
 
 if TYPE_CHECKING:
+    from classifiers.evaluate import LabelledRecord
     from classifiers.keyword import KeywordClassifier
     from classifiers.verdict import Verdict
 
@@ -34,14 +36,35 @@ def register(app: typer.Typer) -> None:
     """Add ``explain`` and ``eval`` to the CLI."""
     app.command("explain")(explain)
     app.command("eval")(eval_command)
+    app.command("train")(train_command)
 
 
-def build_classifier(settings: Settings) -> KeywordClassifier:
-    """The classifier of the configured keywords file."""
+def build_classifier(settings: Settings, rules_only: bool = False) -> KeywordClassifier:
+    """The classifier of the configured keywords file, deciding with the configured model (or the rules)."""
+    from classifiers.decision import ModelError, load_model
     from classifiers.keyword import KeywordClassifier
     from config.keywords import load_keywords
 
-    return KeywordClassifier(load_keywords(settings.keywords_file))
+    model = None
+    if settings.classifier_model and not rules_only:
+        try:
+            model = load_model(settings.classifier_model)
+        except ModelError as exc:
+            raise ConfigError(str(exc)) from None
+    return KeywordClassifier(load_keywords(settings.keywords_file), model=model)
+
+
+def _labelled_files(files: list[Path] | None, settings: Settings) -> list[Path]:
+    """The labelled files given, or all of the shared ones (dev and train)."""
+    if files:
+        return files
+    return [settings.shared_data / "labelled" / name for name in ("dev.jsonl", "train.jsonl")]
+
+
+def _read_all(paths: list[Path]) -> list[LabelledRecord]:
+    from classifiers.evaluate import read_labelled
+
+    return [record for path in paths for record in read_labelled(path)]
 
 
 def explain(
@@ -58,15 +81,36 @@ def explain(
     """
     settings = settings_from(ctx, db)
     title, text = _read_article(source, settings)
-    verdict = build_classifier(settings).classify(title, text)
+    clf = build_classifier(settings)
+    verdict = clf.classify(title, text)
     _print_verdict(title, verdict)
+    reading = clf.read(title, text)
+    if clf.model is not None and reading is not None and verdict.probability is not None:
+        drivers = clf.model.explain(clf.model_input(reading))
+        console.print(
+            Text(
+                f"model {clf.model.version}: probability {verdict.probability:.3f} "
+                f"(hit at {clf.model.threshold:g}); the rules alone: "
+                + ("hit" if verdict.rule_hit else "not a hit")
+            )
+        )
+        table = Table("feature (n-gram of the Russia passage, #rule number)", "weight", title="what drove it")
+        for name, weight in drivers:
+            table.add_row(name, f"{weight:+.3f}")
+        console.print(table)
 
 
 def eval_command(
     ctx: typer.Context,
-    file: Annotated[
-        Path | None, typer.Argument(metavar="FILE.jsonl", help="labelled JSONL (default: the dev set)")
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="FILE.jsonl...", help="labelled JSONL (default: dev.jsonl and train.jsonl)"),
     ] = None,
+    cv: Annotated[
+        int, typer.Option("--cv", metavar="K", help="K-fold cross-validation, the model trained in each fold")
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the folds and the bootstrap")] = 0,
+    rules_only: Annotated[bool, typer.Option("--rules", help="the hand-written rules alone")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
     feedback: Annotated[
         bool,
@@ -78,36 +122,86 @@ def eval_command(
 ) -> None:
     """Score the classifier on labelled articles: precision, recall, F1, confusion counts, per kind, errors.
 
-    Example: rasid eval ../shared/data/labelled/dev.jsonl --json; rasid eval --feedback (judged hits by week)
+    Without --cv it scores the shipped model, which was trained on the shared labelled files: quote --cv
+    figures, which fit the model on K-1 folds and score the held-out fold.
+
+    Example: rasid eval --cv 5 --json; rasid eval --feedback (judged hits by week)
     """
-    from classifiers.evaluate import evaluate, read_labelled
+    from classifiers.evaluate import evaluate
 
     settings = settings_from(ctx, db)
     if feedback:
         _feedback_precision(settings, as_json)
         return
-    path = file or settings.shared_data / "labelled" / "dev.jsonl"
-    records = list(read_labelled(path))
-    report = evaluate(build_classifier(settings), records)
+    paths = _labelled_files(files, settings)
+    records = _read_all(paths)
+    clf = build_classifier(settings, rules_only)
+    if cv:
+        _cross_validate(clf, records, paths, cv, seed, rules_only, as_json)
+        return
+    report = evaluate(clf, records)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
         return
     console.print(
-        f"{path}: {report.total} articles, precision {report.precision:.3f}, recall {report.recall:.3f}, "
-        f"F1 {report.f1:.3f}; hard negatives flagged {report.hard_negative_fp_rate:.1%}; "
-        f"{report.docs_per_s:,.0f} articles/s",
+        f"{', '.join(map(str, paths))}: {report.total} articles, precision {report.precision:.3f}, "
+        f"recall {report.recall:.3f}, F1 {report.f1:.3f}; hard negatives flagged "
+        f"{report.hard_negative_fp_rate:.1%}; {report.docs_per_s:,.0f} articles/s ({clf.version})",
         markup=False,
         highlight=False,
     )
+    _print_counts(report.counts.as_dict(), {k: c.as_dict() for k, c in report.by_kind.items()})
+    _print_errors(report.false_positives, report.false_negatives)
+
+
+def _cross_validate(
+    clf: KeywordClassifier,
+    records: list[LabelledRecord],
+    paths: list[Path],
+    k: int,
+    seed: int,
+    rules_only: bool,
+    as_json: bool,
+) -> None:
+    from classifiers.crossval import cross_validate
+    from classifiers.training import Trainer, TrainSettings
+
+    rules = clf.with_model(None)
+    trainer = Trainer(rules, TrainSettings(seed=seed))
+    try:
+        report = cross_validate(records, (lambda _: rules) if rules_only else trainer.fit, k, seed)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    figures = report.to_dict()
+    figures["classifier"] = rules.version + ("" if rules_only else " + model trained in each fold")
+    if as_json:
+        sys.stdout.write(json.dumps(figures, ensure_ascii=False) + "\n")
+        return
+    console.print(
+        f"{k}-fold cross-validation (seed {seed}) over {report.pooled.total} articles of "
+        f"{', '.join(map(str, paths))}; {figures['classifier']}",
+        highlight=False,
+    )
+    console.print(
+        f"F1 {report.f1}  precision {report.precision}  recall {report.recall}  (out-of-fold verdicts, "
+        f"bootstrap 95 % interval); mean of the folds: F1 {report.fold_mean('f1'):.3f} "
+        f"± {report.fold_std('f1'):.3f}",
+        highlight=False,
+    )
+    _print_counts(report.pooled.counts.as_dict(), {k: c.as_dict() for k, c in report.pooled.by_kind.items()})
+    _print_errors(report.pooled.false_positives, report.pooled.false_negatives)
+
+
+def _print_counts(counts: dict[str, int], by_kind: dict[str, dict[str, int]]) -> None:
     table = Table("kind", "tp", "fp", "fn", "tn")
-    table.add_row("all", *(str(v) for v in report.counts.as_dict().values()))
-    for kind, counts in sorted(report.by_kind.items()):
-        table.add_row(kind, *(str(v) for v in counts.as_dict().values()))
+    table.add_row("all", *(str(v) for v in counts.values()))
+    for kind, kind_counts in sorted(by_kind.items()):
+        table.add_row(kind, *(str(v) for v in kind_counts.values()))
     console.print(table)
-    for label, items in (
-        ("false positives", report.false_positives),
-        ("false negatives", report.false_negatives),
-    ):
+
+
+def _print_errors(false_positives: list[tuple[str, str]], false_negatives: list[tuple[str, str]]) -> None:
+    for label, items in (("false positives", false_positives), ("false negatives", false_negatives)):
         console.print(f"{label} ({len(items)}):", highlight=False)
         for record_id, title in items:
             console.print(f"  {record_id}  {one_line(title)}", markup=False, highlight=False)
@@ -140,6 +234,45 @@ def _feedback_precision(settings: Settings, as_json: bool) -> None:
         precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
         table.add_row(row["week"], str(row["judged_hits"]), str(row["right"]), precision, str(row["missed"]))
     console.print(table)
+
+
+def train_command(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="FILE.jsonl...", help="labelled JSONL (default: dev.jsonl and train.jsonl)"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="model file to write (default: the configured one)")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the training and its inner folds")] = 0,
+    db: DbOption = None,
+) -> None:
+    """Rebuild the decision model from labelled articles; the same files and seed give the same file.
+
+    Example: rasid train --out /tmp/decision.json
+    """
+    from classifiers.decision import save_model
+    from classifiers.training import TrainSettings, train_model
+
+    settings = settings_from(ctx, db)
+    target = out or settings.classifier_model
+    if target is None:
+        raise ConfigError("no model file: give --out or set classifier_model")
+    paths = _labelled_files(files, settings)
+    records = _read_all(paths)
+    rules = build_classifier(settings, rules_only=True)
+    try:
+        model = train_model(rules, records, [path.name for path in paths], TrainSettings(seed=seed))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    version = save_model(model, target)
+    console.print(
+        f"{target}: model {version}, {len(model.terms)} n-grams and {len(model.numbers)} rule numbers, "
+        f"threshold {model.threshold:g}; trained on {model.trained['candidates']} candidates "
+        f"({model.trained['candidate_hits']} hits) of {len(records)} articles",
+        highlight=False,
+    )
 
 
 def _read_article(source: str, settings: Settings) -> tuple[str, str]:

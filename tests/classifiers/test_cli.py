@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,73 @@ def test_explain_url_that_answers_404_is_one_line_and_exit_2(site_server) -> Non
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {site.url}/missing.html: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# A small labelled set the rules find candidates in: deals (hits), Russia's war with cooperation words (not).
+PARTNERS = ["مصر", "الهند", "الصين", "الجزائر", "إيران", "البرازيل", "فيتنام", "تركيا"]
+
+
+def _small_labelled(tmp_path: Path) -> Path:
+    lines = []
+    for i, partner in enumerate(PARTNERS):
+        lines.append(
+            {
+                "id": f"deal-{i}",
+                "title": f"روسيا و{partner} توقعان اتفاقية للتعاون في مجال الطاقة",
+                "text": f"وقعت موسكو و{partner} اتفاقية تعاون في الطاقة النووية والتجارة.",
+                "label": True,
+                "kind": "positive",
+            }
+        )
+        lines.append(
+            {
+                "id": f"war-{i}",
+                "title": f"قصف روسي في سوريا و{partner} تنتقد",
+                "text": f"قالت {partner} إن التعاون العسكري الروسي مع دمشق يعني قصف إدلب وقتلى مدنيين.",
+                "label": False,
+                "kind": "russia-no-cooperation",
+            }
+        )
+        lines.append(
+            {"id": f"rain-{i}", "title": "أمطار", "text": "هطلت أمطار.", "label": False, "kind": "other"}
+        )
+    path = tmp_path / "small.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_eval_cv_trains_in_each_fold_and_reports_intervals(tmp_path: Path) -> None:
+    result = _run("eval", str(_small_labelled(tmp_path)), "--cv", "4", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["k"] == 4 and report["articles"] == 24 and len(report["folds"]) == 4
+    assert report["tp"] + report["fn"] == 8 and report["fp"] + report["tn"] == 16
+    assert report["f1"]["low"] <= report["f1"]["value"] <= report["f1"]["high"]
+    assert report["by_kind"]["other"] == {"tp": 0, "fp": 0, "fn": 0, "tn": 8}
+    assert "model trained in each fold" in report["classifier"]
+
+
+def test_eval_cv_with_more_folds_than_hits_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = _run("eval", str(_small_labelled(tmp_path)), "--cv", "9")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: 9 folds need at least 9 hits and 9 other articles (have 8 hits)"
+
+
+def test_train_twice_writes_the_same_model_file(tmp_path: Path) -> None:
+    labelled = _small_labelled(tmp_path)
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (first, second):
+        result = _run("train", str(labelled), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "trained on 16 candidates (8 hits) of 24 articles" in result.stdout
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_explain_shows_the_models_probability_and_what_drove_it(tmp_path: Path) -> None:
+    path = tmp_path / "article.txt"
+    path.write_text(EGYPT_DEAL, encoding="utf-8")
+    result = _run("explain", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "model lr1-" in result.stdout and "probability" in result.stdout
+    assert "what drove it" in result.stdout
+    assert re.search(r"[+-]\d+\.\d{3}", result.stdout)  # signed weights of the features

@@ -107,6 +107,10 @@ def test_hit_reports_matches_in_the_original_spelling_with_their_sentences(clf: 
             "روسيا والصين توقعان اتفاقية للتعاون التجاري\n"
             "مصر وروسيا تبحثان التعاون في الطاقة النووية",
             id="passing-mention-in-a-teaser",
+            # The rules damp it (score 0.8), but the trained model reads two deal headlines and flags it:
+            # leaving out candidates that name Russia only in the tail cost 2 labelled hits in CV
+            # (bench/results/classify.md), so the model decides these too. A known weakness.
+            marks=pytest.mark.xfail(reason="the decision model flags teaser-only Russia deals", strict=True),
         ),
         pytest.param(
             "لافروف يستقبل وفدا من حركة حماس في موسكو",  # Lavrov receives a Hamas delegation
@@ -130,6 +134,8 @@ def test_hit_reports_matches_in_the_original_spelling_with_their_sentences(clf: 
             "وتراجعت الليرة التركية أمام الدولار خلال الأسابيع الماضية بسبب الأزمة مع واشنطن.\n"
             "ويرى خبراء أن التعامل بالعملات المحلية قد يخفف الضغط على احتياطي العملات الأجنبية.",
             id="russia-in-one-passing-clause",
+            # The rules damp it (score 2.0, under 3); the model gives it 0.59 against its threshold 0.5.
+            marks=pytest.mark.xfail(reason="the decision model flags this passing clause", strict=True),
         ),
         pytest.param(
             "الرئيس السوداني يزور روسيا غدا",  # a visit announced without any content

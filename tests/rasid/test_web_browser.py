@@ -125,13 +125,13 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
     partners = [p for s in repository.stories() for p in s.partners]
     partner = max(set(partners), key=partners.count)
     Select(chrome.find_element(By.NAME, "partner")).select_by_value(partner)
-    chrome.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    _navigate(chrome, lambda: chrome.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click())
     links = chrome.find_elements(By.CSS_SELECTOR, "li.story a.title")
     expected = repository.stories(partner=partner)
     assert [link.text for link in links] == [s.title for s in expected]
     story = expected[0]
 
-    links[0].click()
+    _navigate(chrome, links[0].click)
     assert chrome.find_element(By.TAG_NAME, "h1").text == story.title
     assert chrome.current_url.endswith(f"/stories/{story.story_id}")
     phone = _screenshot(chrome, 375, f"story-375-{engine_name}.png")
@@ -142,7 +142,7 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
     note = f"ليس عن التعاون {uuid.uuid4().hex[:6]}"
     form = chrome.find_element(By.CSS_SELECTOR, f"form.judge[action='/stories/{story.story_id}/judge']")
     form.find_element(By.NAME, "note").send_keys(note)
-    form.find_element(By.CSS_SELECTOR, "button[value=wrong]").click()
+    _navigate(chrome, form.find_element(By.CSS_SELECTOR, "button[value=wrong]").click)
     assert note in chrome.find_element(By.ID, "judgements").find_element(By.XPATH, "..").text
 
     stored = [j for j in repository.judgements(story.story_id) if j.note == note]
@@ -160,3 +160,15 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
     for article in articles:
         assert exported[f"feedback-article-{article.article_id}"]["label"] is False
     repository.engine.dispose()
+
+
+def _navigate(chrome, action) -> None:
+    """Click something that loads a new page and wait until the old page is gone (else its elements go stale)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = chrome.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(chrome, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(chrome, 20).until(lambda c: c.execute_script("return document.readyState") == "complete")

@@ -1,0 +1,139 @@
+"""Stratified K-fold cross-validation of a classifier that is fitted on labelled articles.
+
+Every fitted part (model, threshold) is fitted by ``fit`` on the training folds alone and scored on the
+held-out fold, so the figures say how the classifier does on articles it has never seen. The figures are those
+of the pooled out-of-fold verdicts, with a bootstrap 95 % interval over articles, and the mean of the folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from classifiers.evaluate import Classifier, Counts, EvalReport, LabelledRecord, evaluate
+
+#: Bootstrap resamples behind each interval: enough for two stable decimals.
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def stratified_folds(labels: Sequence[bool], k: int, seed: int) -> list[list[int]]:
+    """Indices of ``k`` held-out folds, each with its share of hits; the same ``seed``, the same folds."""
+    from sklearn.model_selection import StratifiedKFold
+
+    positives = sum(labels)
+    if k < 2 or k > min(positives, len(labels) - positives):
+        raise ValueError(f"{k} folds need at least {k} hits and {k} other articles (have {positives} hits)")
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [sorted(test.tolist()) for _, test in splitter.split(np.zeros(len(labels)), list(labels))]
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A figure and its bootstrap 95 % interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"value": round(self.value, 4), "low": round(self.low, 4), "high": round(self.high, 4)}
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} [{self.low:.3f}-{self.high:.3f}]"
+
+
+@dataclass
+class CVReport:
+    """Out-of-fold figures of a K-fold cross-validation."""
+
+    k: int
+    seed: int
+    pooled: EvalReport
+    folds: list[EvalReport] = field(default_factory=list)
+    f1: Interval = Interval(0.0, 0.0, 0.0)
+    precision: Interval = Interval(0.0, 0.0, 0.0)
+    recall: Interval = Interval(0.0, 0.0, 0.0)
+
+    def fold_mean(self, figure: str) -> float:
+        return float(np.mean([getattr(fold, figure) for fold in self.folds]))
+
+    def fold_std(self, figure: str) -> float:
+        return float(np.std([getattr(fold, figure) for fold in self.folds]))
+
+    def to_dict(self) -> dict[str, Any]:
+        pooled = self.pooled.to_dict()
+        return {
+            "k": self.k,
+            "seed": self.seed,
+            "articles": self.pooled.total,
+            "f1": self.f1.as_dict(),
+            "precision": self.precision.as_dict(),
+            "recall": self.recall.as_dict(),
+            "fold_mean": {f: round(self.fold_mean(f), 4) for f in ("f1", "precision", "recall")},
+            "fold_std": {f: round(self.fold_std(f), 4) for f in ("f1", "precision", "recall")},
+            "folds": [
+                {f: round(getattr(fold, f), 4) for f in ("f1", "precision", "recall")} for fold in self.folds
+            ],
+            **{key: pooled[key] for key in ("tp", "fp", "fn", "tn", "hard_negative_fp_rate", "by_kind")},
+            "false_positives": pooled["false_positives"],
+            "false_negatives": pooled["false_negatives"],
+        }
+
+
+def cross_validate(
+    records: Sequence[LabelledRecord],
+    fit: Callable[[list[LabelledRecord]], Classifier],
+    k: int = 5,
+    seed: int = 0,
+) -> CVReport:
+    """Fit on k-1 folds, classify the held-out one, k times; the pooled verdicts cover every article once."""
+    folds = stratified_folds([r.label for r in records], k, seed)
+    pooled = EvalReport()
+    reports = []
+    for held_out in folds:
+        held = set(held_out)
+        clf = fit([r for i, r in enumerate(records) if i not in held])
+        report = evaluate(clf, [records[i] for i in held_out])
+        reports.append(report)
+        _add(pooled, report)
+    predicted = np.array([p for p, _ in pooled.outcomes], dtype=bool)
+    actual = np.array([a for _, a in pooled.outcomes], dtype=bool)
+    f1, precision, recall = bootstrap(predicted, actual, seed)
+    return CVReport(k, seed, pooled, reports, f1, precision, recall)
+
+
+def _add(pooled: EvalReport, report: EvalReport) -> None:
+    for name in ("tp", "fp", "fn", "tn"):
+        setattr(pooled.counts, name, getattr(pooled.counts, name) + getattr(report.counts, name))
+    for kind, counts in report.by_kind.items():
+        into = pooled.by_kind.setdefault(kind, Counts())
+        for name in ("tp", "fp", "fn", "tn"):
+            setattr(into, name, getattr(into, name) + getattr(counts, name))
+    pooled.false_positives.extend(report.false_positives)
+    pooled.false_negatives.extend(report.false_negatives)
+    pooled.outcomes.extend(report.outcomes)
+    pooled.seconds += report.seconds
+
+
+def bootstrap(
+    predicted: np.ndarray, actual: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
+) -> tuple[Interval, Interval, Interval]:
+    """F1, precision and recall of the verdicts, with 2.5-97.5 percentiles over resampled articles."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(actual), size=(resamples, len(actual)))
+    tp = (predicted & actual)[picks].sum(axis=1)
+    flagged = predicted[picks].sum(axis=1)
+    relevant = actual[picks].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(flagged > 0, tp / np.maximum(flagged, 1), 0.0)
+        recall = np.where(relevant > 0, tp / np.maximum(relevant, 1), 0.0)
+        f1 = np.where(flagged + relevant > 0, 2 * tp / np.maximum(flagged + relevant, 1), 0.0)
+    t, f, r = int((predicted & actual).sum()), int(predicted.sum()), int(actual.sum())
+    point = (2 * t / (f + r) if f + r else 0.0, t / f if f else 0.0, t / r if r else 0.0)
+    return tuple(  # type: ignore[return-value]
+        Interval(value, float(np.percentile(sample, 2.5)), float(np.percentile(sample, 97.5)))
+        for value, sample in zip(point, (f1, precision, recall), strict=True)
+    )
