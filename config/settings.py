@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,6 +42,8 @@ DEFAULT_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" /
 class CrawlSettings(BaseModel):
     """How politely and how far the crawler goes; each maps onto a Scrapy setting."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt key in [crawl] is an error, not ignored
+
     contact: str = Field("rasid-operator@example.org", description="e-mail or URL put in the User-Agent")
     user_agent: str = Field(
         "rasid/0.1 (Arabic news monitor; +{contact})", description="'{contact}' is filled in from contact"
@@ -68,6 +70,8 @@ class CrawlSettings(BaseModel):
 class DigestSettings(BaseModel):
     """Where and when the daily digest goes."""
 
+    model_config = ConfigDict(extra="forbid")
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -88,6 +92,13 @@ class Settings(BaseSettings):
     database_url: SecretStr = Field(
         SecretStr(f"sqlite:///{DEFAULT_DATA_DIR / 'rasid.db'}"),
         description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... on a server",
+    )
+    snapshot_database_url: SecretStr = Field(
+        SecretStr(f"sqlite:///{DEFAULT_DATA_DIR / 'snapshot.db'}"),
+        description="where `--snapshot` crawls and reads go unless --db says otherwise, apart from real runs",
+    )
+    database_busy_timeout: float = Field(
+        30.0, gt=0, description="seconds to wait for another process's lock (SQLite) or a connection (PostgreSQL)"
     )
     sources_file: Path = Field(PACKAGE_DIR / "sources.yaml", description="the outlets to crawl")
     keywords_file: Path = Field(PACKAGE_DIR / "keywords.yaml", description="the classifier's term groups")
@@ -128,6 +139,7 @@ class Settings(BaseSettings):
         """Effective values for display, secrets masked (pydantic prints SecretStr as '**********')."""
         data = self.model_dump(mode="json")
         data["database_url"] = mask_url(self.database_url.get_secret_value())
+        data["snapshot_database_url"] = mask_url(self.snapshot_database_url.get_secret_value())
         return data
 
 
@@ -163,6 +175,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{path or 'environment'}: unknown key {where}") from None
         raise ConfigError(f"{path or 'environment'}: {where}: {first['msg']}") from None
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{path}: {exc}") from None

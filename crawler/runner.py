@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.settings import to_scrapy
 
 if TYPE_CHECKING:
+    from classifiers.keyword import KeywordClassifier
     from config.settings import Settings
     from config.sources import Source
     from crawler.page import Page
@@ -63,18 +64,17 @@ class CrawlResult:
 def run_crawl(
     settings: Settings,
     sources: tuple[Source, ...],
+    repository: Repository,
+    classifier: KeywordClassifier,
     *,
     snapshot: bool = False,
     max_age_days: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> CrawlResult:
-    """Crawl ``sources`` into the configured database; ``max_age_days`` None means no age window."""
-    from classifiers.keyword import KeywordClassifier
-    from config.keywords import load_keywords
+    """Crawl ``sources`` into ``repository`` (opened by ``rasid.app``); ``max_age_days`` None: no window."""
     from crawler.pipelines import Destination
 
-    classifier = KeywordClassifier(load_keywords(settings.keywords_file))
-    repository, run_id = _open_run(settings, sources, snapshot)
+    run_id = repository.start_run([s.name for s in sources], snapshot=snapshot)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
     stats, reason = _run(
         settings,
@@ -94,26 +94,6 @@ def run_crawl(
         summary.hits, summary.skipped, summary.errors,
     )
     return CrawlResult(run_id=run_id, status=status, summary=summary)
-
-
-def _open_run(settings: Settings, sources: tuple[Source, ...], snapshot: bool) -> tuple[Repository, int]:
-    """The repository, upgraded if brand new, and a started run; a database it cannot use is one line."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from config.settings import ConfigError, mask_url
-    from storage.db import make_engine
-    from storage.repository import Repository, SchemaError
-
-    url = settings.database_url.get_secret_value()
-    try:
-        repository = Repository(make_engine(url))
-        repository.prepare()
-        return repository, repository.start_run([s.name for s in sources], snapshot=snapshot)
-    except SchemaError as exc:
-        raise ConfigError(f"{mask_url(url)}: {exc}") from None
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise ConfigError(f"{mask_url(url)}: cannot use the database: {first}") from None
 
 
 def check_sources(settings: Settings, sources: tuple[Source, ...]) -> list[EntryReport]:

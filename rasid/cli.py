@@ -15,8 +15,8 @@ import typer
 from rich.logging import RichHandler
 
 from config.settings import ConfigError
-from rasid.context import AppState, console, err_console, settings_from
-from storage.repository import SchemaError
+from rasid.context import AppState, DbOption, console, err_console, settings_from
+from storage.errors import StorageError
 
 app = typer.Typer(
     name="rasid",
@@ -49,14 +49,14 @@ def root(
 
 
 @app.command("config")
-def show_config(ctx: typer.Context) -> None:
+def show_config(ctx: typer.Context, db: DbOption = None) -> None:
     """Print the effective settings, secrets masked.
 
     Example: rasid config
     """
     import json
 
-    console.print_json(json.dumps(settings_from(ctx).masked(), ensure_ascii=False))
+    console.print_json(json.dumps(settings_from(ctx, db).masked(), ensure_ascii=False))
 
 
 def configure_logging(verbose: int) -> None:
@@ -90,10 +90,10 @@ _register_commands()
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turning configuration errors into one line and exit 2."""
+    """Console-script entry point: run the app, turning configuration and database errors into one line, exit 2."""
     try:
         app()  # standalone mode: usage errors print their own line and exit code
-    except (ConfigError, SchemaError) as exc:
+    except (ConfigError, StorageError) as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 

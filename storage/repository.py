@@ -74,9 +74,9 @@ class Repository:
         self.reader = engine.execution_options(read_only=True)
         self._writer = BatchWriter(engine, near_dup_threshold)
 
-    def prepare(self) -> None:
-        """Upgrade a brand-new empty database to head; raise SchemaError for one at an older revision."""
-        ensure_current(self.engine)
+    def prepare(self, create: bool = True) -> None:
+        """Upgrade a brand-new empty database to head (``NoDatabase`` unless ``create``); refuse an older one."""
+        ensure_current(self.engine, create)
 
     # -- runs -------------------------------------------------------------------------------------
 

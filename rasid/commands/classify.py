@@ -12,10 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from config.settings import ConfigError, Settings
+from rasid.app import build_classifier
 from rasid.context import DbOption, console, settings_from
 
 if TYPE_CHECKING:
-    from classifiers.keyword import KeywordClassifier
     from classifiers.verdict import Verdict
 
 #: Colours of the term groups when highlighted in a sentence (role prefix of Match.group).
@@ -32,14 +32,6 @@ def register(app: typer.Typer) -> None:
     """Add ``explain`` and ``eval`` to the CLI."""
     app.command("explain")(explain)
     app.command("eval")(eval_command)
-
-
-def build_classifier(settings: Settings) -> KeywordClassifier:
-    """The classifier of the configured keywords file."""
-    from classifiers.keyword import KeywordClassifier
-    from config.keywords import load_keywords
-
-    return KeywordClassifier(load_keywords(settings.keywords_file))
 
 
 def explain(

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from config.settings import ConfigError
+from config.settings import ConfigError, mask_url
 from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from rasid.context import DbOption, console, err_console, settings_from
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from config.sources import Source
     from crawler.runner import CrawlResult
+    from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +66,21 @@ def crawl(
 
     Example: rasid crawl --source rt-arabic --db sqlite:///rasid.db
     """
-    settings = settings_from(ctx, db)
+    from rasid.app import open_repository
+
+    settings = settings_from(ctx, db, snapshot=snapshot)
     if not snapshot:
         window = max_age_days if max_age_days is not None else settings.crawl.max_age_days
         sources = _sources(settings, sources_file, source)
-        result = _crawl(settings, sources, snapshot=False, max_age_days=window)
-        _exit_for(result)
+        repository = open_repository(settings, create=True)  # a database it cannot use stops here, in one line
+        _exit_for(_crawl(settings, sources, repository, snapshot=False, max_age_days=window))
         return
     from crawler.replay import ReplayProcess
 
     data_dir = snapshot_dir or settings.shared_data
     if not data_dir.is_dir():
         raise ConfigError(f"{data_dir}: snapshot data folder not found")
+    repository = open_repository(settings, create=True)
     port = snapshot_port if snapshot_port and _port_is_free(snapshot_port) else 0
     if snapshot_port and not port:
         err_console.print(
@@ -84,9 +88,13 @@ def crawl(
             "snapshot runs are fetched again (storage still keeps one copy)"
         )
     with ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=port) as replay:
-        console.print(f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020)")
+        console.print(
+            f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020); "
+            f"database {mask_url(settings.database_url.get_secret_value())}",
+            soft_wrap=True,
+        )
         sources = _sources(settings, sources_file or replay.sources_file, source)
-        result = _crawl(settings, sources, snapshot=True, max_age_days=max_age_days)
+        result = _crawl(settings, sources, repository, snapshot=True, max_age_days=max_age_days)
     _exit_for(result)
 
 
@@ -98,7 +106,7 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
     """
     settings = settings_from(ctx, db)
     sources = _sources(settings, sources_file, None)
-    health = _last_runs(settings.database_url.get_secret_value())
+    health = _last_runs(settings)
     table = Table(title=f"{len(sources)} sources ({sources_file or settings.sources_file})")
     for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "last crawl"):
         table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
@@ -147,26 +155,20 @@ def sources_check(
 
 
 def _sources(settings: Settings, sources_file: Path | None, names: list[str] | None) -> tuple[Source, ...]:
-    from config.sources import load_sources, select_sources
+    from rasid.app import load_sources
 
-    return select_sources(load_sources(sources_file or settings.sources_file), names)
+    return load_sources(settings, sources_file, names)
 
 
-def _last_runs(url: str) -> dict[str, str]:
+def _last_runs(settings: Settings) -> dict[str, str]:
     """Each source's counters in the latest stored run that crawled it; nothing if there is no database yet."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
+    from rasid.app import open_repository
+    from storage.errors import StorageError
 
-    from storage.db import make_engine
-    from storage.repository import Repository
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
-        return {}  # listing sources must not create a database
     try:
-        runs = Repository(make_engine(url)).runs(limit=50)
-    except SQLAlchemyError as exc:
-        logger.info("no crawl history in %s: %s", parsed.render_as_string(hide_password=True), exc)
+        runs = open_repository(settings).runs(limit=50)  # listing sources never creates a database
+    except StorageError as exc:
+        logger.info("no crawl history: %s", exc)
         return {}
     health: dict[str, str] = {}
     for run in runs:  # newest first
@@ -196,11 +198,16 @@ def _entry_count(source: Source) -> int:
 
 
 def _crawl(
-    settings: Settings, sources: tuple[Source, ...], *, snapshot: bool, max_age_days: float | None
+    settings: Settings,
+    sources: tuple[Source, ...],
+    repository: Repository,
+    *,
+    snapshot: bool,
+    max_age_days: float | None,
 ) -> CrawlResult:
     """Run the crawl under a live progress bar, then print the per-source summary table."""
     from crawler.runner import Progress as CrawlProgress
-    from crawler.runner import run_crawl
+    from rasid.app import crawl as run_crawl
 
     window = f"articles of the last {max_age_days:g} days" if max_age_days is not None else "no age window"
     err_console.print(f"crawling {len(sources)} sources ({window})")
@@ -219,7 +226,9 @@ def _crawl(
             bar.update(task, completed=p.fetched, total=max(p.queued, p.fetched, 1), pages=p.pages,
                        articles=p.articles, hits=p.hits, skipped=p.skipped, errors=p.errors)
 
-        result = run_crawl(settings, sources, snapshot=snapshot, max_age_days=max_age_days, on_progress=update)
+        result = run_crawl(
+            settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update
+        )
     _print_summary(result)
     return result
 

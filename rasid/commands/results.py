@@ -12,11 +12,11 @@ import typer
 from rich.table import Table
 
 from config.settings import ConfigError, Settings
-from rasid.context import DbOption, console, settings_from
+from rasid.app import open_repository
+from rasid.context import DbOption, SnapshotDbOption, console, settings_from
 
 if TYPE_CHECKING:
     from storage.records import Hit, Story
-    from storage.repository import Repository
 
 RELATIVE_RE = re.compile(r"^(\d+)\s*([hdw])$")
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -59,19 +59,6 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def open_repository(settings: Settings) -> Repository:
-    """The repository of the configured database, refusing one at an older schema revision."""
-    from storage.db import make_engine
-    from storage.repository import Repository, SchemaError
-
-    repository = Repository(make_engine(settings.database_url.get_secret_value()))
-    try:
-        repository.prepare()
-    except SchemaError as exc:
-        raise ConfigError(str(exc)) from None
-    return repository
-
-
 def _check_format(fmt: str) -> str:
     from storage.export import FORMATS
 
@@ -90,10 +77,10 @@ def _query(
     search: str | None,
     limit: int | None,
 ) -> list[Hit] | list[Story]:
-    repository = open_repository(settings)
     filters = dict(
         since=parse_since(since), source=source, partner=partner, sector=sector, search=search, limit=limit
     )
+    repository = open_repository(settings)
     return repository.hits(**filters) if kind == "hits" else repository.stories(**filters)
 
 
@@ -164,12 +151,13 @@ def hits(
     limit: LimitOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """List stored articles the classifier flagged, newest first, each with its story id.
 
     Example: rasid hits --since 7d --partner الصين --format csv
     """
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot=snapshot)
     _emit(_query(settings, "hits", since, source, partner, sector, search, limit), "hits", _check_format(fmt))
 
 
@@ -183,12 +171,13 @@ def stories(
     limit: LimitOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """List stories: each syndicated hit once, with every source that ran it.
 
     Example: rasid stories --since 24h --sector energy
     """
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot=snapshot)
     _emit(
         _query(settings, "stories", since, source, partner, sector, search, limit),
         "stories",
@@ -212,12 +201,13 @@ def export(
         str | None, typer.Option("--format", "-f", help="csv, jsonl or atom (default: from the suffix)")
     ] = None,
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """Write hits or stories to a file as CSV, JSON lines or an Atom feed a feed reader can subscribe to.
 
     Example: rasid export hits.atom --what stories --since 7d
     """
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot=snapshot)
     if what not in ("hits", "stories"):
         raise ConfigError(f"--what {what!r}: choose hits or stories")
     fmt = fmt or SUFFIX_FORMATS.get(output.suffix.lower())
