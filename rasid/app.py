@@ -45,7 +45,9 @@ def build_classifier(settings: Settings) -> KeywordClassifier:
     return KeywordClassifier(load_keywords(settings.keywords_file))
 
 
-def load_sources(settings: Settings, sources_file: Path | None, names: list[str] | None) -> tuple[Source, ...]:
+def load_sources(
+    settings: Settings, sources_file: Path | None, names: list[str] | None
+) -> tuple[Source, ...]:
     """The configured sources (or those of ``sources_file``), narrowed to ``names`` when given."""
     from config.sources import load_sources as load
     from config.sources import select_sources

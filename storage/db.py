@@ -78,9 +78,7 @@ def _create(parsed: URL, kwargs: dict[str, Any]) -> Engine:
     try:
         return create_engine(parsed, **kwargs)
     except NoSuchModuleError:
-        raise StorageError(
-            f"{parsed.drivername}://: unknown database scheme; use {KNOWN_SCHEMES}"
-        ) from None
+        raise StorageError(f"{parsed.drivername}://: unknown database scheme; use {KNOWN_SCHEMES}") from None
     except ImportError as exc:  # a known dialect whose driver is not installed
         raise StorageError(f"{parsed.drivername}://: driver not installed ({exc.name})") from None
 
