@@ -68,6 +68,24 @@ class RunSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class HitQuery:
+    """The analyst's filters on hits and stories, carried unchanged from the CLI (or the web view) to SQL.
+
+    ``partner`` and ``sector`` are the classifier's canonical names ("China", "energy"); the CLI resolves
+    what the analyst typed (Arabic or English) to them first.
+    """
+
+    since: datetime | None = None
+    source: str | None = None
+    partner: str | None = None
+    sector: str | None = None
+    search: str | None = None  # Arabic text, matched after the classifier's normalisation
+    limit: int | None = None
+    pending_only: bool = False  # hits not yet attached to a sent digest
+    hits_only: bool = True  # stories: only those with a hit among their articles
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """A stored article with a positive verdict, as the analyst sees it."""
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
@@ -26,7 +26,7 @@ from storage.models import (
     VerdictRow,
     utcnow,
 )
-from storage.records import Hit, PageOutcome, RunSummary, StoreResult, Story
+from storage.records import Hit, HitQuery, PageOutcome, RunSummary, StoreResult, Story
 from storage.results import query_hits, query_stories
 from storage.schema import SchemaError, ensure_current
 from storage.urls import url_forms
@@ -225,21 +225,13 @@ class Repository:
 
     # -- reading results ---------------------------------------------------------------------------
 
-    def hits(
-        self,
-        since: datetime | None = None,
-        source: str | None = None,
-        partner: str | None = None,
-        sector: str | None = None,
-        search: str | None = None,
-        limit: int | None = None,
-    ) -> list[Hit]:
-        """Articles whose current verdict is a hit, newest first, filtered."""
-        return query_hits(self.reader, since, source, partner, sector, search, limit)
+    def hits(self, query: HitQuery | None = None, /, **filters: Any) -> list[Hit]:
+        """Articles whose current verdict is a hit, newest first, filtered (a ``HitQuery`` or its fields)."""
+        return query_hits(self.reader, query or HitQuery(**filters))
 
     def pending_hits(self, since: datetime | None = None, limit: int | None = None) -> list[Hit]:
         """Hits not yet attached to a sent digest, newest first."""
-        return query_hits(self.reader, since, None, None, None, None, limit, pending_only=True)
+        return query_hits(self.reader, HitQuery(since=since, limit=limit, pending_only=True))
 
     def mark_digest_sent(self, article_ids: Sequence[int], recipients: Sequence[str]) -> int:
         """Record a sent digest and attach these hits to it in one transaction; returns the digest id.
@@ -262,15 +254,6 @@ class Repository:
                 )
         return int(digest_id)
 
-    def stories(
-        self,
-        since: datetime | None = None,
-        source: str | None = None,
-        partner: str | None = None,
-        sector: str | None = None,
-        search: str | None = None,
-        limit: int | None = None,
-        hits_only: bool = True,
-    ) -> list[Story]:
+    def stories(self, query: HitQuery | None = None, /, **filters: Any) -> list[Story]:
         """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
-        return query_stories(self.reader, since, source, partner, sector, search, limit, hits_only)
+        return query_stories(self.reader, query or HitQuery(**filters))

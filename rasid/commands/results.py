@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from config.settings import ConfigError, Settings
 from rasid.app import open_repository
+from storage.records import HitQuery
 from rasid.context import DbOption, SnapshotDbOption, console, settings_from
 
 if TYPE_CHECKING:
@@ -27,9 +29,12 @@ SinceOption = Annotated[
 ]
 SourceOption = Annotated[str | None, typer.Option("--source", help="only this source (name in sources.yaml)")]
 PartnerOption = Annotated[
-    str | None, typer.Option("--partner", help="partner country as in keywords.yaml, e.g. الصين")
+    str | None,
+    typer.Option("--partner", help="partner as named in keywords.yaml, in Arabic or English: الصين or China"),
 ]
-SectorOption = Annotated[str | None, typer.Option("--sector", help="sector as in keywords.yaml, e.g. energy")]
+SectorOption = Annotated[
+    str | None, typer.Option("--sector", help="sector as named in keywords.yaml, in Arabic or English: الطاقة or energy")
+]
 SearchOption = Annotated[
     str | None, typer.Option("--search", help="Arabic text in title or body, matched after normalisation")
 ]
@@ -77,11 +82,30 @@ def _query(
     search: str | None,
     limit: int | None,
 ) -> list[Hit] | list[Story]:
-    filters = dict(
-        since=parse_since(since), source=source, partner=partner, sector=sector, search=search, limit=limit
+    """Resolve the filters (dates, the classifier's partner and sector names), then read the database."""
+    query = HitQuery(
+        since=parse_since(since),
+        source=source,
+        partner=_canonical(settings, "partner", partner),
+        sector=_canonical(settings, "sector", sector),
+        search=search,
+        limit=limit,
     )
     repository = open_repository(settings)
-    return repository.hits(**filters) if kind == "hits" else repository.stories(**filters)
+    return repository.hits(query) if kind == "hits" else repository.stories(query)
+
+
+def _canonical(settings: Settings, role: str, value: str | None) -> str | None:
+    """The classifier's own name for what was typed (الصين or China -> China); unknown names are one line."""
+    if not value:
+        return None
+    from classifiers.names import UnknownName, resolve_name
+    from config.keywords import load_keywords
+
+    try:
+        return resolve_name(load_keywords(settings.keywords_file), role, value)
+    except UnknownName as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _emit(records: list[Hit] | list[Story], kind: str, fmt: str) -> None:
@@ -94,13 +118,16 @@ def _emit(records: list[Hit] | list[Story], kind: str, fmt: str) -> None:
 
 
 def _table(records: list[Hit] | list[Story], kind: str) -> Table:
-    """Rich table; Arabic cells are left as logical text, which terminals with bidi support shape right."""
-    table = Table(title=f"{len(records)} {kind}", show_lines=False)
+    """Rich table; Arabic cells are left as logical text, which terminals with bidi support shape right.
+
+    Every column stays at any width down to 80 columns: the title wraps (Arabic headlines are the point of
+    the table) and takes what is left; each short column is at least as wide as its longest word, so a
+    name such as ``agriculture`` or ``rt-arabic`` is never broken; columns are set apart by one space.
+    """
     if kind == "hits":
-        for column in ("id", "published", "source", "title", "partners", "sectors", "score", "story"):
-            table.add_column(column, **_COLUMN_STYLE.get(column, _SHORT))
-        for hit in records:
-            table.add_row(
+        headers: tuple[str, ...] = ("id", "published", "source", "title", "partners", "sectors", "score", "story")
+        rows = [
+            (
                 str(hit.article_id),
                 _date(hit.published or hit.fetched_at),
                 hit.source,
@@ -110,11 +137,12 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
                 f"{hit.score:.1f}",
                 str(hit.story_id or ""),
             )
+            for hit in records  # type: ignore[union-attr]
+        ]
     else:
-        for column in ("story", "published", "sources", "title", "partners", "sectors", "hit"):
-            table.add_column(column, **_COLUMN_STYLE.get(column, _SHORT))
-        for story in records:
-            table.add_row(
+        headers = ("story", "published", "sources", "title", "partners", "sectors", "hit")
+        rows = [
+            (
                 str(story.story_id),
                 _date(story.published or story.first_seen),
                 ", ".join(story.sources),
@@ -123,18 +151,24 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
                 ", ".join(story.sectors),
                 "yes" if story.is_hit else "no",
             )
+            for story in records  # type: ignore[union-attr]
+        ]
+    table = Table(
+        title=f"{len(records)} {kind}", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), collapse_padding=True
+    )
+    for index, header in enumerate(headers):
+        if header == "title":
+            table.add_column(header, ratio=1, min_width=TITLE_MIN_WIDTH, overflow="fold")
+            continue
+        longest_word = max((len(word) for row in rows for word in row[index].split()), default=0)
+        table.add_column(header, min_width=max(len(header), longest_word), overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
-#: The title takes what width there is (Arabic headlines are the point of the table); short columns never wrap.
-_SHORT: dict[str, object] = {"no_wrap": True}
-_COLUMN_STYLE: dict[str, dict[str, object]] = {
-    "title": {"ratio": 4, "min_width": 16, "overflow": "fold"},
-    "source": {"overflow": "fold"},
-    "sectors": {"ratio": 1, "overflow": "fold"},
-    "sources": {"ratio": 1, "overflow": "fold"},
-    "partners": {"ratio": 1, "overflow": "fold"},
-}
+#: The narrowest the title column gets; every other column is as wide as its longest word.
+TITLE_MIN_WIDTH = 12
 
 
 def _date(value: datetime | None) -> str:
