@@ -3,7 +3,7 @@
 One transaction per batch (``Repository.store``), batched per source so each write's result counts for
 one outlet. A page without an article is stored as a seen URL with its reason, so it is not fetched
 again; a page outside the age window likewise. A failed batch is logged once and its pages come back
-next run. Counters go to Scrapy's stats: ``rasid/source/<name>/<counter>`` and ``rasid/skipped/<reason>``.
+next run. Counters go to Scrapy's stats under the names of ``crawler/stats.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.extract import NoArticle, read_article
 from crawler.page import Page
+from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -90,14 +91,13 @@ class StorePipeline:
             self._skip(item, "too-old", f"published {article.published:%Y-%m-%d}")
             self._add(PageOutcome(source=source, urls=urls, skip_reason="too-old"))
             return item
-        self.stats.inc_value("rasid/articles")
-        self.stats.inc_value(f"rasid/source/{source}/articles")
+        count(self.stats, ARTICLES, source)
         if self.destination is None:
             self.articles.append(article)
             return item
         verdict = self.destination.classifier.classify(article.title, article.text)
         if verdict.is_hit:
-            self.stats.inc_value("rasid/verdict_hits")
+            count(self.stats, HITS, source)
         self._add(PageOutcome(source=source, urls=urls, article=article, verdict=verdict))
         return item
 
@@ -122,9 +122,7 @@ class StorePipeline:
         return extract_in_worker(page)
 
     def _skip(self, page: Page, reason: str, detail: str) -> None:
-        self.stats.inc_value(f"rasid/skipped/{reason}")
-        self.stats.inc_value("rasid/skipped")
-        self.stats.inc_value(f"rasid/source/{page.source}/skipped")
+        count(self.stats, SKIPPED, page.source, reason=reason)
         logger.warning(
             "skipped %s (source %s): %s%s", page.final_url, page.source, reason, f", {detail}" if detail else ""
         )
@@ -146,17 +144,13 @@ class StorePipeline:
         except Exception:  # noqa: BLE001 - the batch rolled back; its pages come back next run
             # Repository.store has logged the failure once; the traceback is for -vv.
             logger.debug("store failed for source %s", source, exc_info=True)
-            self.stats.inc_value("rasid/errors/store")
-            self.stats.inc_value(f"rasid/source/{source}/errors")
+            count(self.stats, ERRORS, source, reason="store")
             return
-        for key, value in (
-            ("new", result.new_articles),
-            ("hits", result.new_hits),
-            ("duplicates", result.duplicates),
-            ("already_stored", result.already_stored),
-        ):
-            self.stats.inc_value(f"rasid/{key}", value)
-            self.stats.inc_value(f"rasid/source/{source}/{key}", value)
+        count(self.stats, NEW, source, result.new_articles)
+        # Details beside the counters: what the stored batch held besides new articles.
+        self.stats.inc_value("rasid/stored/new_hits", result.new_hits)
+        self.stats.inc_value("rasid/stored/duplicates", result.duplicates)
+        self.stats.inc_value("rasid/stored/already_stored", result.already_stored)
 
 
 def extract_in_worker(page: Page) -> tuple[Any, str, str]:

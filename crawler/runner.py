@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Counters of the per-source summary table, in display order, and the stats key each comes from.
-SOURCE_COUNTERS = ("pages", "articles", "new", "hits", "skipped", "errors")
 #: Scrapy loggers whose failures the spider already reports in one line with url, source and reason
 #: (theirs carry tracebacks or repeat it): retries given up, robots.txt not fetched, pages over the cap.
 QUIET_LOGGERS = {
@@ -43,13 +41,8 @@ QUIET_LOGGERS = {
 class Progress:
     """Running totals sent to the progress callback after each fetched page and each processed item."""
 
-    pages: int  # every response: listings and articles
     queued: int  # article links listed, in the window and not seen before
-    fetched: int  # article pages fetched
-    articles: int
-    hits: int
-    skipped: int
-    errors: int
+    counts: dict[str, int]  # the totals of crawler.stats.COUNTERS, as the summary table shows them
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,20 +106,18 @@ def fetch_pages(settings: Settings, urls: Iterable[str], source: str = "") -> li
 
 def summarize(stats: dict[str, Any], names: Iterable[str]) -> RunSummary:
     """The run's counters from Scrapy's stats (``rasid/...`` keys written by the spider and pipeline)."""
+    from crawler.stats import ARTICLES, ERRORS, HITS, NEW, PAGES, SKIPPED, per_source, totals
     from storage.records import RunSummary
 
-    per_source = {
-        name: {counter: int(stats.get(f"rasid/source/{name}/{counter}", 0)) for counter in SOURCE_COUNTERS}
-        for name in names
-    }
+    total = totals(stats)
     return RunSummary(
-        pages_fetched=sum(v["pages"] for v in per_source.values()),
-        articles_extracted=int(stats.get("rasid/articles", 0)),
-        articles_stored=int(stats.get("rasid/new", 0)),
-        hits=int(stats.get("rasid/hits", 0)),
-        skipped=int(stats.get("rasid/skipped", 0)),
-        errors=sum(v["errors"] for v in per_source.values()),
-        per_source=per_source,
+        pages_fetched=total[PAGES],
+        articles_extracted=total[ARTICLES],
+        articles_stored=total[NEW],
+        hits=total[HITS],
+        skipped=total[SKIPPED],
+        errors=total[ERRORS],
+        per_source=per_source(stats, names),
     )
 
 
@@ -162,18 +153,11 @@ def _run(
     def report(*_args: Any, **_kwargs: Any) -> None:
         if on_progress is None:
             return
-        stats = crawler.stats
-        on_progress(
-            Progress(
-                pages=int(stats.get_value("downloader/response_count", 0)),
-                queued=int(stats.get_value("rasid/listed", 0)) - int(stats.get_value("rasid/listed/seen", 0)),
-                fetched=sum(int(v) for k, v in stats.get_stats().items() if k.endswith("/pages")),
-                articles=int(stats.get_value("rasid/articles", 0)),
-                hits=int(stats.get_value("rasid/verdict_hits", 0)),
-                skipped=int(stats.get_value("rasid/skipped", 0)),
-                errors=sum(int(v) for k, v in stats.get_stats().items() if k.startswith("rasid/errors/")),
-            )
-        )
+        from crawler.stats import totals
+
+        values = crawler.stats.get_stats()
+        queued = int(values.get("rasid/listed", 0)) - int(values.get("rasid/listed/seen", 0))
+        on_progress(Progress(queued=queued, counts=totals(values)))
 
     def closed(spider: Any, reason: str) -> None:
         outcome["reason"] = reason

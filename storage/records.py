@@ -58,12 +58,12 @@ class StoreResult:
 class RunSummary:
     """Counters of one crawl run, stored so `rasid sources` can show each outlet's health."""
 
-    pages_fetched: int = 0
+    pages_fetched: int = 0  # article pages fetched
     articles_extracted: int = 0
-    articles_stored: int = 0
-    hits: int = 0
+    articles_stored: int = 0  # stored for the first time
+    hits: int = 0  # articles the classifier flagged in this run, stored before or not
     skipped: int = 0  # pages lost to bad input (no article, undecodable, too old...)
-    errors: int = 0  # requests that failed (DNS, refused, timeout, 4xx/5xx)
+    errors: int = 0  # requests that failed (DNS, refused, timeout, 4xx/5xx) and batches not stored
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
 
 

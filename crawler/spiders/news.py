@@ -27,6 +27,7 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.page import Page
+from crawler.stats import ERRORS, PAGES, count
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -111,8 +112,7 @@ class NewsSpider(SitemapSpider):
             self._listing_failed(via, response.url, f"malformed feed: {exc}")
             return
         if problem:
-            self.crawler.stats.inc_value("rasid/errors/malformed-feed")
-            self.crawler.stats.inc_value(f"rasid/source/{via.source}/errors")
+            count(self.crawler.stats, ERRORS, via.source, reason="malformed-feed")
             logger.warning(
                 "malformed feed %s (source %s): %s; kept the %d items before it",
                 response.url, via.source, problem, len(listed),
@@ -172,7 +172,7 @@ class NewsSpider(SitemapSpider):
     def parse_article(self, response: Response) -> Iterator[Page]:
         via: _Via = response.meta["rasid"]
         listed = via.listed or Listed(response.url)
-        self.crawler.stats.inc_value(f"rasid/source/{via.source}/pages")
+        count(self.crawler.stats, PAGES, via.source)
         headers = tuple(
             (key.decode("latin-1"), b", ".join(values).decode("latin-1"))
             for key, values in response.headers.items()
@@ -201,8 +201,7 @@ class NewsSpider(SitemapSpider):
             stats.inc_value("rasid/robots_denied")
             logger.info("not fetched %s (source %s): disallowed by robots.txt", url, via.source)
         else:
-            stats.inc_value(f"rasid/errors/{reason.split(':')[0]}")
-            stats.inc_value(f"rasid/source/{via.source}/errors")
+            count(stats, ERRORS, via.source, reason=reason.split(":")[0])
             logger.warning("failed %s (source %s): %s", url, via.source, reason)
         if via.listed is None:  # a listing, not an article
             report = self._report(via)
@@ -254,8 +253,7 @@ class NewsSpider(SitemapSpider):
         return self.reports[key]
 
     def _listing_failed(self, via: _Via, url: str, reason: str) -> None:
-        self.crawler.stats.inc_value(f"rasid/errors/{reason.split(':')[0].replace(' ', '-')}")
-        self.crawler.stats.inc_value(f"rasid/source/{via.source}/errors")
+        count(self.crawler.stats, ERRORS, via.source, reason=reason.split(":")[0].replace(" ", "-"))
         logger.warning("skipped %s (source %s): %s", url, via.source, reason)
         report = self._report(via)
         report.answered = True

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from config.settings import ConfigError, mask_url
+from crawler.stats import ARTICLES, COUNTERS, ERRORS, HITS, NEW, PAGES, SKIPPED
 from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from rasid.context import DbOption, console, err_console, settings_from
 
@@ -211,20 +212,14 @@ def _crawl(
 
     window = f"articles of the last {max_age_days:g} days" if max_age_days is not None else "no age window"
     err_console.print(f"crawling {len(sources)} sources ({window})")
-    columns = (
-        SpinnerColumn(),
-        TextColumn("crawl"),
-        BarColumn(),
-        TextColumn("pages {task.fields[pages]} · articles {task.fields[articles]} · hits {task.fields[hits]}"
-                   " · skipped {task.fields[skipped]} · errors {task.fields[errors]}"),
-        TimeElapsedColumn(),
-    )
+    counters = " · ".join(f"{name} {{task.fields[{name}]}}" for name in COUNTERS)
+    columns = (SpinnerColumn(), TextColumn("crawl"), BarColumn(), TextColumn(counters), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task("crawl", total=None, pages=0, articles=0, hits=0, skipped=0, errors=0)
+        task = bar.add_task("crawl", total=None, **dict.fromkeys(COUNTERS, 0))
 
         def update(p: CrawlProgress) -> None:
-            bar.update(task, completed=p.fetched, total=max(p.queued, p.fetched, 1), pages=p.pages,
-                       articles=p.articles, hits=p.hits, skipped=p.skipped, errors=p.errors)
+            fetched = p.counts[PAGES]
+            bar.update(task, completed=fetched, total=max(p.queued, fetched, 1), **p.counts)
 
         result = run_crawl(
             settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update
@@ -234,18 +229,24 @@ def _crawl(
 
 
 def _print_summary(result: CrawlResult) -> None:
+    """Per source and in total, the same counters under the same names as the progress bar."""
     summary = result.summary
     table = Table(title=f"crawl run {result.run_id}: {result.status}")
-    columns = ("pages", "articles", "new", "hits", "skipped", "errors")
     table.add_column("source")
-    for column in columns:
+    for column in COUNTERS:
         table.add_column(column, justify="right")
     for name, counts in summary.per_source.items():
-        table.add_row(name, *(str(counts.get(c, 0)) for c in columns))
+        table.add_row(name, *(str(counts.get(c, 0)) for c in COUNTERS))
     table.add_section()
-    totals = (summary.pages_fetched, summary.articles_extracted, summary.articles_stored, summary.hits,
-              summary.skipped, summary.errors)
-    table.add_row("total", *(str(v) for v in totals), style="bold")
+    totals = {
+        PAGES: summary.pages_fetched,
+        ARTICLES: summary.articles_extracted,
+        HITS: summary.hits,
+        NEW: summary.articles_stored,
+        SKIPPED: summary.skipped,
+        ERRORS: summary.errors,
+    }
+    table.add_row("total", *(str(totals[c]) for c in COUNTERS), style="bold")
     console.print(table)
 
 

@@ -183,3 +183,39 @@ def test_a_database_that_refuses_connections_is_one_line_and_exit_code_2(site) -
         "(is PostgreSQL running there?)"
     )
     assert log.paths == []  # nothing is fetched when nothing could be stored
+
+
+def _bar_counts(stderr: str) -> dict[str, int]:
+    """The progress bar's last counters ("pages 12 · articles 9 · ..."), as printed when it stopped."""
+    from crawler.stats import COUNTERS
+
+    pattern = r"\s·\s".join(rf"{name} (\d+)" for name in COUNTERS)
+    last = re.findall(pattern, stderr)[-1]
+    return dict(zip(COUNTERS, map(int, last), strict=True))
+
+
+def _table_totals(stdout: str) -> dict[str, int]:
+    from crawler.stats import COUNTERS
+
+    header = next(line for line in stdout.splitlines() if "source" in line and "pages" in line)
+    names = [cell.strip() for cell in re.split(r"[│┃]", header) if cell.strip()]
+    total = next(line for line in stdout.splitlines() if line.strip("│ ").startswith("total"))
+    cells = [cell.strip() for cell in re.split(r"[│┃]", total) if cell.strip()]
+    assert names[1:] == list(COUNTERS)  # the table's columns are the bar's counters, in the same order
+    return dict(zip(names[1:], map(int, cells[1:]), strict=True))
+
+
+def test_progress_bar_and_summary_table_show_the_same_counters(first_crawl) -> None:
+    result, _, _ = first_crawl
+    bar, table = _bar_counts(result.stderr), _table_totals(result.stdout)
+    assert bar == table
+    assert table["new"] > 0 and table["pages"] >= table["articles"] >= table["new"]
+
+
+def test_a_second_crawl_shows_the_same_counters_in_bar_and_table(first_crawl, site) -> None:
+    _, db, _ = first_crawl
+    _, sources_file, _ = site
+    again = rasid("crawl", "--sources", str(sources_file), "--db", db)
+    bar, table = _bar_counts(again.stderr), _table_totals(again.stdout)
+    assert bar == table
+    assert table["new"] == 0  # everything was seen on the first crawl

@@ -101,3 +101,26 @@ def test_rasid_hits_table_lists_every_hit(demo) -> None:
     assert table.returncode == 0, table.stderr
     assert f"{len(demo['hits'])} hits" in table.stdout
     assert "UAE" in table.stdout and "China" in table.stdout
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_progress_bar_and_summary_table_agree_on_every_counter(demo, run: str) -> None:
+    from tests.crawler.test_crawl import _bar_counts, _table_totals
+
+    result = demo[run]
+    assert _bar_counts(result.stderr) == _table_totals(result.stdout)
+
+
+def test_the_demo_database_is_the_snapshots_own_unless_db_is_given(tmp_path: Path) -> None:
+    snapshot_db = tmp_path / "snapshot.db"
+    real_db = tmp_path / "rasid.db"
+    env = {"RASID_SNAPSHOT_DATABASE_URL": f"sqlite:///{snapshot_db}", "RASID_DATABASE_URL": f"sqlite:///{real_db}"}
+    crawl = rasid("crawl", "--snapshot", "--size", "40", "--snapshot-port", "0", env=env, timeout=300)
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    assert f"database sqlite:///{snapshot_db}" in " ".join(crawl.stdout.split())
+    assert snapshot_db.is_file() and not real_db.exists()  # the real monitor's database is untouched
+    read = rasid("hits", "--snapshot", "--format", "jsonl", env=env)
+    assert read.returncode == 0, read.stderr
+    assert Repository(make_engine(f"sqlite:///{snapshot_db}")).count_articles() > 0
+    missing = rasid("hits", env=env)  # without --snapshot, the real database, which no crawl made
+    assert missing.returncode == 2 and "no database there" in missing.stderr
