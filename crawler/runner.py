@@ -8,6 +8,7 @@ callback fed from Scrapy's signals; the counters come back as a ``RunSummary``.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,10 @@ QUIET_LOGGERS = {
 }
 
 
+#: The status of a run stopped by Ctrl-C or SIGTERM (Scrapy's close reason "shutdown").
+INTERRUPTED = "interrupted"
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     """Running totals sent to the progress callback after each fetched page and each processed item."""
@@ -50,7 +55,7 @@ class CrawlResult:
     """What one crawl did: the stored summary, its run id and the final status."""
 
     run_id: int
-    status: str  # "ok", or Scrapy's close reason when it stopped early
+    status: str  # "ok", "interrupted", or "stopped: <Scrapy's close reason>"
     summary: RunSummary
 
 
@@ -69,17 +74,23 @@ def run_crawl(
 
     run_id = repository.start_run([s.name for s in sources], snapshot=snapshot)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
-    stats, reason = _run(
-        settings,
-        snapshot,
-        on_progress,
-        sources=sources,
-        max_age_days=max_age_days,
-        seen_urls=repository.seen_urls,
-        destination=destination,
-    )
+    stats: dict[str, Any] = {}
+    try:
+        reason = _run(
+            settings,
+            snapshot,
+            on_progress,
+            stats_out=stats,
+            sources=sources,
+            max_age_days=max_age_days,
+            seen_urls=repository.seen_urls,
+            destination=destination,
+        )
+    except BaseException:  # Ctrl-C before Scrapy's own handler was in place: the run is not left "running"
+        repository.finish_run(run_id, summarize(stats, [s.name for s in sources]), INTERRUPTED)
+        raise
     summary = summarize(stats, [s.name for s in sources])
-    status = "ok" if reason == "finished" else f"stopped: {reason}"
+    status = {"finished": "ok", "shutdown": INTERRUPTED}.get(reason, f"stopped: {reason}")
     repository.finish_run(run_id, summary, status)
     logger.info(
         "crawl run %d %s: %d pages, %d articles, %d new, %d hits, %d skipped, %d errors",
@@ -127,9 +138,13 @@ def _run(
     on_progress: Callable[[Progress], None] | None,
     spider_box: list[Any] | None = None,
     on_page: Callable[[Page], None] | None = None,
+    stats_out: dict[str, Any] | None = None,
     **spider_kwargs: Any,
-) -> tuple[dict[str, Any], str]:
-    """One CrawlerProcess with the NewsSpider; returns its stats and close reason."""
+) -> str:
+    """One CrawlerProcess with the NewsSpider; returns its close reason, its stats go into ``stats_out``.
+
+    ``stats_out`` is filled as the crawl goes, so a caller interrupted midway still has the counts.
+    """
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
@@ -151,13 +166,16 @@ def _run(
     outcome: dict[str, str] = {"reason": "unknown"}
 
     def report(*_args: Any, **_kwargs: Any) -> None:
-        if on_progress is None:
+        if on_progress is None and stats_out is None:
             return
         from crawler.stats import totals
 
         values = crawler.stats.get_stats()
+        if stats_out is not None:
+            stats_out.update(values)
         queued = int(values.get("rasid/listed", 0)) - int(values.get("rasid/listed/seen", 0))
-        on_progress(Progress(queued=queued, counts=totals(values)))
+        if on_progress is not None:
+            on_progress(Progress(queued=queued, counts=totals(values)))
 
     def closed(spider: Any, reason: str) -> None:
         outcome["reason"] = reason
@@ -172,7 +190,17 @@ def _run(
 
     crawler.signals.connect(closed, signal=signals.spider_closed)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
-    process.crawl(crawler, **spider_kwargs)
-    process.start(install_signal_handlers=True)
+    # Scrapy's SIGINT handler (a graceful stop) is installed only when the reactor starts; a Ctrl-C while
+    # the engine is being built would break it halfway (Twisted's "Unhandled error in Deferred"), so
+    # until then it is only noted, and the crawl is not started at all.
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
+    try:
+        process.crawl(crawler, **spider_kwargs)
+        if noted:
+            return "shutdown"
+        process.start(install_signal_handlers=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     report()
-    return dict(crawler.stats.get_stats()), outcome["reason"]
+    return outcome["reason"]

@@ -91,8 +91,12 @@ _register_commands()
 
 def main() -> None:
     """Console-script entry point: run the app, turning configuration and database errors into one line, exit 2."""
+    from rasid.__main__ import Interrupted, interrupted
+
     try:
         app()  # standalone mode: usage errors print their own line and exit code
+    except (Interrupted, KeyboardInterrupt):
+        interrupted()
     except (ConfigError, StorageError) as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

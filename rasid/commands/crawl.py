@@ -207,6 +207,7 @@ def _crawl(
     max_age_days: float | None,
 ) -> CrawlResult:
     """Run the crawl under a live progress bar, then print the per-source summary table."""
+    from crawler.runner import INTERRUPTED
     from crawler.runner import Progress as CrawlProgress
     from rasid.app import crawl as run_crawl
 
@@ -223,6 +224,14 @@ def _crawl(
 
         result = run_crawl(
             settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update
+        )
+    if result.status == INTERRUPTED:
+        from rasid.__main__ import interrupted
+
+        summary = result.summary
+        interrupted(
+            f"crawl run {result.run_id} stopped after {summary.pages_fetched} pages; "
+            f"{summary.articles_stored} new articles stored, the rest is fetched next run"
         )
     _print_summary(result)
     return result
