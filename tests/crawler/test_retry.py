@@ -100,3 +100,16 @@ def test_the_pause_doubles_and_is_capped() -> None:
 
 def test_a_retry_after_date_falls_back_to_the_exponential_pause() -> None:
     assert _middleware(1.0, 60.0).pause(2, "Wed, 21 Oct 2026 07:28:00 GMT") == 2.0
+
+
+@pytest.mark.parametrize("refusal", ["scrapy", "twisted"])
+def test_a_refused_connection_is_not_retried(refusal: str) -> None:
+    import asyncio
+
+    from scrapy import Request
+    from scrapy.exceptions import DownloadConnectionRefusedError
+    from twisted.internet.error import ConnectionRefusedError
+
+    exception = DownloadConnectionRefusedError() if refusal == "scrapy" else ConnectionRefusedError()
+    result = asyncio.run(_middleware(30.0, 60.0).process_exception(Request("http://127.0.0.1:1/x"), exception))
+    assert result is None  # no retry request: the errback reports it at once

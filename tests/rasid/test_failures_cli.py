@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +274,19 @@ def test_an_unknown_config_key_is_refused_naming_the_file_and_the_key(
     done = rasid("--config", str(config), *ALL_COMMANDS[command], "--db", f"sqlite:///{filled_db}")
     assert one_line(done) == f"error: {config}: unknown key {key}"
     assert digest(filled_db) == before
+
+
+# ------------------------------------------------------------------------------------------ fetching
+
+
+def test_explain_of_a_url_whose_host_refuses_connections_fails_at_once() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/x.html"
+    started = time.monotonic()
+    # With a 30 s pause before each retry, any retry of the refused connection would show in the time.
+    done = rasid("explain", url, RASID_CRAWL__RETRY_BACKOFF="30", RASID_CRAWL__RETRY_TIMES="2")
+    elapsed = time.monotonic() - started
+    assert one_line(done) == f"error: {url}: failed {url} (source fetch): refused: host refuses connections"
+    assert elapsed < 30, f"took {elapsed:.0f} s: the refused connection was retried"
