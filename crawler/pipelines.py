@@ -14,6 +14,7 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,6 @@ from crawler.page import Page
 from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from scrapy.crawler import Crawler
 
     from classifiers.keyword import KeywordClassifier
@@ -52,12 +51,24 @@ class Destination:
 
 
 class StorePipeline:
-    """Extract -> classify -> batch -> ``Repository.store``; without a destination it only extracts."""
+    """Extract -> classify -> batch -> ``Repository.store``; without a destination it only extracts.
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.destination: Destination | None = None
+    Built by Scrapy through ``from_crawler`` from the crawl's settings: ``RASID_DESTINATION`` (the run's
+    ``Destination``, set by ``crawler.runner``), ``RASID_MAX_AGE_DAYS`` (the age window, None for none)
+    and ``RASID_EXTRACT_WORKERS`` (worker processes for extraction, 0 to extract in the crawl process).
+    """
+
+    def __init__(
+        self,
+        stats: Any,
+        destination: Destination | None = None,
+        max_age_days: float | None = None,
+        extract_workers: int = 0,
+    ) -> None:
+        self.stats = stats
+        self.destination = destination
+        self.max_age_days = max_age_days
+        self.extract_workers = extract_workers
         self.cutoff: datetime | None = None
         self.batches: dict[str, list[PageOutcome]] = {}
         self.articles: list[Any] = []  # extracted articles, kept only when there is no destination
@@ -65,14 +76,20 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
+        settings = crawler.settings
+        max_age = settings.get("RASID_MAX_AGE_DAYS")
+        return cls(
+            crawler.stats,
+            destination=settings.get("RASID_DESTINATION"),
+            max_age_days=None if max_age is None else float(max_age),
+            extract_workers=settings.getint("RASID_EXTRACT_WORKERS", 0),
+        )
 
     def open_spider(self) -> None:
-        spider = self.crawler.spider
-        self.destination = getattr(spider, "destination", None)
-        self.cutoff = getattr(spider, "cutoff", None)
-        if EXTRACT_WORKERS > 1 and not getattr(spider, "article_urls", ()):
-            self.workers = ProcessPoolExecutor(EXTRACT_WORKERS, mp_context=get_context("spawn"))
+        if self.max_age_days is not None:
+            self.cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
+        if self.extract_workers > 1:
+            self.workers = ProcessPoolExecutor(self.extract_workers, mp_context=get_context("spawn"))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Page):

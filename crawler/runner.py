@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from config.sources import Source
     from crawler.page import Page
+    from crawler.pipelines import Destination
     from crawler.spiders.news import EntryReport
     from storage.records import RunSummary
     from storage.repository import Repository
@@ -139,6 +140,7 @@ def _run(
     spider_box: list[Any] | None = None,
     on_page: Callable[[Page], None] | None = None,
     stats_out: dict[str, Any] | None = None,
+    destination: Destination | None = None,
     **spider_kwargs: Any,
 ) -> str:
     """One CrawlerProcess with the NewsSpider; returns its close reason, its stats go into ``stats_out``.
@@ -148,6 +150,7 @@ def _run(
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.pipelines import EXTRACT_WORKERS
     from crawler.spiders.news import NewsSpider
 
     root = logging.getLogger()
@@ -163,6 +166,11 @@ def _run(
     for name, quiet in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(max(quiet, level))
     crawler = process.create_crawler(NewsSpider)
+    # What the item pipeline needs, read in its from_crawler; set before crawl() freezes the settings
+    # (objects are kept as they are: Scrapy copies settings only when the crawler is created).
+    crawler.settings.set("RASID_DESTINATION", destination)
+    crawler.settings.set("RASID_MAX_AGE_DAYS", spider_kwargs.get("max_age_days"))
+    crawler.settings.set("RASID_EXTRACT_WORKERS", 0 if spider_kwargs.get("article_urls") else EXTRACT_WORKERS)
     outcome: dict[str, str] = {"reason": "unknown"}
 
     def report(*_args: Any, **_kwargs: Any) -> None:

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "rasid.commands.results",
     "rasid.commands.classify",
     "rasid.commands.database",
+    "rasid.commands.snapshot",
 )
 
 

@@ -1,6 +1,6 @@
 """How the offline snapshot looks on the wire: every page, feed and sitemap of its outlets, rendered to bytes.
 
-Three article layouts (``crawler/templates/*.html.j2``) imitate the markup families of Arabic news sites:
+Three article layouts (``snapshot/templates/*.html.j2``) imitate the markup families of Arabic news sites:
 ``portal`` (a modern portal with JSON-LD, a share bar, a "read also" box inside the body and a "most read"
 list), ``paper`` (an older newspaper site of tables, the date only in the visible text) and ``agency`` (a
 news agency's plain story page). Every article page carries navigation, breadcrumbs, an h1, a byline, a
@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from crawler.replay import Route
+from snapshot.replay import Route
 
 if TYPE_CHECKING:
-    from crawler.snapshot import Outlet, Snapshot, SnapshotArticle
+    from snapshot.build import Outlet, Snapshot, SnapshotArticle
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ARABIC_MONTHS = (
@@ -85,7 +85,7 @@ def entry_points(
 
 
 def build_routes(snapshot: Snapshot, base: str) -> dict[str, Route]:
-    """Every route of the snapshot, keyed as ``crawler.replay.route_key`` looks them up."""
+    """Every route of the snapshot, keyed as ``snapshot.replay.route_key`` looks them up."""
     routes: dict[str, Route] = {
         "/robots.txt": Route(_robots(snapshot, base).encode(), "text/plain; charset=utf-8"),
         "/": _listing_route(None, "المواقع", [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,20 +14,19 @@ from rich.table import Table
 
 from config.settings import ConfigError, mask_url
 from crawler.stats import ARTICLES, COUNTERS, ERRORS, HITS, NEW, PAGES, SKIPPED
-from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
+from rasid.commands.snapshot import SNAPSHOT_PORT, SizeOption, SnapshotDirOption
 from rasid.context import DbOption, console, err_console, settings_from
+from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 
 if TYPE_CHECKING:
     from config.settings import Settings
     from config.sources import Source
     from crawler.runner import CrawlResult
+    from snapshot.replay import ReplayProcess
     from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
-#: A fixed port keeps the snapshot's URLs the same from run to run, so a second crawl finds every page
-#: already seen and fetches nothing; 0 (or a busy port) falls back to any free port.
-SNAPSHOT_PORT = 8391
 
 SourcesOption = Annotated[
     Path | None, typer.Option("--sources", metavar="FILE", help="sources YAML to use instead of the configured one")
@@ -51,10 +52,12 @@ def crawl(
     snapshot: Annotated[
         bool, typer.Option("--snapshot", help="crawl the offline snapshot of real news served on 127.0.0.1")
     ] = False,
-    snapshot_dir: Annotated[
-        Path | None, typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from")
+    snapshot_dir: SnapshotDirOption = None,
+    size: SizeOption = SNAPSHOT_SIZE,
+    snapshot_url: Annotated[
+        str | None,
+        typer.Option("--snapshot-url", metavar="URL", help="crawl a snapshot already served (rasid snapshot serve)"),
     ] = None,
-    size: Annotated[int, typer.Option("--size", min=1, help="articles in the snapshot")] = SNAPSHOT_SIZE,
     snapshot_port: Annotated[
         int, typer.Option("--snapshot-port", min=0, max=65535, help="port of the snapshot server (0: any free port)")
     ] = SNAPSHOT_PORT,
@@ -76,19 +79,12 @@ def crawl(
         repository = open_repository(settings, create=True)  # a database it cannot use stops here, in one line
         _exit_for(_crawl(settings, sources, repository, snapshot=False, max_age_days=window))
         return
-    from crawler.replay import ReplayProcess
 
     data_dir = snapshot_dir or settings.shared_data
     if not data_dir.is_dir():
         raise ConfigError(f"{data_dir}: snapshot data folder not found")
     repository = open_repository(settings, create=True)
-    port = snapshot_port if snapshot_port and _port_is_free(snapshot_port) else 0
-    if snapshot_port and not port:
-        err_console.print(
-            f"snapshot: port {snapshot_port} is busy; serving on another port, so pages seen by earlier "
-            "snapshot runs are fetched again (storage still keeps one copy)"
-        )
-    with ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=port) as replay:
+    with _replay(data_dir, size, snapshot_port) as replay:
         console.print(
             f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020); "
             f"database {mask_url(settings.database_url.get_secret_value())}",
@@ -180,6 +176,33 @@ def _last_runs(settings: Settings) -> dict[str, str]:
                     f"{counts.get('new', 0)} new, {counts.get('errors', 0)} errors"
                 )
     return health
+
+
+@contextmanager
+def _replay(data_dir: Path, size: int, port: int) -> Iterator[ReplayProcess]:
+    """The snapshot server, started on ``port``, or on any free port when that one is taken."""
+    from snapshot.replay import ReplayProcess
+
+    replay = None
+    if port and _port_is_free(port):
+        try:
+            replay = ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=port).__enter__()
+        except RuntimeError:  # taken between the probe and the bind (another demo starting)
+            logger.debug("snapshot server could not bind port %d", port, exc_info=True)
+    if replay is None and port:
+        err_console.print(
+            f"snapshot: port {port} is busy; serving on another port, so pages seen by earlier "
+            "snapshot runs are fetched again (storage still keeps one copy)"
+        )
+    if replay is None:
+        try:
+            replay = ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=0).__enter__()
+        except RuntimeError as exc:
+            raise ConfigError(f"snapshot server did not start: {str(exc).splitlines()[-1]}") from None
+    try:
+        yield replay
+    finally:
+        replay.__exit__(None, None, None)
 
 
 def _port_is_free(port: int) -> bool:

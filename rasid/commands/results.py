@@ -14,8 +14,8 @@ from rich.table import Table
 
 from config.settings import ConfigError, Settings
 from rasid.app import open_repository
-from storage.records import HitQuery
 from rasid.context import DbOption, SnapshotDbOption, console, settings_from
+from storage.records import HitQuery
 
 if TYPE_CHECKING:
     from storage.records import Hit, Story

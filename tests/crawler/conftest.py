@@ -42,7 +42,7 @@ class RequestLog(logging.Handler):
 def site(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Path, RequestLog]]:
     server = serve_site({})
     log = RequestLog()
-    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger = logging.getLogger("snapshot.replay")
     replay_logger.addHandler(log)
     replay_logger.setLevel(logging.DEBUG)
     with server:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawler.replay import Route
+from snapshot.replay import Route
 
 OLD = datetime(2018, 3, 2, 16, 49, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 
 from config.sources import load_sources
-from crawler.replay import ReplayProcess, Route, SiteServer, route_key
+from snapshot.replay import ReplayProcess, Route, SiteServer, route_key
 from tests.servers import SnapshotServer
 
 SiteFactory = Callable[[Mapping[str, Route]], SiteServer]
@@ -234,7 +234,7 @@ def test_replay_process_reports_the_childs_error_when_the_data_is_missing(tmp_pa
 
 def test_replay_cli_prints_the_url_first_and_exits_cleanly_on_sigterm(shared_data: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.replay", "--data", str(shared_data), "--size", "30"],
+        [sys.executable, "-m", "snapshot", "--data", str(shared_data), "--size", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -8,7 +8,7 @@ import time
 import pytest
 from scrapy.settings import Settings as ScrapySettings
 
-from crawler.replay import Route
+from snapshot.replay import Route
 from crawler.retry import BackoffRetryMiddleware
 from tests.crawler.conftest import rasid
 from tests.servers import serve_site
@@ -39,7 +39,7 @@ class Timestamps(logging.Handler):
 def flaky_crawl(tmp_path_factory: pytest.TempPathFactory):
     """A crawl of one feed whose articles answer 503 (always), 429 with Retry-After: 2, or too slowly."""
     stamps = Timestamps()
-    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger = logging.getLogger("snapshot.replay")
     replay_logger.addHandler(stamps)
     replay_logger.setLevel(logging.DEBUG)
     tmp_path = tmp_path_factory.mktemp("flaky")

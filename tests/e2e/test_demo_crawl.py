@@ -33,7 +33,7 @@ def _jsonl(result) -> list[dict]:
 @pytest.fixture(scope="module")
 def demo(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """Two snapshot crawls into one fresh database, as two runs of the demo would do."""
-    from crawler.snapshot import build_snapshot
+    from snapshot.build import build_snapshot
 
     db = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'rasid.db'}"
     first = rasid("crawl", "--snapshot", "--db", db, timeout=300)
