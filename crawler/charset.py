@@ -40,7 +40,7 @@ class UndecodableError(ValueError):
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """The page's text and the charset it was read in; raises ``UndecodableError`` rather than return junk."""
     bom_encoding, bom = read_bom(body)
-    if bom_encoding:
+    if bom_encoding and bom:
         text = body[len(bom) :].decode(bom_encoding, errors="replace")
         if not looks_like_mojibake(text):
             return text, bom_encoding

@@ -310,7 +310,7 @@ class SiteServer:
     def url(self) -> str:
         """Base URL without a trailing slash, e.g. ``http://127.0.0.1:41235``."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def port(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from classifiers.normalize import normalize
 from storage.models import ArticleRow, StoryRow, VerdictRow
 from storage.records import Hit, HitQuery, Story
 
+SelectT = TypeVar("SelectT", bound=Select)  # type: ignore[type-arg]  # any row shape
 #: Rows fetched per round when a text search filters in Python after SQL has narrowed the set.
 SEARCH_ROUND = 2000
 
@@ -34,7 +35,7 @@ def _json_member(column: Any, value: str) -> Any:
     return column.ilike(f"%{needle}%", escape="\\")
 
 
-def _filtered(query: Select[Any], filters: HitQuery) -> Select[Any]:
+def _filtered(query: SelectT, filters: HitQuery) -> SelectT:
     if filters.hits_only:
         query = query.where(VerdictRow.is_hit)
     if filters.since is not None:
@@ -121,7 +122,8 @@ def query_stories(engine: Engine, filters: HitQuery) -> list[Story]:
             story_ids = {
                 r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)
             }
-        stories = [_story(conn, chunk) for chunk in _chunks(sorted(story_ids), 500)]
+        ids = sorted(i for i in story_ids if i is not None)
+        stories = [_story(conn, chunk) for chunk in _chunks(ids, 500)]
     # Newest event first: the story's earliest publication date, else when rasid first saw it.
     found = sorted(
         (s for batch in stories for s in batch),

@@ -88,8 +88,8 @@ class NewsSpider(SitemapSpider):
         self.reports: dict[tuple[str, str], EntryReport] = {}
 
     async def start(self) -> AsyncIterator[Any]:
-        for source, url in self.article_urls:
-            yield self._article_request(Listed(url), _Via(source, url, "direct"))
+        for name, url in self.article_urls:
+            yield self._article_request(Listed(url), _Via(name, url, "direct"))
         for source in self.sources.values():
             entries: list[tuple[str, str, Callable[[Response], Any]]] = [
                 *((url, "feed", self.parse_feed) for url in source.feeds),

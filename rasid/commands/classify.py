@@ -115,10 +115,10 @@ def _read_article(source: str, settings: Settings) -> tuple[str, str]:
             from crawler.extract import extract_html
         except ImportError:
             raise ConfigError("explain of an .html page needs crawler.extract") from None
-        article = extract_html(path.read_bytes(), path.resolve().as_uri())
-        if article is None:
+        page = extract_html(path.read_bytes(), path.resolve().as_uri())
+        if page is None:
             raise ConfigError(f"{path}: no article could be extracted from this page")
-        return article.title, article.text
+        return page.title, page.text
     try:
         return _split_title(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -239,11 +239,13 @@ def _crawl(
     counters = " · ".join(f"{name} {{task.fields[{name}]}}" for name in COUNTERS)
     columns = (SpinnerColumn(), TextColumn("crawl"), BarColumn(), TextColumn(counters), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task("crawl", total=None, **dict.fromkeys(COUNTERS, 0))
+        zero: dict[str, Any] = dict.fromkeys(COUNTERS, 0)  # the counters are the bar's text fields
+        task = bar.add_task("crawl", total=None, **zero)
 
         def update(p: CrawlProgress) -> None:
             fetched = p.counts[PAGES]
-            bar.update(task, completed=fetched, total=max(p.queued, fetched, 1), **p.counts)
+            counts: dict[str, Any] = dict(p.counts)
+            bar.update(task, completed=fetched, total=max(p.queued, fetched, 1), **counts)
 
         result = run_crawl(
             settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update

@@ -6,7 +6,7 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich import box
@@ -15,10 +15,7 @@ from rich.table import Table
 from config.settings import ConfigError, Settings
 from rasid.app import open_repository
 from rasid.context import DbOption, SnapshotDbOption, console, settings_from
-from storage.records import HitQuery
-
-if TYPE_CHECKING:
-    from storage.records import Hit, Story
+from storage.records import Hit, HitQuery, Story
 
 RELATIVE_RE = re.compile(r"^(\d+)\s*([hdw])$")
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -126,33 +123,10 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
     """
     if kind == "hits":
         headers: tuple[str, ...] = ("id", "published", "source", "title", "partners", "sectors", "score", "story")
-        rows = [
-            (
-                str(hit.article_id),
-                _date(hit.published or hit.fetched_at),
-                hit.source,
-                hit.title,
-                ", ".join(hit.partners),
-                ", ".join(hit.sectors),
-                f"{hit.score:.1f}",
-                str(hit.story_id or ""),
-            )
-            for hit in records  # type: ignore[union-attr]
-        ]
+        rows = [_hit_row(hit) for hit in records if isinstance(hit, Hit)]
     else:
         headers = ("story", "published", "sources", "title", "partners", "sectors", "hit")
-        rows = [
-            (
-                str(story.story_id),
-                _date(story.published or story.first_seen),
-                ", ".join(story.sources),
-                story.title,
-                ", ".join(story.partners),
-                ", ".join(story.sectors),
-                "yes" if story.is_hit else "no",
-            )
-            for story in records  # type: ignore[union-attr]
-        ]
+        rows = [_story_row(story) for story in records if isinstance(story, Story)]
     table = Table(
         title=f"{len(records)} {kind}", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), collapse_padding=True
     )
@@ -165,6 +139,31 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _hit_row(hit: Hit) -> tuple[str, ...]:
+    return (
+        str(hit.article_id),
+        _date(hit.published or hit.fetched_at),
+        hit.source,
+        hit.title,
+        ", ".join(hit.partners),
+        ", ".join(hit.sectors),
+        f"{hit.score:.1f}",
+        str(hit.story_id or ""),
+    )
+
+
+def _story_row(story: Story) -> tuple[str, ...]:
+    return (
+        str(story.story_id),
+        _date(story.published or story.first_seen),
+        ", ".join(story.sources),
+        story.title,
+        ", ".join(story.partners),
+        ", ".join(story.sectors),
+        "yes" if story.is_hit else "no",
+    )
 
 
 #: The narrowest the title column gets; every other column is as wide as its longest word.

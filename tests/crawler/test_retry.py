@@ -8,8 +8,8 @@ import time
 import pytest
 from scrapy.settings import Settings as ScrapySettings
 
-from snapshot.replay import Route
 from crawler.retry import BackoffRetryMiddleware
+from snapshot.replay import Route
 from tests.crawler.conftest import rasid
 from tests.servers import serve_site
 

@@ -14,8 +14,8 @@ import pytest
 from lxml import etree
 
 from config.sources import load_sources
-from snapshot.layouts import amp_path
 from snapshot.build import RUSSIA, Snapshot, build_snapshot
+from snapshot.layouts import amp_path
 
 BASE = "http://127.0.0.1:9"
 
