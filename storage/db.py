@@ -127,8 +127,3 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
 def _sqlite_begin(connection: Any) -> None:
     read_only = connection.get_execution_options().get("read_only", False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-def is_sqlite(engine: Engine) -> bool:
-    """True for the embedded database, where upserts and locking differ."""
-    return engine.dialect.name == "sqlite"

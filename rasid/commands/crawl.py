@@ -14,7 +14,7 @@ from rich.table import Table
 
 from config.settings import ConfigError, mask_url
 from crawler.stats import ARTICLES, COUNTERS, ERRORS, HITS, NEW, PAGES, SKIPPED
-from rasid.commands.snapshot import SNAPSHOT_PORT, SizeOption, SnapshotDirOption
+from rasid.commands.snapshot import SNAPSHOT_PORT, SizeOption, SnapshotDirOption, data_folder
 from rasid.context import DbOption, console, err_console, settings_from
 from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 
@@ -80,10 +80,21 @@ def crawl(
         _exit_for(_crawl(settings, sources, repository, snapshot=False, max_age_days=window))
         return
 
-    data_dir = snapshot_dir or settings.shared_data
-    if not data_dir.is_dir():
-        raise ConfigError(f"{data_dir}: snapshot data folder not found")
+    data_dir = data_folder(snapshot_dir, settings.shared_data)
     repository = open_repository(settings, create=True)
+    if snapshot_url:  # one already served (rasid snapshot serve): its sources follow from data, size and URL
+        from config.sources import select_sources
+        from snapshot.build import build_snapshot
+
+        served = build_snapshot(data_dir, size=size, seed=SNAPSHOT_SEED).sources(snapshot_url.rstrip("/"))
+        console.print(
+            f"snapshot: crawling the one served at {snapshot_url}; age window off (articles are 2015-2020); "
+            f"database {mask_url(settings.database_url.get_secret_value())}",
+            soft_wrap=True,
+        )
+        _exit_for(_crawl(settings, select_sources(served, source), repository, snapshot=True,
+                         max_age_days=max_age_days))  # fmt: skip
+        return
     with _replay(data_dir, size, snapshot_port) as replay:
         console.print(
             f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020); "

@@ -35,6 +35,7 @@ def test_two_crawls_share_one_served_snapshot_and_ctrl_c_stops_it_in_one_line(
         db = f"sqlite:///{tmp_path / 'rasid.db'}"
         one = rasid("crawl", "--snapshot", "--snapshot-url", url, "--size", "40", "--db", db, timeout=300)
         assert one.returncode == 0, one.stderr[-2000:]
+        assert f"snapshot: crawling the one served at {url}" in one.stdout  # no server of its own
         stored = Repository(make_engine(db)).count_articles()
         assert stored >= 40
         two = rasid("crawl", "--snapshot", "--snapshot-url", url, "--size", "40", "--db", db, timeout=300)
