@@ -116,7 +116,7 @@ def test_a_password_in_an_unreachable_url_is_never_printed() -> None:
     )
 
 
-@pytest.mark.parametrize("command", ["hits", "reclassify", "db-upgrade"])
+@pytest.mark.parametrize("command", ["hits", "reclassify", "db-upgrade", "crawl"])
 def test_a_database_locked_by_another_process_is_one_line(filled_db: Path, command: str) -> None:
     # Read the bytes first: closing any other descriptor of the file would drop this process's POSIX locks.
     before = digest(filled_db)
