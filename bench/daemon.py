@@ -66,7 +66,7 @@ def _start(db: str, sources: Path, url: str, interval: str, log: Path) -> subpro
 
 def main(argv: list[str] | None = None) -> int:
     from config.settings import DEFAULT_SHARED_DATA
-    from crawler.replay import SNAPSHOT_SEED, ReplayProcess
+    from snapshot.replay import SNAPSHOT_SEED, ReplayProcess
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="finished crawls to watch (default 50)")

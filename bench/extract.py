@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
+from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class Baseline:
 
 def snapshot_pages(data_dir: Path, size: int = SNAPSHOT_SIZE, seed: int = SNAPSHOT_SEED) -> list[bytes]:
     """The bytes of every article page of the snapshot, as the replay server serves them."""
-    from crawler.snapshot import build_snapshot
+    from snapshot.build import build_snapshot
 
     snapshot = build_snapshot(data_dir, size=size, seed=seed)
     routes = snapshot.routes("http://127.0.0.1:8000")

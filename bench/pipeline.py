@@ -44,7 +44,17 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="rasid-bench-") as tmp:
         db = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        command = [sys.executable, "-m", "rasid.cli", "crawl", "--snapshot", "--size", str(args.size), "--db", db]
+        command = [
+            sys.executable,
+            "-m",
+            "rasid.cli",
+            "crawl",
+            "--snapshot",
+            "--size",
+            str(args.size),
+            "--db",
+            db,
+        ]
         env = {**os.environ, "COLUMNS": "120"}
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -75,18 +85,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _append(lines: list[str]) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),
         platform.processor() or "unknown CPU",
     ) if Path("/proc/cpuinfo").exists() else platform.processor()  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    header = "" if RESULTS.exists() else "# Crawl pipeline throughput\n\nWritten by `python -m bench.pipeline --write`.\n"
+    header = (
+        ""
+        if RESULTS.exists()
+        else "# Crawl pipeline throughput\n\nWritten by `python -m bench.pipeline --write`.\n"
+    )
     block = (
         f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}\n\n"
         f"`python -m bench.pipeline --write` on {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}\n\n"
-        + "\n".join(lines) + "\n"
+        + "\n".join(lines)
+        + "\n"
     )
     with RESULTS.open("a", encoding="utf-8") as out:
         out.write(header + block)

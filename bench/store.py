@@ -41,9 +41,7 @@ def outcomes(data: Path) -> list[PageOutcome]:
     with (data / "articles.jsonl").open(encoding="utf-8") as handle:
         for row in map(json.loads, handle):
             url = row["url"] or f"https://{row['source']}.invalid/{row['id']}"  # a few corpus rows lack a URL
-            article = Article(
-                url, url, row["source"], row["title"] or "", row["text"], None, None, "ar", NOW
-            )
+            article = Article(url, url, row["source"], row["title"] or "", row["text"], None, None, "ar", NOW)
             verdict = Verdict(is_hit=False, score=0.0, classifier_version="bench")
             pages.append(PageOutcome(source=row["source"], urls=(url,), article=article, verdict=verdict))
     return pages

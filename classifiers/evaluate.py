@@ -162,7 +162,7 @@ def evaluate(clf: Classifier, records: Iterable[LabelledRecord]) -> EvalReport:
         report.outcomes.append((verdict.is_hit, record.label))
         report.by_kind.setdefault(record.kind, Counts()).add(verdict.is_hit, record.label)
         if verdict.is_hit and not record.label:
-            report.false_positives.append((record.id, record.title))
+            report.false_positives.append((str(record.id), record.title))
         elif record.label and not verdict.is_hit:
-            report.false_negatives.append((record.id, record.title))
+            report.false_negatives.append((str(record.id), record.title))
     return report

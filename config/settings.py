@@ -13,7 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +54,8 @@ DEFAULT_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" /
 
 class CrawlSettings(BaseModel):
     """How politely and how far the crawler goes; each maps onto a Scrapy setting."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key in [crawl] is an error, not ignored
 
     contact: str = Field("rasid-operator@example.org", description="e-mail or URL put in the User-Agent")
     user_agent: str = Field(
@@ -130,6 +140,8 @@ Duration = Annotated[
 class ScheduleSettings(BaseModel):
     """When the daemon crawls and sends the digest, and how it treats late, long and failing runs."""
 
+    model_config = ConfigDict(extra="forbid")
+
     crawl_interval: Duration = Field(timedelta(minutes=15), description="time between two crawls of a source")
     digest_time: str = Field(
         "07:00",
@@ -155,6 +167,8 @@ class ScheduleSettings(BaseModel):
 
 class DigestSettings(BaseModel):
     """Where, how and when the daily digest e-mail goes; the SMTP password never prints."""
+
+    model_config = ConfigDict(extra="forbid")
 
     smtp_host: str = Field("127.0.0.1", description="SMTP server (the relay or submission host)")
     smtp_port: int = Field(25, ge=0, le=65535, description="25 or 587 for starttls, 465 for tls")
@@ -213,6 +227,8 @@ class DigestSettings(BaseModel):
 class WebSettings(BaseModel):
     """The analyst's web view (`rasid web`): where it listens, who may use it, whether it takes judgements."""
 
+    model_config = ConfigDict(extra="forbid")
+
     host: str = Field("127.0.0.1", description="address to bind; beyond loopback it needs the secrets below")
     port: int = Field(8390, ge=0, le=65535, description="TCP port; 0 picks a free one")
     secret_key: SecretStr | None = Field(
@@ -241,13 +257,24 @@ class Settings(BaseSettings):
         SecretStr(f"sqlite:///{DEFAULT_DATA_DIR / 'rasid.db'}"),
         description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... on a server",
     )
+    snapshot_database_url: SecretStr = Field(
+        SecretStr(f"sqlite:///{DEFAULT_DATA_DIR / 'snapshot.db'}"),
+        description="where `--snapshot` crawls and reads go unless --db says otherwise, apart from real runs",
+    )
+    database_busy_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="seconds to wait for another process's lock (SQLite) or a connection (PostgreSQL)",
+    )
     sources_file: Path = Field(PACKAGE_DIR / "sources.yaml", description="the outlets to crawl")
     keywords_file: Path = Field(PACKAGE_DIR / "keywords.yaml", description="the classifier's term groups")
     classifier_model: Path | None = Field(
         PACKAGE_DIR.parent / "classifiers" / "model" / "decision.json",
         description="the trained decision model `rasid train` writes; none: the hand-written rules alone",
     )
-    shared_data: Path = Field(DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves")
+    shared_data: Path = Field(
+        DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves"
+    )
     timezone: str = Field("UTC", description="time zone of schedules and of dates shown to the analyst")
     crawl: CrawlSettings = CrawlSettings()
     digest: DigestSettings = DigestSettings()
@@ -288,8 +315,8 @@ class Settings(BaseSettings):
         data["database_url"] = mask_url(self.database_url.get_secret_value())
         redis_url = self.crawl.redis_url
         data["crawl"]["redis_url"] = mask_url(redis_url.get_secret_value()) if redis_url else None
+        data["snapshot_database_url"] = mask_url(self.snapshot_database_url.get_secret_value())
         return data
-
 
     def to_json(self) -> str:
         """Every value, secrets included, for a crawl child's stdin (not argv, not a log); see ``from_json``."""
@@ -299,6 +326,12 @@ class Settings(BaseSettings):
         data["database_url"] = self.database_url.get_secret_value()
         password = self.digest.smtp_password
         data["digest"]["smtp_password"] = password.get_secret_value() if password is not None else None
+        data["snapshot_database_url"] = self.snapshot_database_url.get_secret_value()
+        redis_url = self.crawl.redis_url
+        data["crawl"]["redis_url"] = redis_url.get_secret_value() if redis_url is not None else None
+        for name in ("secret_key", "password_hash", "token"):
+            secret = getattr(self.web, name)
+            data["web"][name] = secret.get_secret_value() if secret is not None else None
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -359,6 +392,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{path or 'environment'}: unknown key {where}") from None
         raise ConfigError(f"{path or 'environment'}: {where}: {first['msg']}") from None
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{path}: {exc}") from None

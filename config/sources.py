@@ -51,6 +51,7 @@ class EntryPoint:
     def is_verified(self) -> bool:
         return self.verified != UNVERIFIED
 
+
 #: A host name or IP address, optionally with a port: ``cdn.example.com``, ``example.net:8080``.
 HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$"
 
@@ -138,6 +139,7 @@ class _SourceModel(BaseModel):
         if isinstance(value, list):
             return [{"url": item} if isinstance(item, str) else item for item in value]
         return value
+
     interval: Duration | None = None
 
     @model_validator(mode="after")

@@ -17,9 +17,13 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 #: Arabic letters proper (hamza .. yeh), used to judge whether a decoded text reads as Arabic.
 ARABIC_LETTER_RE = re.compile(r"[\u0621-\u064a]")
 #: UTF-8 Arabic read as latin-1/cp1252: every letter becomes Ø or Ù plus a symbol ("Ø§Ù„" for "ال").
-LATIN_MOJIBAKE_RE = re.compile(r"[ØÙ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]")
+LATIN_MOJIBAKE_RE = re.compile(
+    r"[ØÙ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
+)
 #: The same bytes read as windows-1256: every letter becomes ط or ظ plus a symbol ("ط§ظ„" for "ال").
-ARABIC_MOJIBAKE_RE = re.compile(r"[طظ][\u0080-\u00bf\u067e\u0679\u0686\u0698\u0688\u06af\u06a9\u0691\u06ba\u06be\u06c1\u0152\u0153\u0192\u02c6\u2013-\u2122]")
+ARABIC_MOJIBAKE_RE = re.compile(
+    r"[طظ][\u0080-\u00bf\u067e\u0679\u0686\u0698\u0688\u06af\u06a9\u0691\u06ba\u06be\u06c1\u0152\u0153\u0192\u02c6\u2013-\u2122]"
+)
 #: ISO-8859-6 Arabic read as windows-1256: the letters from feh to yeh become accented Latin letters
 #: (à, ç, é...) glued to Arabic ones; Maghreb outlets' French words put accents beside Latin letters only.
 ISO_AS_CP1256_RE = re.compile(r"[\u0621-\u064a][àâçèéêëîïôùûü]|[àâçèéêëîïôùûü][\u0621-\u064a]")
@@ -40,7 +44,7 @@ class UndecodableError(ValueError):
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """The page's text and the charset it was read in; raises ``UndecodableError`` rather than return junk."""
     bom_encoding, bom = read_bom(body)
-    if bom_encoding:
+    if bom_encoding and bom:
         text = body[len(bom) :].decode(bom_encoding, errors="replace")
         if not looks_like_mojibake(text):
             return text, bom_encoding

@@ -112,7 +112,7 @@ def section_links(
     host = _site(response.url)
     extractor = LinkExtractor(allow=allow, deny=deny, unique=True, canonicalize=False)
     found: list[Listed] = []
-    for link in extractor.extract_links(response):
+    for link in extractor.extract_links(response):  # type: ignore[arg-type]  # callers pass TextResponse
         parts = urlsplit(link.url)
         if _site(link.url) != host or parts.scheme not in {"http", "https"}:
             continue

@@ -59,7 +59,9 @@ def extract_html(html: bytes | str, url: str, source: str = "") -> Article | Non
 
     body = html.encode("utf-8") if isinstance(html, str) else html
     now = datetime.now(UTC)
-    return extract(Page(source=source, url=url, final_url=url, status=200, headers=(), body=body, fetched_at=now))
+    return extract(
+        Page(source=source, url=url, final_url=url, status=200, headers=(), body=body, fetched_at=now)
+    )
 
 
 def read_article(page: Page) -> Article:
@@ -67,7 +69,7 @@ def read_article(page: Page) -> Article:
     content_type = _header(page, "content-type")
     mime = (content_type or "").split(";")[0].strip().lower()
     if mime and not mime.startswith(HTML_TYPES):
-        raise NoArticle("not-html", content_type)
+        raise NoArticle("not-html", content_type or "")
     try:
         html, _encoding = decode_html(page.body, content_type)
     except UndecodableError as exc:
@@ -80,9 +82,11 @@ def read_article(page: Page) -> Article:
         include_tables=False,
         date_extraction_params=DATE_PARAMS,
     )
+    # bare_extraction returns a dict only with as_dict=True; trafilatura's annotation covers both.
+    assert not isinstance(document, dict)
     if document is None or not (document.text or "").strip():
         raise NoArticle("no-article", "no main text found")
-    text = document.text.strip()
+    text = (document.text or "").strip()
     if len(text) < MIN_TEXT_CHARS:
         raise NoArticle("no-article", f"main text only {len(text)} characters")
     title = (document.title or page.listed_title or "").strip()
@@ -92,7 +96,7 @@ def read_article(page: Page) -> Article:
     if page_date is None and page.listed_published is None:
         from htmldate import find_date
 
-        page_date = find_date(html, url=page.final_url, **EXTENSIVE_DATE_PARAMS)
+        page_date = find_date(html, url=page.final_url, **EXTENSIVE_DATE_PARAMS)  # type: ignore[arg-type]
     return Article(
         url=page.final_url,
         canonical_url=_canonical(document.url, page.final_url),

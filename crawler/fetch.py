@@ -54,7 +54,9 @@ def fetch_article_or_raise(url: str, settings: Settings) -> Article:
         lines = [line.strip() for line in done.stderr.strip().splitlines() if line.strip()]
         # The spider's own line ("failed URL (source ...): http 404") says more than the generic last one.
         said = [line for line in lines if line.startswith(SPIDER_LINES)]
-        raise FetchError(said[0] if said else lines[-1] if lines else f"fetch process exited with {done.returncode}")
+        raise FetchError(
+            said[0] if said else lines[-1] if lines else f"fetch process exited with {done.returncode}"
+        )
     data = json.loads(done.stdout)
     for key in ("published", "fetched_at"):
         data[key] = datetime.fromisoformat(data[key]) if data[key] else None

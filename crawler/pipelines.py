@@ -3,7 +3,7 @@
 One transaction per batch (``Repository.store``), batched per source so each write's result counts for
 one outlet. A page without an article is stored as a seen URL with its reason, so it is not fetched
 again; a page outside the age window likewise. A failed batch is logged once and its pages come back
-next run. Counters go to Scrapy's stats: ``rasid/source/<name>/<counter>`` and ``rasid/skipped/<reason>``.
+next run. Counters go to Scrapy's stats under the names of ``crawler/stats.py``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
 from crawler.extract import NoArticle, read_article
 from crawler.page import Page
+from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from scrapy.crawler import Crawler
 
     from classifiers.keyword import KeywordClassifier
@@ -51,12 +51,24 @@ class Destination:
 
 
 class StorePipeline:
-    """Extract -> classify -> batch -> ``Repository.store``; without a destination it only extracts."""
+    """Extract -> classify -> batch -> ``Repository.store``; without a destination it only extracts.
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.destination: Destination | None = None
+    Built by Scrapy through ``from_crawler`` from the crawl's settings: ``RASID_DESTINATION`` (the run's
+    ``Destination``, set by ``crawler.runner``), ``RASID_MAX_AGE_DAYS`` (the age window, None for none)
+    and ``RASID_EXTRACT_WORKERS`` (worker processes for extraction, 0 to extract in the crawl process).
+    """
+
+    def __init__(
+        self,
+        stats: Any,
+        destination: Destination | None = None,
+        max_age_days: float | None = None,
+        extract_workers: int = 0,
+    ) -> None:
+        self.stats = stats
+        self.destination = destination
+        self.max_age_days = max_age_days
+        self.extract_workers = extract_workers
         self.cutoff: datetime | None = None
         self.batches: dict[str, list[PageOutcome]] = {}
         self.articles: list[Any] = []  # extracted articles, kept only when there is no destination
@@ -64,14 +76,20 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
+        settings = crawler.settings
+        max_age = settings.get("RASID_MAX_AGE_DAYS")
+        return cls(
+            crawler.stats,
+            destination=settings.get("RASID_DESTINATION"),
+            max_age_days=None if max_age is None else float(max_age),
+            extract_workers=settings.getint("RASID_EXTRACT_WORKERS", 0),
+        )
 
     def open_spider(self) -> None:
-        spider = self.crawler.spider
-        self.destination = getattr(spider, "destination", None)
-        self.cutoff = getattr(spider, "cutoff", None)
-        if EXTRACT_WORKERS > 1 and not getattr(spider, "article_urls", ()):
-            self.workers = ProcessPoolExecutor(EXTRACT_WORKERS, mp_context=get_context("spawn"))
+        if self.max_age_days is not None:
+            self.cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
+        if self.extract_workers > 1:
+            self.workers = ProcessPoolExecutor(self.extract_workers, mp_context=get_context("spawn"))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Page):
@@ -90,14 +108,13 @@ class StorePipeline:
             self._skip(item, "too-old", f"published {article.published:%Y-%m-%d}")
             self._add(PageOutcome(source=source, urls=urls, skip_reason="too-old"))
             return item
-        self.stats.inc_value("rasid/articles")
-        self.stats.inc_value(f"rasid/source/{source}/articles")
+        count(self.stats, ARTICLES, source)
         if self.destination is None:
             self.articles.append(article)
             return item
         verdict = self.destination.classifier.classify(article.title, article.text)
         if verdict.is_hit:
-            self.stats.inc_value("rasid/verdict_hits")
+            count(self.stats, HITS, source)
         self._add(PageOutcome(source=source, urls=urls, article=article, verdict=verdict))
         return item
 
@@ -122,11 +139,13 @@ class StorePipeline:
         return extract_in_worker(page)
 
     def _skip(self, page: Page, reason: str, detail: str) -> None:
-        self.stats.inc_value(f"rasid/skipped/{reason}")
-        self.stats.inc_value("rasid/skipped")
-        self.stats.inc_value(f"rasid/source/{page.source}/skipped")
+        count(self.stats, SKIPPED, page.source, reason=reason)
         logger.warning(
-            "skipped %s (source %s): %s%s", page.final_url, page.source, reason, f", {detail}" if detail else ""
+            "skipped %s (source %s): %s%s",
+            page.final_url,
+            page.source,
+            reason,
+            f", {detail}" if detail else "",
         )
 
     def _add(self, outcome: PageOutcome) -> None:
@@ -146,17 +165,13 @@ class StorePipeline:
         except Exception:  # noqa: BLE001 - the batch rolled back; its pages come back next run
             # Repository.store has logged the failure once; the traceback is for -vv.
             logger.debug("store failed for source %s", source, exc_info=True)
-            self.stats.inc_value("rasid/errors/store")
-            self.stats.inc_value(f"rasid/source/{source}/errors")
+            count(self.stats, ERRORS, source, reason="store")
             return
-        for key, value in (
-            ("new", result.new_articles),
-            ("hits", result.new_hits),
-            ("duplicates", result.duplicates),
-            ("already_stored", result.already_stored),
-        ):
-            self.stats.inc_value(f"rasid/{key}", value)
-            self.stats.inc_value(f"rasid/source/{source}/{key}", value)
+        count(self.stats, NEW, source, result.new_articles)
+        # Details beside the counters: what the stored batch held besides new articles.
+        self.stats.inc_value("rasid/stored/new_hits", result.new_hits)
+        self.stats.inc_value("rasid/stored/duplicates", result.duplicates)
+        self.stats.inc_value("rasid/stored/already_stored", result.already_stored)
 
 
 def extract_in_worker(page: Page) -> tuple[Any, str, str]:

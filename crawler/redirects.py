@@ -29,7 +29,7 @@ class RedirectLoopMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status not in REDIRECT_STATUSES or b"Location" not in response.headers:
             return response
-        location = response.headers[b"Location"].decode("latin-1")
+        location = (response.headers[b"Location"] or b"").decode("latin-1")
         target = safe_url_string(urljoin(request.url, location))
         chain = {safe_url_string(u) for u in (*request.meta.get("redirect_urls", ()), request.url)}
         if target in chain:

@@ -9,6 +9,7 @@ Progress is reported through a callback fed from Scrapy's signals; the counters 
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 from crawler.settings import to_scrapy
 
 if TYPE_CHECKING:
+    from classifiers.keyword import KeywordClassifier
     from config.settings import Settings
     from config.sources import Source
     from crawler.page import Page
+    from crawler.pipelines import Destination
     from crawler.spiders.news import EntryReport
     from storage.records import RunSummary
     from storage.repository import Repository
@@ -27,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 #: Seconds the Redis ping before a shared-frontier crawl may take.
 REDIS_PING_TIMEOUT = 10.0
-#: Counters of the per-source summary table, in display order, and the stats key each comes from.
-SOURCE_COUNTERS = ("pages", "articles", "new", "hits", "skipped", "errors")
 #: Scrapy loggers whose failures the spider already reports in one line with url, source and reason
 #: (theirs carry tracebacks or repeat it): retries given up, robots.txt not fetched, pages over the cap.
 QUIET_LOGGERS = {
@@ -41,17 +42,16 @@ QUIET_LOGGERS = {
 }
 
 
+#: The status of a run stopped by Ctrl-C or SIGTERM (Scrapy's close reason "shutdown").
+INTERRUPTED = "interrupted"
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     """Running totals sent to the progress callback after each fetched page and each processed item."""
 
-    pages: int  # every response: listings and articles
     queued: int  # article links listed, in the window and not seen before
-    fetched: int  # article pages fetched
-    articles: int
-    hits: int
-    skipped: int
-    errors: int
+    counts: dict[str, int]  # the totals of crawler.stats.COUNTERS, as the summary table shows them
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class CrawlResult:
     """What one crawl did: the stored summary, its run id and the final status."""
 
     run_id: int
-    status: str  # "ok", or Scrapy's close reason when it stopped early
+    status: str  # "ok", "interrupted", or "stopped: <Scrapy's close reason>"
     summary: RunSummary
     refused: int = 0  # URLs the URL policy refused (not http(s), another host, an internal address)
 
@@ -67,67 +67,55 @@ class CrawlResult:
 def run_crawl(
     settings: Settings,
     sources: tuple[Source, ...],
+    repository: Repository,
+    classifier: KeywordClassifier,
     *,
     snapshot: bool = False,
     max_age_days: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     run_id: int | None = None,
 ) -> CrawlResult:
-    """Crawl ``sources`` into the configured database; ``max_age_days`` None means no age window.
+    """Crawl ``sources`` into ``repository`` (opened by ``rasid.app``); ``max_age_days`` None: no window.
 
     ``run_id`` is a run the daemon already recorded as started; without it the crawl records its own.
     """
-    from classifiers.keyword import KeywordClassifier
-    from config.keywords import load_keywords
     from crawler.pipelines import Destination
 
-    classifier = KeywordClassifier(load_keywords(settings.keywords_file))
     _check_redis(settings)
-    repository, run_id = _open_run(settings, sources, snapshot, run_id)
+    if run_id is None:
+        run_id = repository.start_run([s.name for s in sources], snapshot=snapshot)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
-    stats, reason = _run(
-        settings,
-        snapshot,
-        on_progress,
-        sources=sources,
-        max_age_days=max_age_days,
-        seen_urls=repository.seen_urls,
-        destination=destination,
-    )
+    stats: dict[str, Any] = {}
+    try:
+        reason = _run(
+            settings,
+            snapshot,
+            on_progress,
+            stats_out=stats,
+            sources=sources,
+            max_age_days=max_age_days,
+            seen_urls=repository.seen_urls,
+            destination=destination,
+        )
+    except BaseException:  # Ctrl-C before Scrapy's own handler was in place: the run is not left "running"
+        repository.finish_run(run_id, summarize(stats, [s.name for s in sources]), INTERRUPTED)
+        raise
     summary = summarize(stats, [s.name for s in sources])
-    status = "ok" if reason == "finished" else f"stopped: {reason}"
+    status = {"finished": "ok", "shutdown": INTERRUPTED}.get(reason, f"stopped: {reason}")
     repository.finish_run(run_id, summary, status)
     logger.info(
         "crawl run %d %s: %d pages, %d articles, %d new, %d hits, %d skipped, %d errors",
-        run_id, status, summary.pages_fetched, summary.articles_extracted, summary.articles_stored,
-        summary.hits, summary.skipped, summary.errors,
+        run_id,
+        status,
+        summary.pages_fetched,
+        summary.articles_extracted,
+        summary.articles_stored,
+        summary.hits,
+        summary.skipped,
+        summary.errors,
     )
     refused = int(stats.get("rasid/refused", 0))
     return CrawlResult(run_id=run_id, status=status, summary=summary, refused=refused)
-
-
-def _open_run(
-    settings: Settings, sources: tuple[Source, ...], snapshot: bool, run_id: int | None = None
-) -> tuple[Repository, int]:
-    """The repository, upgraded if brand new, and a started run; a database it cannot use is one line."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from config.settings import ConfigError, mask_url
-    from storage.db import make_engine
-    from storage.repository import Repository, SchemaError
-
-    url = settings.database_url.get_secret_value()
-    try:
-        repository = Repository(make_engine(url))
-        repository.prepare()
-        if run_id is not None:
-            return repository, run_id
-        return repository, repository.start_run([s.name for s in sources], snapshot=snapshot)
-    except SchemaError as exc:
-        raise ConfigError(f"{mask_url(url)}: {exc}") from None
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise ConfigError(f"{mask_url(url)}: cannot use the database: {first}") from None
 
 
 def _check_redis(settings: Settings) -> None:
@@ -166,20 +154,18 @@ def fetch_pages(settings: Settings, urls: Iterable[str], source: str = "") -> li
 
 def summarize(stats: dict[str, Any], names: Iterable[str]) -> RunSummary:
     """The run's counters from Scrapy's stats (``rasid/...`` keys written by the spider and pipeline)."""
+    from crawler.stats import ARTICLES, ERRORS, HITS, NEW, PAGES, SKIPPED, per_source, totals
     from storage.records import RunSummary
 
-    per_source = {
-        name: {counter: int(stats.get(f"rasid/source/{name}/{counter}", 0)) for counter in SOURCE_COUNTERS}
-        for name in names
-    }
+    total = totals(stats)
     return RunSummary(
-        pages_fetched=sum(v["pages"] for v in per_source.values()),
-        articles_extracted=int(stats.get("rasid/articles", 0)),
-        articles_stored=int(stats.get("rasid/new", 0)),
-        hits=int(stats.get("rasid/hits", 0)),
-        skipped=int(stats.get("rasid/skipped", 0)),
-        errors=sum(v["errors"] for v in per_source.values()),
-        per_source=per_source,
+        pages_fetched=total[PAGES],
+        articles_extracted=total[ARTICLES],
+        articles_stored=total[NEW],
+        hits=total[HITS],
+        skipped=total[SKIPPED],
+        errors=total[ERRORS],
+        per_source=per_source(stats, names),
     )
 
 
@@ -189,19 +175,27 @@ def _run(
     on_progress: Callable[[Progress], None] | None,
     spider_box: list[Any] | None = None,
     on_page: Callable[[Page], None] | None = None,
+    stats_out: dict[str, Any] | None = None,
+    destination: Destination | None = None,
     **spider_kwargs: Any,
-) -> tuple[dict[str, Any], str]:
-    """One CrawlerProcess with the NewsSpider; returns its stats and close reason."""
+) -> str:
+    """One CrawlerProcess with the NewsSpider; returns its close reason, its stats go into ``stats_out``.
+
+    ``stats_out`` is filled as the crawl goes, so a caller interrupted midway still has the counts.
+    """
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.pipelines import EXTRACT_WORKERS
     from crawler.spiders.news import NewsSpider
 
     root = logging.getLogger()
     level = root.level
     logging.disable(logging.INFO)  # Scrapy's start-up banner (versions, settings) is not ours to show
     try:
-        process = CrawlerProcess({**to_scrapy(settings, snapshot=snapshot), "LOG_INSTALL_ROOT_HANDLER": False})
+        process = CrawlerProcess(
+            {**to_scrapy(settings, snapshot=snapshot), "LOG_INSTALL_ROOT_HANDLER": False}
+        )
     finally:
         logging.disable(logging.NOTSET)
     # Scrapy's configure_logging() resets the root level; rasid's CLI decides what is shown.
@@ -210,23 +204,24 @@ def _run(
     for name, quiet in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(max(quiet, level))
     crawler = process.create_crawler(NewsSpider)
+    # What the item pipeline needs, read in its from_crawler; set before crawl() freezes the settings
+    # (objects are kept as they are: Scrapy copies settings only when the crawler is created).
+    crawler.settings.set("RASID_DESTINATION", destination)
+    crawler.settings.set("RASID_MAX_AGE_DAYS", spider_kwargs.get("max_age_days"))
+    crawler.settings.set("RASID_EXTRACT_WORKERS", 0 if spider_kwargs.get("article_urls") else EXTRACT_WORKERS)
     outcome: dict[str, str] = {"reason": "unknown"}
 
     def report(*_args: Any, **_kwargs: Any) -> None:
-        if on_progress is None:
+        if on_progress is None and stats_out is None:
             return
-        stats = crawler.stats
-        on_progress(
-            Progress(
-                pages=int(stats.get_value("downloader/response_count", 0)),
-                queued=int(stats.get_value("rasid/listed", 0)) - int(stats.get_value("rasid/listed/seen", 0)),
-                fetched=sum(int(v) for k, v in stats.get_stats().items() if k.endswith("/pages")),
-                articles=int(stats.get_value("rasid/articles", 0)),
-                hits=int(stats.get_value("rasid/verdict_hits", 0)),
-                skipped=int(stats.get_value("rasid/skipped", 0)),
-                errors=sum(int(v) for k, v in stats.get_stats().items() if k.startswith("rasid/errors/")),
-            )
-        )
+        from crawler.stats import totals
+
+        values = crawler.stats.get_stats()
+        if stats_out is not None:
+            stats_out.update(values)
+        queued = int(values.get("rasid/listed", 0)) - int(values.get("rasid/listed/seen", 0))
+        if on_progress is not None:
+            on_progress(Progress(queued=queued, counts=totals(values)))
 
     def closed(spider: Any, reason: str) -> None:
         outcome["reason"] = reason
@@ -235,13 +230,24 @@ def _run(
 
     crawler.signals.connect(report, signal=signals.response_received)
     crawler.signals.connect(report, signal=signals.item_scraped)
+
     def scraped(item: Any, **_kwargs: Any) -> None:
         if on_page is not None:
             on_page(item)
 
     crawler.signals.connect(closed, signal=signals.spider_closed)
     crawler.signals.connect(scraped, signal=signals.item_scraped)
-    process.crawl(crawler, **spider_kwargs)
-    process.start(install_signal_handlers=True)
+    # Scrapy's SIGINT handler (a graceful stop) is installed only when the reactor starts; a Ctrl-C while
+    # the engine is being built would break it halfway (Twisted's "Unhandled error in Deferred"), so
+    # until then it is only noted, and the crawl is not started at all.
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
+    try:
+        process.crawl(crawler, **spider_kwargs)
+        if noted:
+            return "shutdown"
+        process.start(install_signal_handlers=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     report()
-    return dict(crawler.stats.get_stats()), outcome["reason"]
+    return outcome["reason"]

@@ -15,8 +15,9 @@ import typer
 from rich.logging import RichHandler
 
 from config.settings import ConfigError
-from rasid.context import AppState, console, err_console, settings_from
+from rasid.context import AppState, DbOption, console, err_console, settings_from
 from rasid.safe_output import SafeLogFilter, message
+from storage.errors import StorageError
 from storage.repository import SchemaError
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ COMMAND_MODULES = (
     "rasid.commands.daemon",
     "rasid.commands.web",
     "rasid.commands.digest",
+    "rasid.commands.snapshot",
 )
 
 
@@ -43,9 +45,14 @@ COMMAND_MODULES = (
 def root(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="TOML config file (default: RASID_CONFIG or ~/.config/rasid/rasid.toml)")
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="TOML config file (default: RASID_CONFIG or ~/.config/rasid/rasid.toml)"
+        ),
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v for INFO, -vv for DEBUG logs")] = 0,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v for INFO, -vv for DEBUG logs")
+    ] = 0,
 ) -> None:
     """rasid (راصد): monitor Arabic news for stories about Russia's cooperation with other countries."""
     ctx.obj = AppState(config_file=config, verbose=verbose)
@@ -53,14 +60,14 @@ def root(
 
 
 @app.command("config")
-def show_config(ctx: typer.Context) -> None:
+def show_config(ctx: typer.Context, db: DbOption = None) -> None:
     """Print the effective settings, secrets masked.
 
     Example: rasid config
     """
     import json
 
-    console.print_json(json.dumps(settings_from(ctx).masked(), ensure_ascii=False))
+    console.print_json(json.dumps(settings_from(ctx, db).masked(), ensure_ascii=False))
 
 
 def configure_logging(verbose: int) -> None:
@@ -95,10 +102,14 @@ _register_commands()
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turning configuration errors into one line and exit 2."""
+    """Console-script entry point: run the app, turning configuration and database errors into one line, exit 2."""
+    from rasid.__main__ import Interrupted, interrupted
+
     try:
         app()  # standalone mode: usage errors print their own line and exit code
-    except (ConfigError, SchemaError) as exc:
+    except (Interrupted, KeyboardInterrupt):
+        interrupted()
+    except (ConfigError, SchemaError, StorageError) as exc:
         err_console.print(f"error: {message(str(exc))}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 

@@ -17,6 +17,12 @@ DbOption = Annotated[
     typer.Option("--db", metavar="URL", help="database URL (default: RASID_DATABASE_URL or the SQLite file)"),
 ]
 
+#: Read commands take ``--snapshot`` to read the demo's database, as ``rasid crawl --snapshot`` wrote it.
+SnapshotDbOption = Annotated[
+    bool,
+    typer.Option("--snapshot", help="read the offline snapshot's database (snapshot_database_url) instead"),
+]
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -29,9 +35,22 @@ class AppState:
     verbose: int = 0
 
 
-def settings_from(ctx: typer.Context, db: str | None = None, **overrides: Any) -> Settings:
-    """The one Settings object of this invocation, with ``--db`` and other command options applied."""
+def settings_from(
+    ctx: typer.Context, db: str | None = None, snapshot: bool = False, **overrides: Any
+) -> Settings:
+    """The one Settings object of this invocation, with ``--db`` and other command options applied.
+
+    ``snapshot`` points the database at ``snapshot_database_url`` unless ``--db`` names one, so the demo
+    never mixes 127.0.0.1 pages into a real monitor's database. The URL is checked here (scheme, driver),
+    so every command refuses a malformed one in one line before doing anything.
+    """
+    from storage.db import check_url
+
     state: AppState = ctx.find_root().obj or AppState()
     if db:
         overrides["database_url"] = db
-    return load_settings(state.config_file, **overrides)
+    settings = load_settings(state.config_file, **overrides)
+    if snapshot and not db:
+        settings = settings.model_copy(update={"database_url": settings.snapshot_database_url})
+    check_url(settings.database_url.get_secret_value())
+    return settings

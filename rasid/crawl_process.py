@@ -102,7 +102,8 @@ def main() -> int:
     """The child: read the request, crawl, and exit 0 when the run finished as "ok"."""
     from config.settings import ConfigError, Settings
     from config.sources import load_sources, select_sources
-    from crawler.runner import run_crawl
+    from rasid.app import crawl
+    from storage.errors import StorageError
     from storage.schema import SchemaError
 
     request = json.loads(sys.stdin.read())
@@ -116,14 +117,14 @@ def main() -> int:
     snapshot = bool(request["snapshot"])
     try:
         sources = select_sources(load_sources(Path(request["sources_file"])), request["sources"])
-        result = run_crawl(
+        result = crawl(
             settings,
             sources,
             snapshot=snapshot,
             max_age_days=None if snapshot else settings.crawl.max_age_days,
             run_id=int(request["run_id"]),
         )
-    except (ConfigError, SchemaError) as exc:
+    except (ConfigError, SchemaError, StorageError) as exc:
         sys.stderr.write(f"crawl run {request['run_id']}: {exc}\n")
         return 2
     except Exception as exc:  # noqa: BLE001 - the run's one line (the daemon records it); traceback at DEBUG

@@ -442,13 +442,11 @@ def _partner_names(settings: Settings) -> dict[str, str]:
 
 
 def _open_repository(settings: Settings) -> Repository:
-    from storage.db import make_engine
-    from storage.repository import Repository, SchemaError
+    """The configured database as it is (a digest never creates one); a schema it cannot use is one line."""
+    from rasid.app import open_repository
+    from storage.repository import SchemaError
 
-    repository = Repository(make_engine(settings.database_url.get_secret_value()))
     try:
-        repository.prepare()
+        return open_repository(settings)
     except SchemaError as exc:
-        repository.engine.dispose()
         raise ConfigError(str(exc)) from None
-    return repository

@@ -13,8 +13,7 @@ import re
 from collections.abc import Iterable
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
+from datasketch import MinHash, MinHashLSH
 
 from classifiers.normalize import normalize
 
@@ -110,7 +109,9 @@ class NearDuplicateIndex:
 
     def __init__(self, threshold: float = NEAR_DUP_THRESHOLD) -> None:
         self.threshold = threshold
-        self.bands, self.rows = _optimal_param(max(0.05, threshold - LSH_MARGIN), NUM_PERM, 0.5, 0.5)
+        # datasketch's own choice of bands and rows for this threshold (its public b and r attributes).
+        tuned = MinHashLSH(threshold=max(0.05, threshold - LSH_MARGIN), num_perm=NUM_PERM)
+        self.bands, self.rows = tuned.b, tuned.r
         mixer = np.random.default_rng(SEED)
         # A random odd multiplier per value turns a band of ``rows`` values into one 64-bit key, and a
         # random offset per band keeps equal values in different bands apart, so all bands share one array.

@@ -58,13 +58,31 @@ class StoreResult:
 class RunSummary:
     """Counters of one crawl run, stored so `rasid sources` can show each outlet's health."""
 
-    pages_fetched: int = 0
+    pages_fetched: int = 0  # article pages fetched
     articles_extracted: int = 0
-    articles_stored: int = 0
-    hits: int = 0
+    articles_stored: int = 0  # stored for the first time
+    hits: int = 0  # articles the classifier flagged in this run, stored before or not
     skipped: int = 0  # pages lost to bad input (no article, undecodable, too old...)
-    errors: int = 0  # requests that failed (DNS, refused, timeout, 4xx/5xx)
+    errors: int = 0  # requests that failed (DNS, refused, timeout, 4xx/5xx) and batches not stored
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HitQuery:
+    """The analyst's filters on hits and stories, carried unchanged from the CLI (or the web view) to SQL.
+
+    ``partner`` and ``sector`` are the classifier's canonical names ("China", "energy"); the CLI resolves
+    what the analyst typed (Arabic or English) to them first.
+    """
+
+    since: datetime | None = None
+    source: str | None = None
+    partner: str | None = None
+    sector: str | None = None
+    search: str | None = None  # Arabic text, matched after the classifier's normalisation
+    limit: int | None = None
+    pending_only: bool = False  # hits not yet attached to a sent digest
+    hits_only: bool = True  # stories: only those with a hit among their articles
 
 
 @dataclass(frozen=True, slots=True)

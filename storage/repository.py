@@ -29,6 +29,7 @@ from storage.models import (
 from storage.records import (
     DigestRecord,
     Hit,
+    HitQuery,
     Judgement,
     PageOutcome,
     RunSummary,
@@ -78,6 +79,10 @@ class StoredArticle:
     is_hit: bool | None
 
 
+#: A run's outcome from its final status; any other status ("stopped: <reason>") is a failure.
+_OUTCOMES = {"ok": "ok", "interrupted": "interrupted"}
+
+
 class Repository:
     """Reads and writes through one engine; holds the in-memory near-duplicate index for this process."""
 
@@ -87,9 +92,9 @@ class Repository:
         self.reader = engine.execution_options(read_only=True)
         self._writer = BatchWriter(engine, near_dup_threshold)
 
-    def prepare(self) -> None:
-        """Upgrade a brand-new empty database to head; raise SchemaError for one at an older revision."""
-        ensure_current(self.engine)
+    def prepare(self, create: bool = True) -> None:
+        """Upgrade a brand-new empty database to head (``NoDatabase`` unless ``create``); refuse an older one."""
+        ensure_current(self.engine, create)
 
     # -- runs -------------------------------------------------------------------------------------
 
@@ -139,7 +144,7 @@ class Repository:
             conn.execute(
                 update(CrawlRunRow)
                 .where(CrawlRunRow.id == run_id)
-                .values(finished_at=utcnow(), status=status, outcome="failed" if status != "ok" else "ok")
+                .values(finished_at=utcnow(), status=status, outcome=_OUTCOMES.get(status, "failed"))
                 .values(**values)
             )
 
@@ -258,21 +263,13 @@ class Repository:
 
     # -- reading results ---------------------------------------------------------------------------
 
-    def hits(
-        self,
-        since: datetime | None = None,
-        source: str | None = None,
-        partner: str | None = None,
-        sector: str | None = None,
-        search: str | None = None,
-        limit: int | None = None,
-    ) -> list[Hit]:
-        """Articles whose current verdict is a hit, newest first, filtered."""
-        return query_hits(self.reader, since, source, partner, sector, search, limit)
+    def hits(self, query: HitQuery | None = None, /, **filters: Any) -> list[Hit]:
+        """Articles whose current verdict is a hit, newest first, filtered (a ``HitQuery`` or its fields)."""
+        return query_hits(self.reader, query or HitQuery(**filters))
 
     def pending_hits(self, since: datetime | None = None, limit: int | None = None) -> list[Hit]:
         """Hits not yet attached to a sent digest, newest first."""
-        return query_hits(self.reader, since, None, None, None, None, limit, pending_only=True)
+        return query_hits(self.reader, HitQuery(since=since, limit=limit, pending_only=True))
 
     def mark_digest_sent(self, article_ids: Sequence[int], recipients: Sequence[str]) -> int:
         """Record a sent digest and attach these hits to it in one transaction; returns the digest id.
@@ -341,18 +338,9 @@ class Repository:
         """Every article of these stories, with its outlet, URL and date."""
         return digests.story_sources(self.reader, story_ids)
 
-    def stories(
-        self,
-        since: datetime | None = None,
-        source: str | None = None,
-        partner: str | None = None,
-        sector: str | None = None,
-        search: str | None = None,
-        limit: int | None = None,
-        hits_only: bool = True,
-    ) -> list[Story]:
+    def stories(self, query: HitQuery | None = None, /, **filters: Any) -> list[Story]:
         """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
-        return query_stories(self.reader, since, source, partner, sector, search, limit, hits_only)
+        return query_stories(self.reader, query or HitQuery(**filters))
 
     # -- the analyst's review (web view, feedback) ------------------------------------------------------
 

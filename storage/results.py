@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from classifiers.normalize import normalize
 from storage.models import ArticleRow, StoryRow, VerdictRow
-from storage.records import Hit, Story
+from storage.records import Hit, HitQuery, Story
 
+SelectT = TypeVar("SelectT", bound=Select)  # type: ignore[type-arg]  # any row shape
 #: Rows fetched per round when a text search filters in Python after SQL has narrowed the set.
 SEARCH_ROUND = 2000
 
@@ -34,24 +35,19 @@ def _json_member(column: Any, value: str) -> Any:
     return column.ilike(f"%{needle}%", escape="\\")
 
 
-def _filtered(
-    query: Select[Any],
-    since: datetime | None,
-    source: str | None,
-    partner: str | None,
-    sector: str | None,
-    hits_only: bool = True,
-) -> Select[Any]:
-    if hits_only:
+def _filtered(query: SelectT, filters: HitQuery) -> SelectT:
+    if filters.hits_only:
         query = query.where(VerdictRow.is_hit)
-    if since is not None:
-        query = query.where(_when() >= since)
-    if source:
-        query = query.where(ArticleRow.source == source)
-    if partner:
-        query = query.where(_json_member(VerdictRow.partners, partner))
-    if sector:
-        query = query.where(_json_member(VerdictRow.sectors, sector))
+    if filters.since is not None:
+        query = query.where(_when() >= filters.since)
+    if filters.source:
+        query = query.where(ArticleRow.source == filters.source)
+    if filters.partner:
+        query = query.where(_json_member(VerdictRow.partners, filters.partner))
+    if filters.sector:
+        query = query.where(_json_member(VerdictRow.sectors, filters.sector))
+    if filters.pending_only:
+        query = query.where(ArticleRow.digest_id.is_(None))
     return query
 
 
@@ -64,28 +60,15 @@ def _needle(search: str | None) -> str | None:
     return needle or None
 
 
-def query_hits(
-    engine: Engine,
-    since: datetime | None,
-    source: str | None,
-    partner: str | None,
-    sector: str | None,
-    search: str | None,
-    limit: int | None,
-    pending_only: bool = False,
-) -> list[Hit]:
-    needle = _needle(search)
+def query_hits(engine: Engine, filters: HitQuery) -> list[Hit]:
+    """Articles whose current verdict is a hit, newest first (``hits_only`` is implied)."""
+    needle, limit = _needle(filters.search), filters.limit
     query = _filtered(
         select(ArticleRow, VerdictRow).join(
             VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current
         ),
-        since,
-        source,
-        partner,
-        sector,
+        replace(filters, hits_only=True),
     ).order_by(_when().desc(), ArticleRow.id.desc())
-    if pending_only:
-        query = query.where(ArticleRow.digest_id.is_(None))
     with Session(engine) as session:  # an ORM session, so rows come back as (ArticleRow, VerdictRow)
         if needle is None:
             return [_hit(a, v) for a, v in session.execute(query.limit(limit) if limit else query)]
@@ -121,26 +104,14 @@ def _hit(article: ArticleRow, verdict: VerdictRow) -> Hit:
     )
 
 
-def query_stories(
-    engine: Engine,
-    since: datetime | None,
-    source: str | None,
-    partner: str | None,
-    sector: str | None,
-    search: str | None,
-    limit: int | None,
-    hits_only: bool,
-) -> list[Story]:
-    needle = _needle(search)
+def query_stories(engine: Engine, filters: HitQuery) -> list[Story]:
+    """Stories with at least one article matching the filters, newest event first."""
+    needle, limit = _needle(filters.search), filters.limit
     matching = _filtered(
         select(ArticleRow.story_id, ArticleRow.title, ArticleRow.text).outerjoin(
             VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current
         ),
-        since,
-        source,
-        partner,
-        sector,
-        hits_only,
+        filters,
     ).where(ArticleRow.story_id.is_not(None))
     with engine.connect() as conn:
         if needle is None:
@@ -151,7 +122,8 @@ def query_stories(
             story_ids = {
                 r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)
             }
-        stories = [_story(conn, chunk) for chunk in _chunks(sorted(story_ids), 500)]
+        ids = sorted(i for i in story_ids if i is not None)
+        stories = [_story(conn, chunk) for chunk in _chunks(ids, 500)]
     # Newest event first: the story's earliest publication date, else when rasid first saw it.
     found = sorted(
         (s for batch in stories for s in batch),

@@ -11,12 +11,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+from storage.errors import HOW_TO_MAKE, NoDatabase, StorageError
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-class SchemaError(Exception):
+class SchemaError(StorageError):
     """The database is not at the revision this code needs; the message says what to run."""
 
 
@@ -48,8 +50,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     logger.info("database upgraded to %s", revision)
 
 
-def ensure_current(engine: Engine) -> None:
-    """Upgrade a brand-new empty database; refuse one at another revision with what to run."""
+def ensure_current(engine: Engine, create: bool = True) -> None:
+    """Upgrade a brand-new empty database (only if ``create``); refuse one at another revision."""
     current = current_revision(engine)
     head = head_revision()
     if current == head:
@@ -61,6 +63,9 @@ def ensure_current(engine: Engine) -> None:
                 f"database has tables ({', '.join(sorted(tables)[:3])}...) but no rasid revision: "
                 "point RASID_DATABASE_URL at an empty database"
             )
+        if not create:
+            url = engine.url.render_as_string(hide_password=True)
+            raise NoDatabase(f"{url}: the database is empty; {HOW_TO_MAKE}")
         upgrade(engine)
         return
     raise SchemaError(f"database is at revision {current}, code needs {head}: run `rasid db upgrade`")

@@ -220,7 +220,7 @@ class BatchWriter:
             batch.counts["already_stored"] += 1
             return
         if values is not None:
-            batch.copies.setdefault(text_hash, (story_id, article_id, article.source))
+            batch.copies.setdefault(text_hash, (story_id, article_id, article.source))  # type: ignore[arg-type]
         batch.added.append(article_id)
         self._story_of[article_id] = story_id
         if not new_story:

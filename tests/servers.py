@@ -1,6 +1,6 @@
 """Real HTTP servers on 127.0.0.1 for the tests: the offline snapshot and small purpose-built sites.
 
-- ``snapshot_server`` (session): the default offline snapshot served by ``python -m crawler.replay`` in a
+- ``snapshot_server`` (session): the default offline snapshot served by ``python -m snapshot`` in a
   child process; ``.url``, ``.sources_file`` (a sources YAML for it) and ``.snapshot`` (the ground truth).
 - ``site_server`` (function): a factory, ``site = site_server({"/feed.xml": Route(...)})``, for a small site
   served in a thread and stopped after the test. Fault routes (``/_fault/...``) answer on every site.
@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE, ReplayProcess, Route, SiteServer
+from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE, ReplayProcess, Route, SiteServer
 
 if TYPE_CHECKING:
-    from crawler.snapshot import Snapshot
-
+    from snapshot.build import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,7 @@ def serve_site(routes: Mapping[str, Route]) -> SiteServer:
 @pytest.fixture(scope="session")
 def snapshot_server(shared_data: Path) -> Iterator[SnapshotServer]:
     """The default offline snapshot of real news, served by a child process for the whole session."""
-    from crawler.snapshot import build_snapshot  # only sessions that use the snapshot pay for it
+    from snapshot.build import build_snapshot  # only sessions that use the snapshot pay for it
 
     with ReplayProcess(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED) as replay:
         snapshot = build_snapshot(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED)

@@ -40,7 +40,9 @@ def test_the_cli_has_the_commands_the_issues_ask_for() -> None:
 @pytest.mark.parametrize("name,command", COMMANDS, ids=[name for name, _ in COMMANDS])
 def test_every_command_has_help_with_an_example(name: str, command: Any) -> None:
     assert command.help, f"rasid {name} has no help"
-    assert re.search(rf"Example: rasid {re.escape(name)}\b", command.help), f"rasid {name} help lacks an example"
+    assert re.search(rf"Example: rasid {re.escape(name)}\b", command.help), (
+        f"rasid {name} help lacks an example"
+    )
 
 
 @pytest.mark.parametrize("name", [name for name, _ in COMMANDS])

@@ -27,6 +27,7 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.page import Page
+from crawler.stats import ERRORS, PAGES, count
 from crawler.urlpolicy import RefusedURL
 
 if TYPE_CHECKING:
@@ -89,8 +90,8 @@ class NewsSpider(SitemapSpider):
         self.reports: dict[tuple[str, str], EntryReport] = {}
 
     async def start(self) -> AsyncIterator[Any]:
-        for source, url in self.article_urls:
-            yield self._article_request(Listed(url), _Via(source, url, "direct"))
+        for name, url in self.article_urls:
+            yield self._article_request(Listed(url), _Via(name, url, "direct"))
         for source in self.sources.values():
             entries: list[tuple[str, str, Callable[[Response], Any]]] = [
                 *((url, "feed", self.parse_feed) for url in source.feeds),
@@ -113,11 +114,13 @@ class NewsSpider(SitemapSpider):
             self._listing_failed(via, response.url, f"malformed feed: {exc}")
             return
         if problem:
-            self.crawler.stats.inc_value("rasid/errors/malformed-feed")
-            self.crawler.stats.inc_value(f"rasid/source/{via.source}/errors")
+            count(self.crawler.stats, ERRORS, via.source, reason="malformed-feed")
             logger.warning(
                 "malformed feed %s (source %s): %s; kept the %d items before it",
-                response.url, via.source, problem, len(listed),
+                response.url,
+                via.source,
+                problem,
+                len(listed),
             )
             self._report(via).error = f"malformed feed: {problem}"
         yield from self._request_listed(response, via, listed)
@@ -203,7 +206,7 @@ class NewsSpider(SitemapSpider):
     def parse_article(self, response: Response) -> Iterator[Page]:
         via: _Via = response.meta["rasid"]
         listed = via.listed or Listed(response.url)
-        self.crawler.stats.inc_value(f"rasid/source/{via.source}/pages")
+        count(self.crawler.stats, PAGES, via.source)
         headers = tuple(
             (key.decode("latin-1"), b", ".join(values).decode("latin-1"))
             for key, values in response.headers.items()
@@ -234,8 +237,7 @@ class NewsSpider(SitemapSpider):
             stats.inc_value("rasid/robots_denied")
             logger.info("not fetched %s (source %s): disallowed by robots.txt", url, via.source)
         else:
-            stats.inc_value(f"rasid/errors/{reason.split(':')[0]}")
-            stats.inc_value(f"rasid/source/{via.source}/errors")
+            count(stats, ERRORS, via.source, reason=reason.split(":")[0])
             logger.warning("failed %s (source %s): %s", url, via.source, reason)
         if via.listed is None:  # a listing, not an article
             report = self._report(via)
@@ -287,8 +289,7 @@ class NewsSpider(SitemapSpider):
         return self.reports[key]
 
     def _listing_failed(self, via: _Via, url: str, reason: str) -> None:
-        self.crawler.stats.inc_value(f"rasid/errors/{reason.split(':')[0].replace(' ', '-')}")
-        self.crawler.stats.inc_value(f"rasid/source/{via.source}/errors")
+        count(self.crawler.stats, ERRORS, via.source, reason=reason.split(":")[0].replace(" ", "-"))
         logger.warning("skipped %s (source %s): %s", url, via.source, reason)
         report = self._report(via)
         report.answered = True
@@ -314,7 +315,10 @@ def describe_failure(failure: Failure) -> str:
         return "refused: host refuses connections"
     if isinstance(value, error.DNSLookupError) or "resolve" in type(value).__name__.lower():
         return "dns: host not found"
-    if isinstance(value, (error.TimeoutError, error.TCPTimedOutError)) or "timeout" in type(value).__name__.lower():
+    if (
+        isinstance(value, (error.TimeoutError, error.TCPTimedOutError))
+        or "timeout" in type(value).__name__.lower()
+    ):
         return "timeout"
     text = str(value).strip().splitlines()[0] if str(value).strip() else type(value).__name__
     if "max size" in text.lower() or "maxsize" in text.lower():

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from config.settings import ConfigError, Settings
+from rasid.app import build_classifier
 from rasid.context import DbOption, console, settings_from
 from rasid.safe_output import cell
 from storage.safe_text import one_line, strip_controls
@@ -37,21 +38,6 @@ def register(app: typer.Typer) -> None:
     app.command("explain")(explain)
     app.command("eval")(eval_command)
     app.command("train")(train_command)
-
-
-def build_classifier(settings: Settings, rules_only: bool = False) -> KeywordClassifier:
-    """The classifier of the configured keywords file, deciding with the configured model (or the rules)."""
-    from classifiers.decision import ModelError, load_model
-    from classifiers.keyword import KeywordClassifier
-    from config.keywords import load_keywords
-
-    model = None
-    if settings.classifier_model and not rules_only:
-        try:
-            model = load_model(settings.classifier_model)
-        except ModelError as exc:
-            raise ConfigError(str(exc)) from None
-    return KeywordClassifier(load_keywords(settings.keywords_file), model=model)
 
 
 def _labelled_files(files: list[Path] | None, settings: Settings) -> list[Path]:
@@ -297,10 +283,10 @@ def _read_article(source: str, settings: Settings) -> tuple[str, str]:
             from crawler.extract import extract_html
         except ImportError:
             raise ConfigError("explain of an .html page needs crawler.extract") from None
-        article = extract_html(path.read_bytes(), path.resolve().as_uri())
-        if article is None:
+        page = extract_html(path.read_bytes(), path.resolve().as_uri())
+        if page is None:
             raise ConfigError(f"{path}: no article could be extracted from this page")
-        return article.title, article.text
+        return page.title, page.text
     try:
         return _split_title(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from config.settings import ConfigError
-from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
+from config.settings import ConfigError, mask_url
+from crawler.stats import ARTICLES, COUNTERS, ERRORS, HITS, NEW, PAGES, SKIPPED
+from rasid.commands.snapshot import SNAPSHOT_PORT, SizeOption, SnapshotDirOption, data_folder
 from rasid.context import DbOption, console, err_console, settings_from
-from rasid.source_check import REPORT_NAME
 from rasid.safe_output import cell
+from rasid.source_check import REPORT_NAME
+from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from storage.safe_text import one_line
 
 if TYPE_CHECKING:
     from config.settings import Settings
     from config.sources import Source
     from crawler.runner import CrawlResult
+    from snapshot.replay import ReplayProcess
+    from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
-#: A fixed port keeps the snapshot's URLs the same from run to run, so a second crawl finds every page
-#: already seen and fetches nothing; 0 (or a busy port) falls back to any free port.
-SNAPSHOT_PORT = 8391
 
 SourcesOption = Annotated[
-    Path | None, typer.Option("--sources", metavar="FILE", help="sources YAML to use instead of the configured one")
+    Path | None,
+    typer.Option("--sources", metavar="FILE", help="sources YAML to use instead of the configured one"),
 ]
 SourceOption = Annotated[
     list[str] | None, typer.Option("--source", metavar="NAME", help="crawl only this source (repeatable)")
@@ -38,11 +42,16 @@ SourceOption = Annotated[
 
 #: How ``sources check`` colours each finding's status.
 STATUS_COLOURS = {
-    "ok": "green", "unreachable": "red", "failed": "red", "blocked": "magenta", "needs-browser": "cyan"
+    "ok": "green",
+    "unreachable": "red",
+    "failed": "red",
+    "blocked": "magenta",
+    "needs-browser": "cyan",
 }
 
-sources_app = typer.Typer(help="List the configured sources, or check that their entry points answer.",
-                          no_args_is_help=True)
+sources_app = typer.Typer(
+    help="List the configured sources, or check that their entry points answer.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -58,12 +67,19 @@ def crawl(
     snapshot: Annotated[
         bool, typer.Option("--snapshot", help="crawl the offline snapshot of real news served on 127.0.0.1")
     ] = False,
-    snapshot_dir: Annotated[
-        Path | None, typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from")
+    snapshot_dir: SnapshotDirOption = None,
+    size: SizeOption = SNAPSHOT_SIZE,
+    snapshot_url: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot-url", metavar="URL", help="crawl a snapshot already served (rasid snapshot serve)"
+        ),
     ] = None,
-    size: Annotated[int, typer.Option("--size", min=1, help="articles in the snapshot")] = SNAPSHOT_SIZE,
     snapshot_port: Annotated[
-        int, typer.Option("--snapshot-port", min=0, max=65535, help="port of the snapshot server (0: any free port)")
+        int,
+        typer.Option(
+            "--snapshot-port", min=0, max=65535, help="port of the snapshot server (0: any free port)"
+        ),
     ] = SNAPSHOT_PORT,
     max_age_days: Annotated[
         float | None, typer.Option("--max-age-days", min=0, help="skip articles older than this (default 3)")
@@ -74,28 +90,41 @@ def crawl(
 
     Example: rasid crawl --source rt-arabic --db sqlite:///rasid.db
     """
-    settings = settings_from(ctx, db)
+    from rasid.app import open_repository
+
+    settings = settings_from(ctx, db, snapshot=snapshot)
     if not snapshot:
         window = max_age_days if max_age_days is not None else settings.crawl.max_age_days
         sources = _sources(settings, sources_file, source)
-        result = _crawl(settings, sources, snapshot=False, max_age_days=window)
-        _exit_for(result)
+        repository = open_repository(
+            settings, create=True
+        )  # a database it cannot use stops here, in one line
+        _exit_for(_crawl(settings, sources, repository, snapshot=False, max_age_days=window))
         return
-    from crawler.replay import ReplayProcess
 
-    data_dir = snapshot_dir or settings.shared_data
-    if not data_dir.is_dir():
-        raise ConfigError(f"{data_dir}: snapshot data folder not found")
-    port = snapshot_port if snapshot_port and _port_is_free(snapshot_port) else 0
-    if snapshot_port and not port:
-        err_console.print(
-            f"snapshot: port {snapshot_port} is busy; serving on another port, so pages seen by earlier "
-            "snapshot runs are fetched again (storage still keeps one copy)"
+    data_dir = data_folder(snapshot_dir, settings.shared_data)
+    repository = open_repository(settings, create=True)
+    if snapshot_url:  # one already served (rasid snapshot serve): its sources follow from data, size and URL
+        from config.sources import select_sources
+        from snapshot.build import build_snapshot
+
+        served = build_snapshot(data_dir, size=size, seed=SNAPSHOT_SEED).sources(snapshot_url.rstrip("/"))
+        console.print(
+            f"snapshot: crawling the one served at {snapshot_url}; age window off (articles are 2015-2020); "
+            f"database {mask_url(settings.database_url.get_secret_value())}",
+            soft_wrap=True,
         )
-    with ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=port) as replay:
-        console.print(f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020)")
+        _exit_for(_crawl(settings, select_sources(served, source), repository, snapshot=True,
+                         max_age_days=max_age_days))  # fmt: skip
+        return
+    with _replay(data_dir, size, snapshot_port) as replay:
+        console.print(
+            f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020); "
+            f"database {mask_url(settings.database_url.get_secret_value())}",
+            soft_wrap=True,
+        )
         sources = _sources(settings, sources_file or replay.sources_file, source)
-        result = _crawl(settings, sources, snapshot=True, max_age_days=max_age_days)
+        result = _crawl(settings, sources, repository, snapshot=True, max_age_days=max_age_days)
     _exit_for(result)
 
 
@@ -107,14 +136,19 @@ def sources_list(ctx: typer.Context, sources_file: SourcesOption = None, db: DbO
     """
     settings = settings_from(ctx, db)
     sources = _sources(settings, sources_file, None)
-    health = _last_runs(settings.database_url.get_secret_value())
+    health = _last_runs(settings)
     table = Table(title=f"{len(sources)} sources ({sources_file or settings.sources_file})")
     for column in ("source", "country", "home", "feeds", "sitemaps", "sections", "verified", "last crawl"):
         table.add_column(column, justify="right" if column in {"feeds", "sitemaps", "sections"} else "left")
     for s in sources:
         counts = (str(len(s.feeds)), str(len(s.sitemaps)), str(len(s.sections)))
         table.add_row(
-            cell(s.name), cell(s.country or ""), cell(s.url), *counts, _confidence(s), cell(health.get(s.name, ""))
+            cell(s.name),
+            cell(s.country or ""),
+            cell(s.url),
+            *counts,
+            _confidence(s),
+            cell(health.get(s.name, "")),
         )
     console.print(table)
 
@@ -173,26 +207,20 @@ def sources_check(
 
 
 def _sources(settings: Settings, sources_file: Path | None, names: list[str] | None) -> tuple[Source, ...]:
-    from config.sources import load_sources, select_sources
+    from rasid.app import load_sources
 
-    return select_sources(load_sources(sources_file or settings.sources_file), names)
+    return load_sources(settings, sources_file, names)
 
 
-def _last_runs(url: str) -> dict[str, str]:
+def _last_runs(settings: Settings) -> dict[str, str]:
     """Each source's counters in the latest stored run that crawled it; nothing if there is no database yet."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
+    from rasid.app import open_repository
+    from storage.errors import StorageError
 
-    from storage.db import make_engine
-    from storage.repository import Repository
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
-        return {}  # listing sources must not create a database
     try:
-        runs = Repository(make_engine(url)).runs(limit=50)
-    except SQLAlchemyError as exc:
-        logger.info("no crawl history in %s: %s", parsed.render_as_string(hide_password=True), exc)
+        runs = open_repository(settings).runs(limit=50)  # listing sources never creates a database
+    except StorageError as exc:
+        logger.info("no crawl history: %s", exc)
         return {}
     health: dict[str, str] = {}
     for run in runs:  # newest first
@@ -203,6 +231,33 @@ def _last_runs(url: str) -> dict[str, str]:
                     f"{counts.get('new', 0)} new, {counts.get('errors', 0)} errors"
                 )
     return health
+
+
+@contextmanager
+def _replay(data_dir: Path, size: int, port: int) -> Iterator[ReplayProcess]:
+    """The snapshot server, started on ``port``, or on any free port when that one is taken."""
+    from snapshot.replay import ReplayProcess
+
+    replay = None
+    if port and _port_is_free(port):
+        try:
+            replay = ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=port).__enter__()
+        except RuntimeError:  # taken between the probe and the bind (another demo starting)
+            logger.debug("snapshot server could not bind port %d", port, exc_info=True)
+    if replay is None and port:
+        err_console.print(
+            f"snapshot: port {port} is busy; serving on another port, so pages seen by earlier "
+            "snapshot runs are fetched again (storage still keeps one copy)"
+        )
+    if replay is None:
+        try:
+            replay = ReplayProcess(data_dir, size=size, seed=SNAPSHOT_SEED, port=0).__enter__()
+        except RuntimeError as exc:
+            raise ConfigError(f"snapshot server did not start: {str(exc).splitlines()[-1]}") from None
+    try:
+        yield replay
+    finally:
+        replay.__exit__(None, None, None)
 
 
 def _port_is_free(port: int) -> bool:
@@ -231,47 +286,65 @@ def _entry_count(source: Source) -> int:
 
 
 def _crawl(
-    settings: Settings, sources: tuple[Source, ...], *, snapshot: bool, max_age_days: float | None
+    settings: Settings,
+    sources: tuple[Source, ...],
+    repository: Repository,
+    *,
+    snapshot: bool,
+    max_age_days: float | None,
 ) -> CrawlResult:
     """Run the crawl under a live progress bar, then print the per-source summary table."""
+    from crawler.runner import INTERRUPTED
     from crawler.runner import Progress as CrawlProgress
-    from crawler.runner import run_crawl
+    from rasid.app import crawl as run_crawl
 
     window = f"articles of the last {max_age_days:g} days" if max_age_days is not None else "no age window"
     err_console.print(f"crawling {len(sources)} sources ({window})")
-    columns = (
-        SpinnerColumn(),
-        TextColumn("crawl"),
-        BarColumn(),
-        TextColumn("pages {task.fields[pages]} · articles {task.fields[articles]} · hits {task.fields[hits]}"
-                   " · skipped {task.fields[skipped]} · errors {task.fields[errors]}"),
-        TimeElapsedColumn(),
-    )
+    counters = " · ".join(f"{name} {{task.fields[{name}]}}" for name in COUNTERS)
+    columns = (SpinnerColumn(), TextColumn("crawl"), BarColumn(), TextColumn(counters), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task("crawl", total=None, pages=0, articles=0, hits=0, skipped=0, errors=0)
+        zero: dict[str, Any] = dict.fromkeys(COUNTERS, 0)  # the counters are the bar's text fields
+        task = bar.add_task("crawl", total=None, **zero)
 
         def update(p: CrawlProgress) -> None:
-            bar.update(task, completed=p.fetched, total=max(p.queued, p.fetched, 1), pages=p.pages,
-                       articles=p.articles, hits=p.hits, skipped=p.skipped, errors=p.errors)
+            fetched = p.counts[PAGES]
+            counts: dict[str, Any] = dict(p.counts)
+            bar.update(task, completed=fetched, total=max(p.queued, fetched, 1), **counts)
 
-        result = run_crawl(settings, sources, snapshot=snapshot, max_age_days=max_age_days, on_progress=update)
+        result = run_crawl(
+            settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update
+        )
+    if result.status == INTERRUPTED:
+        from rasid.__main__ import interrupted
+
+        summary = result.summary
+        interrupted(
+            f"crawl run {result.run_id} stopped after {summary.pages_fetched} pages; "
+            f"{summary.articles_stored} new articles stored, the rest is fetched next run"
+        )
     _print_summary(result)
     return result
 
 
 def _print_summary(result: CrawlResult) -> None:
+    """Per source and in total, the same counters under the same names as the progress bar."""
     summary = result.summary
     table = Table(title=f"crawl run {result.run_id}: {result.status}")
-    columns = ("pages", "articles", "new", "hits", "skipped", "errors")
     table.add_column("source")
-    for column in columns:
+    for column in COUNTERS:
         table.add_column(column, justify="right")
     for name, counts in summary.per_source.items():
-        table.add_row(cell(name), *(str(counts.get(c, 0)) for c in columns))
+        table.add_row(cell(name), *(str(counts.get(c, 0)) for c in COUNTERS))
     table.add_section()
-    totals = (summary.pages_fetched, summary.articles_extracted, summary.articles_stored, summary.hits,
-              summary.skipped, summary.errors)
-    table.add_row("total", *(str(v) for v in totals), style="bold")
+    totals = {
+        PAGES: summary.pages_fetched,
+        ARTICLES: summary.articles_extracted,
+        HITS: summary.hits,
+        NEW: summary.articles_stored,
+        SKIPPED: summary.skipped,
+        ERRORS: summary.errors,
+    }
+    table.add_row("total", *(str(totals[c]) for c in COUNTERS), style="bold")
     console.print(table)
     if result.refused:
         console.print(

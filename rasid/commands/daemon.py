@@ -11,9 +11,9 @@ import typer
 from rich.table import Table
 
 from config.settings import ConfigError, mask_url
-from crawler.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from rasid.commands.crawl import SNAPSHOT_PORT, SourcesOption, _port_is_free
 from rasid.context import DbOption, console, settings_from
+from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -76,7 +76,7 @@ def daemon(
         service = Daemon(settings, sources_file, snapshot_url=snapshot_url.rstrip("/"))
         service.load_config()
         raise typer.Exit(service.run())
-    from crawler.replay import ReplayProcess
+    from snapshot.replay import ReplayProcess
 
     if not data_dir.is_dir():
         raise ConfigError(f"{data_dir}: snapshot data folder not found")
@@ -162,7 +162,7 @@ def _snapshot_sources(data_dir: Path, size: int, url: str) -> Path:
     """The sources of a snapshot served at ``url`` (built as its server built it), in a file of their own."""
     import tempfile
 
-    from crawler.snapshot import build_snapshot
+    from snapshot.build import build_snapshot
 
     if not (data_dir / "articles.jsonl").is_file():
         raise ConfigError(f"{data_dir}: snapshot data folder not found")

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from config.settings import ConfigError, mask_url
-from rasid.commands.results import open_repository
+from rasid.app import build_classifier, open_repository
 from rasid.context import DbOption, console, err_console, settings_from
 
 db_app = typer.Typer(help="The database schema: upgrade it, or show its revision.", no_args_is_help=True)
@@ -30,8 +30,9 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     from storage.schema import current_revision, head_revision
     from storage.schema import upgrade as upgrade_schema
 
-    url = settings_from(ctx, db).database_url.get_secret_value()
-    engine = make_engine(url)
+    settings = settings_from(ctx, db)
+    url = settings.database_url.get_secret_value()
+    engine = make_engine(url, busy_timeout=settings.database_busy_timeout)
     before = current_revision(engine)
     upgrade_schema(engine)
     after = current_revision(engine)
@@ -54,8 +55,9 @@ def current(ctx: typer.Context, db: DbOption = None) -> None:
     from storage.db import make_engine
     from storage.schema import current_revision, head_revision
 
-    url = settings_from(ctx, db).database_url.get_secret_value()
-    engine = make_engine(url)
+    settings = settings_from(ctx, db)
+    url = settings.database_url.get_secret_value()
+    engine = make_engine(url, create=False, busy_timeout=settings.database_busy_timeout)
     revision, head = current_revision(engine), head_revision()
     engine.dispose()
     if revision == head:
@@ -80,11 +82,8 @@ def reclassify(
 
     Example: rasid reclassify
     """
-    from classifiers.keyword import KeywordClassifier
-    from config.keywords import load_keywords
-
     settings = settings_from(ctx, db)
-    classifier = KeywordClassifier(load_keywords(settings.keywords_file))
+    classifier = build_classifier(settings)
     repository = open_repository(settings)
     total = repository.count_articles()
     if total == 0:

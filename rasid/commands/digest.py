@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rasid.context import DbOption, console, err_console, settings_from
+from rasid.context import DbOption, SnapshotDbOption, console, err_console, settings_from
 
 digest_app = typer.Typer(help="The daily digest e-mail: preview it, or send it.", no_args_is_help=True)
 
@@ -25,6 +25,7 @@ def preview(
         typer.Option("--out", metavar="DIR", help="folder for the files (default: digest.preview_dir)"),
     ] = None,
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """Write the HTML, text and whole message of the digest that would be sent now, claiming nothing.
 
@@ -32,7 +33,7 @@ def preview(
     """
     from rasid.digest import preview as write_preview
 
-    written = write_preview(settings_from(ctx, db), out)
+    written = write_preview(settings_from(ctx, db, snapshot=snapshot), out)
     console.print(f"{written.subject}: {written.stories} stories ({written.hits} hits)", soft_wrap=True)
     for path in (written.html, written.text, written.eml):
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)
@@ -46,6 +47,7 @@ def send(
         typer.Option("--dry-run", help="render and report what would be sent; no SMTP, nothing recorded"),
     ] = False,
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """Mail the hits new since the last digest to digest.recipients, each hit once; exit 1 if it failed.
 
@@ -53,7 +55,7 @@ def send(
     """
     from rasid.digest import send_digest
 
-    outcome = send_digest(settings_from(ctx, db), dry_run=dry_run)
+    outcome = send_digest(settings_from(ctx, db, snapshot=snapshot), dry_run=dry_run)
     if outcome.resent:
         console.print(f"resent {outcome.resent} unfinished digest(s) with their Message-ID", soft_wrap=True)
     if outcome.status == "failed":

@@ -6,18 +6,17 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from config.settings import ConfigError, Settings
-from rasid.context import DbOption, console, settings_from
+from rasid.app import open_repository
+from rasid.context import DbOption, SnapshotDbOption, console, settings_from
 from rasid.safe_output import cell, check_writable, write_atomically
-
-if TYPE_CHECKING:
-    from storage.records import Hit, Story
-    from storage.repository import Repository
+from storage.records import Hit, HitQuery, Story
 
 RELATIVE_RE = re.compile(r"^(\d+)\s*([hdw])$")
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -28,9 +27,13 @@ SinceOption = Annotated[
 ]
 SourceOption = Annotated[str | None, typer.Option("--source", help="only this source (name in sources.yaml)")]
 PartnerOption = Annotated[
-    str | None, typer.Option("--partner", help="partner country as in keywords.yaml, e.g. الصين")
+    str | None,
+    typer.Option("--partner", help="partner as named in keywords.yaml, in Arabic or English: الصين or China"),
 ]
-SectorOption = Annotated[str | None, typer.Option("--sector", help="sector as in keywords.yaml, e.g. energy")]
+SectorOption = Annotated[
+    str | None,
+    typer.Option("--sector", help="sector as named in keywords.yaml, in Arabic or English: الطاقة or energy"),
+]
 SearchOption = Annotated[
     str | None, typer.Option("--search", help="Arabic text in title or body, matched after normalisation")
 ]
@@ -60,19 +63,6 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def open_repository(settings: Settings) -> Repository:
-    """The repository of the configured database, refusing one at an older schema revision."""
-    from storage.db import make_engine
-    from storage.repository import Repository, SchemaError
-
-    repository = Repository(make_engine(settings.database_url.get_secret_value()))
-    try:
-        repository.prepare()
-    except SchemaError as exc:
-        raise ConfigError(str(exc)) from None
-    return repository
-
-
 def _check_format(fmt: str) -> str:
     from storage.export import FORMATS
 
@@ -91,11 +81,30 @@ def _query(
     search: str | None,
     limit: int | None,
 ) -> list[Hit] | list[Story]:
-    repository = open_repository(settings)
-    filters = dict(
-        since=parse_since(since), source=source, partner=partner, sector=sector, search=search, limit=limit
+    """Resolve the filters (dates, the classifier's partner and sector names), then read the database."""
+    query = HitQuery(
+        since=parse_since(since),
+        source=source,
+        partner=_canonical(settings, "partner", partner),
+        sector=_canonical(settings, "sector", sector),
+        search=search,
+        limit=limit,
     )
-    return repository.hits(**filters) if kind == "hits" else repository.stories(**filters)
+    repository = open_repository(settings)
+    return repository.hits(query) if kind == "hits" else repository.stories(query)
+
+
+def _canonical(settings: Settings, role: str, value: str | None) -> str | None:
+    """The classifier's own name for what was typed (الصين or China -> China); unknown names are one line."""
+    if not value:
+        return None
+    from classifiers.names import UnknownName, resolve_name
+    from config.keywords import load_keywords
+
+    try:
+        return resolve_name(load_keywords(settings.keywords_file), role, value)
+    except UnknownName as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _emit(records: list[Hit] | list[Story], kind: str, fmt: str) -> None:
@@ -110,48 +119,70 @@ def _emit(records: list[Hit] | list[Story], kind: str, fmt: str) -> None:
 def _table(records: list[Hit] | list[Story], kind: str) -> Table:
     """Rich table; Arabic cells are left as logical text, which terminals with bidi support shape right.
 
-    Every stored string goes in as a ``Text`` cell: a title like ``[/bold]`` is shown, never parsed as markup.
+    Every column stays at any width down to 80 columns: the title wraps (Arabic headlines are the point of
+    the table) and takes what is left; each short column is at least as wide as its longest word, so a
+    name such as ``agriculture`` or ``rt-arabic`` is never broken; columns are set apart by one space.
     """
-    table = Table(title=f"{len(records)} {kind}", show_lines=False)
     if kind == "hits":
-        for column in ("id", "published", "source", "title", "partners", "sectors", "score", "story"):
-            table.add_column(column, **_COLUMN_STYLE.get(column, _SHORT))
-        for hit in records:
-            table.add_row(
-                str(hit.article_id),
-                _date(hit.published or hit.fetched_at),
-                cell(hit.source),
-                cell(hit.title),
-                cell(", ".join(hit.partners)),
-                cell(", ".join(hit.sectors)),
-                f"{hit.score:.1f}",
-                str(hit.story_id or ""),
-            )
+        headers: tuple[str, ...] = (
+            "id",
+            "published",
+            "source",
+            "title",
+            "partners",
+            "sectors",
+            "score",
+            "story",
+        )
+        rows = [_hit_row(hit) for hit in records if isinstance(hit, Hit)]
     else:
-        for column in ("story", "published", "sources", "title", "partners", "sectors", "hit"):
-            table.add_column(column, **_COLUMN_STYLE.get(column, _SHORT))
-        for story in records:
-            table.add_row(
-                str(story.story_id),
-                _date(story.published or story.first_seen),
-                cell(", ".join(story.sources)),
-                cell(story.title),
-                cell(", ".join(story.partners)),
-                cell(", ".join(story.sectors)),
-                "yes" if story.is_hit else "no",
-            )
+        headers = ("story", "published", "sources", "title", "partners", "sectors", "hit")
+        rows = [_story_row(story) for story in records if isinstance(story, Story)]
+    table = Table(
+        title=f"{len(records)} {kind}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    for index, header in enumerate(headers):
+        if header == "title":
+            table.add_column(header, ratio=1, min_width=TITLE_MIN_WIDTH, overflow="fold")
+            continue
+        longest_word = max((len(word) for row in rows for word in row[index].split()), default=0)
+        table.add_column(header, min_width=max(len(header), longest_word), overflow="fold")
+    for row in rows:
+        table.add_row(*(cell(value) for value in row))
     return table
 
 
-#: The title takes what width there is (Arabic headlines are the point of the table); short columns never wrap.
-_SHORT: dict[str, object] = {"no_wrap": True}
-_COLUMN_STYLE: dict[str, dict[str, object]] = {
-    "title": {"ratio": 4, "min_width": 16, "overflow": "fold"},
-    "source": {"overflow": "fold"},
-    "sectors": {"ratio": 1, "overflow": "fold"},
-    "sources": {"ratio": 1, "overflow": "fold"},
-    "partners": {"ratio": 1, "overflow": "fold"},
-}
+def _hit_row(hit: Hit) -> tuple[str, ...]:
+    return (
+        str(hit.article_id),
+        _date(hit.published or hit.fetched_at),
+        hit.source,
+        hit.title,
+        ", ".join(hit.partners),
+        ", ".join(hit.sectors),
+        f"{hit.score:.1f}",
+        str(hit.story_id or ""),
+    )
+
+
+def _story_row(story: Story) -> tuple[str, ...]:
+    return (
+        str(story.story_id),
+        _date(story.published or story.first_seen),
+        ", ".join(story.sources),
+        story.title,
+        ", ".join(story.partners),
+        ", ".join(story.sectors),
+        "yes" if story.is_hit else "no",
+    )
+
+
+#: The narrowest the title column gets; every other column is as wide as its longest word.
+TITLE_MIN_WIDTH = 12
 
 
 def _date(value: datetime | None) -> str:
@@ -168,12 +199,13 @@ def hits(
     limit: LimitOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """List stored articles the classifier flagged, newest first, each with its story id.
 
     Example: rasid hits --since 7d --partner الصين --format csv
     """
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot=snapshot)
     _emit(_query(settings, "hits", since, source, partner, sector, search, limit), "hits", _check_format(fmt))
 
 
@@ -187,12 +219,13 @@ def stories(
     limit: LimitOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """List stories: each syndicated hit once, with every source that ran it.
 
     Example: rasid stories --since 24h --sector energy
     """
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot=snapshot)
     _emit(
         _query(settings, "stories", since, source, partner, sector, search, limit),
         "stories",
@@ -217,13 +250,14 @@ def export(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite FILE if it exists")] = False,
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """Write hits or stories to a file as CSV, JSON lines or an Atom feed a feed reader can subscribe to.
 
     The file is written whole or not at all; an existing FILE is kept unless --force, a symbolic link never
     followed. Example: rasid export hits.atom --what stories --since 7d
     """
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot=snapshot)
     if what not in ("hits", "stories"):
         raise ConfigError(f"--what {what!r}: choose hits or stories")
     fmt = fmt or SUFFIX_FORMATS.get(output.suffix.lower())

@@ -109,7 +109,7 @@ def test_explain_html_page_extracts_the_article_first() -> None:
 
 
 def test_explain_url_fetches_the_page_from_a_real_local_server(site_server) -> None:  # noqa: ANN001
-    from crawler.replay import Route
+    from snapshot.replay import Route
 
     page = (
         Path(__file__).resolve().parents[1] / "fixtures" / "classifiers" / "egypt_russia_deal.html"

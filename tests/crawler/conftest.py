@@ -41,10 +41,12 @@ class RequestLog(logging.Handler):
 
 
 @pytest.fixture(scope="session")
-def site(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Path, RequestLog]]:
+def site(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Site, Path, RequestLog]]:
     server = serve_site({})
     log = RequestLog()
-    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger = logging.getLogger("snapshot.replay")
     replay_logger.addHandler(log)
     replay_logger.setLevel(logging.DEBUG)
     with server:
@@ -56,12 +58,17 @@ def site(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     replay_logger.removeHandler(log)
 
 
-def rasid(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def rasid(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``rasid ARGS`` in a child process (Scrapy's reactor runs once per process), without delays."""
     env = {**os.environ, **FAST_ENV, "COLUMNS": "200", **(env or {})}
     env.pop("RASID_CONFIG", None)
     return subprocess.run(
-        [sys.executable, "-m", "rasid.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "rasid.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
-
-

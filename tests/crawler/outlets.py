@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawler.replay import Route
+from snapshot.replay import Route
 
 OLD = datetime(2018, 3, 2, 16, 49, tzinfo=UTC)
 
@@ -171,7 +171,9 @@ def build_site(shared_data: Path, base: str) -> tuple[Site, str]:
 
     # News sitemaps: an index pointing at a gzipped fresh sitemap and at an old one (never fetched).
     sm = [article("sitemap-outlet", f"/sm/2026/11/russia-partner-40{i}.html", arts[7 + i]) for i in range(2)]
-    site.routes["/sm/news.xml.gz"] = Route(gzip.compress(news_sitemap([(u, fresh) for u in sm])), "application/x-gzip")
+    site.routes["/sm/news.xml.gz"] = Route(
+        gzip.compress(news_sitemap([(u, fresh) for u in sm])), "application/x-gzip"
+    )
     site.page("/sm/old.xml", news_sitemap([(base + "/sm/2018/old-409.html", OLD)]), "application/xml")
     site.not_fetched.update({"/sm/old.xml", "/sm/2018/old-409.html"})
     site.page(
@@ -181,7 +183,10 @@ def build_site(shared_data: Path, base: str) -> tuple[Site, str]:
     )
 
     # Section page: two articles, listings that are not articles, a denied path and one robots.txt forbids.
-    sec = [article("section-outlet", f"/sec/{fresh:%Y/%m/%d}/russia-cooperation-50{i}.html", arts[9 + i]) for i in range(2)]
+    sec = [
+        article("section-outlet", f"/sec/{fresh:%Y/%m/%d}/russia-cooperation-50{i}.html", arts[9 + i])
+        for i in range(2)
+    ]
     private = "/sec/private/2026/russia-secret-509.html"
     denied = "/sec/video/2026/russia-clip-508.html"
     for path, a in ((private, arts[11]), (denied, arts[12])):
@@ -197,7 +202,10 @@ def build_site(shared_data: Path, base: str) -> tuple[Site, str]:
             ("https://example.org/2026/11/other-site-article-1.html", "موقع آخر"), ("/sec/logo.png", "شعار"),
         ]
     )  # fmt: skip
-    site.page("/sec/world/", f'<html><head><meta charset="utf-8"></head><body>{NAV}<ul>{links}</ul>{FOOTER}</body></html>'.encode())
+    site.page(
+        "/sec/world/",
+        f'<html><head><meta charset="utf-8"></head><body>{NAV}<ul>{links}</ul>{FOOTER}</body></html>'.encode(),
+    )
     for path in ("/sec/tag/russia/", "/sec/author/desk/"):
         site.not_fetched.add(path)
     site.routes["/robots.txt"] = Route(b"User-agent: *\nDisallow: /sec/private/\n", "text/plain")

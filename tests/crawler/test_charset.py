@@ -40,7 +40,9 @@ def real_text(shared_data: Path) -> str:
         ('<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">', None),  # wrong Latin
     ],
 )
-def test_real_windows_1256_page_decodes_to_the_original_arabic(real_text: str, meta: str, content_type: str | None) -> None:
+def test_real_windows_1256_page_decodes_to_the_original_arabic(
+    real_text: str, meta: str, content_type: str | None
+) -> None:
     html = real_text.replace("{meta}", meta)
     text, encoding = decode_html(html.encode("cp1256"), content_type)
     assert text == html
@@ -88,7 +90,10 @@ def test_text_that_is_already_mojibake_is_refused(real_text: str) -> None:
 @pytest.mark.parametrize(
     "sample,junk",
     [
-        ("ط§ظ„ط±ظˆط³ظٹط© ط§ظ„ظ…طµط±ظٹط© ط§ظ„طھط¹ط§ظˆظ† ط§ظ„ظ†ظˆظˆظٹ ط§ظ„ط§طھظپط§ظ‚", True),  # UTF-8 read as windows-1256
+        (
+            "ط§ظ„ط±ظˆط³ظٹط© ط§ظ„ظ…طµط±ظٹط© ط§ظ„طھط¹ط§ظˆظ† ط§ظ„ظ†ظˆظˆظٹ ط§ظ„ط§طھظپط§ظ‚",
+            True,
+        ),  # UTF-8 read as windows-1256
         ("Ø§Ù„Ø±ÙˆØ³ÙŠØ© Ø§Ù„Ù…ØµØ±ÙŠØ© Ø§Ù„ØªØ¹Ø§ÙˆÙ† Ø§Ù„Ù†ÙˆÙˆÙŠ", True),  # UTF-8 read as Latin-1
         ("روسيا ومصر تبحثان التعاون في مجال الطاقة النووية والضبعة وقناة السويس والتبادل التجاري", False),
         ("Le président égyptien a reçu à Alger le ministre russe. " * 3, False),  # French, accents fine

@@ -23,7 +23,9 @@ WHEN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 
 def test_rss_items_keep_link_title_and_date_in_feed_order() -> None:
-    body = rss([("روسيا ومصر توقعان اتفاقا", "https://ex.com/a-1.html", WHEN), ("خبر ثان", "/b-2.html", WHEN)])
+    body = rss(
+        [("روسيا ومصر توقعان اتفاقا", "https://ex.com/a-1.html", WHEN), ("خبر ثان", "/b-2.html", WHEN)]
+    )
     items, problem = parse_feed(body, "https://ex.com/feed.xml")
     assert problem is None
     assert [i.url for i in items] == ["https://ex.com/a-1.html", "https://ex.com/b-2.html"]
@@ -101,7 +103,9 @@ def test_section_page_yields_same_site_article_links_not_listings() -> None:
 
 def test_allow_patterns_replace_the_article_heuristic() -> None:
     page = HtmlResponse("https://ex.com/world/", body=SECTION.encode(), encoding="utf-8")
-    assert [link.url for link in section_links(page, allow=(r"/news/\d+",))] == ["https://www.ex.com/news/123456"]
+    assert [link.url for link in section_links(page, allow=(r"/news/\d+",))] == [
+        "https://www.ex.com/news/123456"
+    ]
 
 
 def test_news_sitemap_entries_carry_the_publication_date() -> None:

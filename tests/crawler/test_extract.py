@@ -31,11 +31,15 @@ REAL_PAGES = [
 
 @pytest.fixture(scope="module")
 def page_index(shared_data: Path) -> dict[str, dict]:
-    rows = [json.loads(line) for line in (shared_data / "pages" / "index.jsonl").read_text("utf-8").splitlines()]
+    rows = [
+        json.loads(line) for line in (shared_data / "pages" / "index.jsonl").read_text("utf-8").splitlines()
+    ]
     return {row["file"]: row for row in rows}
 
 
-@pytest.mark.parametrize("file,title,day,nav,phrase", REAL_PAGES, ids=[p[0].split("/")[0] for p in REAL_PAGES])
+@pytest.mark.parametrize(
+    "file,title,day,nav,phrase", REAL_PAGES, ids=[p[0].split("/")[0] for p in REAL_PAGES]
+)
 def test_real_page_gives_title_date_and_body_without_navigation(
     shared_data: Path, page_index: dict[str, dict], file: str, title: str, day: date, nav: str, phrase: str
 ) -> None:
@@ -49,9 +53,13 @@ def test_real_page_gives_title_date_and_body_without_navigation(
     assert article.lang == "ar"
 
 
-def test_canonical_url_comes_from_the_page_and_is_normalised(shared_data: Path, page_index: dict[str, dict]) -> None:
+def test_canonical_url_comes_from_the_page_and_is_normalised(
+    shared_data: Path, page_index: dict[str, dict]
+) -> None:
     file = "albayan.ae/1623715966.html"
-    article = extract_html((shared_data / "pages" / file).read_bytes(), "http://127.0.0.1:8000/albayan/x.html")
+    article = extract_html(
+        (shared_data / "pages" / file).read_bytes(), "http://127.0.0.1:8000/albayan/x.html"
+    )
     assert article is not None
     # The page's own <link rel=canonical>, not the local address it was served from.
     assert article.canonical_url == "https://albayan.ae/across-the-uae/news-and-reports/2020-06-03-1.3874341"
@@ -61,7 +69,9 @@ def test_real_page_re_encoded_as_windows_1256_without_charset_keeps_arabic_title
     html = (shared_data / "pages" / "albayan.ae/1623715966.html").read_text("utf-8")
     html = html.replace('charset="utf-8"', "").replace("charset=utf-8", "").replace('charset="UTF-8"', "")
     body = html.encode("cp1256", errors="xmlcharrefreplace")
-    page = Page("albayan", "http://x/a", "http://x/a", 200, (("Content-Type", "text/html"),), body, datetime.now(UTC))
+    page = Page(
+        "albayan", "http://x/a", "http://x/a", 200, (("Content-Type", "text/html"),), body, datetime.now(UTC)
+    )
     article = read_article(page)
     assert article.title == "القائم بأعمال السفارة الأفغانية يثمّن جهود الإمارات"
     assert "ساير داودزي" in article.text
@@ -77,17 +87,30 @@ def test_page_of_navigation_only_is_no_article_with_the_reason() -> None:
 
 
 def test_mojibake_page_is_refused_as_undecodable() -> None:
-    text = "<html><body><h1>روسيا ومصر</h1><p>" + "تعاون روسي مصري في مجال الطاقة النووية. " * 30 + "</p></body></html>"
+    text = (
+        "<html><body><h1>روسيا ومصر</h1><p>"
+        + "تعاون روسي مصري في مجال الطاقة النووية. " * 30
+        + "</p></body></html>"
+    )
     garbled = text.encode("utf-8").decode("cp1256").encode("utf-8")
-    page = Page("s", "http://x/", "http://x/", 200, (("Content-Type", "text/html"),), garbled, datetime.now(UTC))
+    page = Page(
+        "s", "http://x/", "http://x/", 200, (("Content-Type", "text/html"),), garbled, datetime.now(UTC)
+    )
     with pytest.raises(NoArticle) as raised:
         read_article(page)
     assert raised.value.reason == "undecodable"
 
 
 def test_pdf_is_not_html() -> None:
-    page = Page("s", "http://x/a.pdf", "http://x/a.pdf", 200, (("Content-Type", "application/pdf"),), b"%PDF-1.4",
-                datetime.now(UTC))
+    page = Page(
+        "s",
+        "http://x/a.pdf",
+        "http://x/a.pdf",
+        200,
+        (("Content-Type", "application/pdf"),),
+        b"%PDF-1.4",
+        datetime.now(UTC),
+    )
     with pytest.raises(NoArticle) as raised:
         read_article(page)
     assert raised.value.reason == "not-html"
@@ -96,5 +119,7 @@ def test_pdf_is_not_html() -> None:
 def test_feed_date_fills_in_the_time_when_the_page_gives_the_same_day(shared_data: Path) -> None:
     body = (shared_data / "pages" / "albayan.ae/1623715966.html").read_bytes()
     listed = datetime(2020, 6, 3, 9, 41, tzinfo=UTC)
-    page = Page("albayan", "http://x/a", "http://x/a", 200, (), body, datetime.now(UTC), listed_published=listed)
+    page = Page(
+        "albayan", "http://x/a", "http://x/a", 200, (), body, datetime.now(UTC), listed_published=listed
+    )
     assert read_article(page).published == listed

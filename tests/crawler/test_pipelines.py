@@ -15,7 +15,9 @@ HANDWRITTEN = Path(__file__).resolve().parents[1] / "fixtures" / "pages" / "hand
 
 def _page(body: bytes) -> Page:
     now = datetime.now(UTC)
-    return Page("s", "http://x/a-1.html", "http://x/a-1.html", 200, (("Content-Type", "text/html"),), body, now)
+    return Page(
+        "s", "http://x/a-1.html", "http://x/a-1.html", 200, (("Content-Type", "text/html"),), body, now
+    )
 
 
 def test_a_spawned_worker_extracts_a_windows_1256_page_and_reports_a_bad_one() -> None:

@@ -18,13 +18,15 @@ import pytest
 from lxml import etree
 
 from config.sources import load_sources
-from crawler.replay import ReplayProcess, Route, SiteServer, route_key
+from snapshot.replay import ReplayProcess, Route, SiteServer, route_key
 from tests.servers import SnapshotServer
 
 SiteFactory = Callable[[Mapping[str, Route]], SiteServer]
 
 
-def get(url: str, timeout: float = 10, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def get(
+    url: str, timeout: float = 10, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body, without following redirects or raising on error statuses."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
@@ -95,7 +97,9 @@ def test_a_garbage_request_does_not_stop_the_server(site_server: SiteFactory) ->
 def test_compressing_server_gzips_text_only_for_clients_that_accept_it() -> None:
     page = ("<p>" + "تعاون روسي " * 300 + "</p>").encode()
     sitemap = gzip.compress(b"<urlset/>" * 200)
-    with SiteServer({"/a": Route(page), "/s.xml.gz": Route(sitemap, "application/x-gzip")}, compress=True) as site:
+    with SiteServer(
+        {"/a": Route(page), "/s.xml.gz": Route(sitemap, "application/x-gzip")}, compress=True
+    ) as site:
         _, plain_headers, plain = get(site.url + "/a")
         _, headers, body = get(site.url + "/a", headers={"Accept-Encoding": "gzip, deflate"})
         _, gz_headers, gz = get(site.url + "/s.xml.gz", headers={"Accept-Encoding": "gzip"})
@@ -204,12 +208,16 @@ def test_snapshot_windows_1256_page_decodes_back_to_the_arabic_text(snapshot_ser
 def test_snapshot_feed_lists_only_articles_that_exist(snapshot_server: SnapshotServer) -> None:
     status, headers, body = get(snapshot_server.url + "/skynews/rss.xml")
     assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
-    items = [link for link in xml_links(body) if "/skynews/" in link and link != snapshot_server.url + "/skynews/"]
+    items = [
+        link for link in xml_links(body) if "/skynews/" in link and link != snapshot_server.url + "/skynews/"
+    ]
     assert len(items) >= 50
     assert all(get(link)[0] == 200 for link in items)
 
 
-def test_snapshot_sitemap_index_leads_to_gzipped_sitemaps_and_articles(snapshot_server: SnapshotServer) -> None:
+def test_snapshot_sitemap_index_leads_to_gzipped_sitemaps_and_articles(
+    snapshot_server: SnapshotServer,
+) -> None:
     sitemaps = xml_links(get(snapshot_server.url + "/france24/sitemap-index.xml")[2])
     status, headers, gz = get(sitemaps[-1])
     assert status == 200 and headers["Content-Type"] == "application/x-gzip"
@@ -234,7 +242,7 @@ def test_replay_process_reports_the_childs_error_when_the_data_is_missing(tmp_pa
 
 def test_replay_cli_prints_the_url_first_and_exits_cleanly_on_sigterm(shared_data: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.replay", "--data", str(shared_data), "--size", "30"],
+        [sys.executable, "-m", "snapshot", "--data", str(shared_data), "--size", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

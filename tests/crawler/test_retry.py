@@ -8,8 +8,8 @@ import time
 import pytest
 from scrapy.settings import Settings as ScrapySettings
 
-from crawler.replay import Route
 from crawler.retry import BackoffRetryMiddleware
+from snapshot.replay import Route
 from tests.crawler.conftest import rasid
 from tests.servers import serve_site
 
@@ -39,7 +39,7 @@ class Timestamps(logging.Handler):
 def flaky_crawl(tmp_path_factory: pytest.TempPathFactory):
     """A crawl of one feed whose articles answer 503 (always), 429 with Retry-After: 2, or too slowly."""
     stamps = Timestamps()
-    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger = logging.getLogger("snapshot.replay")
     replay_logger.addHandler(stamps)
     replay_logger.setLevel(logging.DEBUG)
     tmp_path = tmp_path_factory.mktemp("flaky")
@@ -50,10 +50,17 @@ def flaky_crawl(tmp_path_factory: pytest.TempPathFactory):
             "/limited": Route(b"slow down", status=429, headers=(("Retry-After", "2"),)),
         })  # fmt: skip
         sources = tmp_path / "sources.yaml"
-        sources.write_text(f"sources:\n- name: flaky\n  url: {server.url}/\n  feeds: [{server.url}/feed.xml]\n")
-        env = {"RASID_CRAWL__RETRY_TIMES": "2", "RASID_CRAWL__RETRY_BACKOFF": "0.5",
-               "RASID_CRAWL__DOWNLOAD_TIMEOUT": "1"}
-        result = rasid("crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'rasid.db'}", env=env)
+        sources.write_text(
+            f"sources:\n- name: flaky\n  url: {server.url}/\n  feeds: [{server.url}/feed.xml]\n"
+        )
+        env = {
+            "RASID_CRAWL__RETRY_TIMES": "2",
+            "RASID_CRAWL__RETRY_BACKOFF": "0.5",
+            "RASID_CRAWL__DOWNLOAD_TIMEOUT": "1",
+        }
+        result = rasid(
+            "crawl", "--sources", str(sources), "--db", f"sqlite:///{tmp_path / 'rasid.db'}", env=env
+        )
     replay_logger.removeHandler(stamps)
     return result, stamps.seen
 
@@ -100,3 +107,18 @@ def test_the_pause_doubles_and_is_capped() -> None:
 
 def test_a_retry_after_date_falls_back_to_the_exponential_pause() -> None:
     assert _middleware(1.0, 60.0).pause(2, "Wed, 21 Oct 2026 07:28:00 GMT") == 2.0
+
+
+@pytest.mark.parametrize("refusal", ["scrapy", "twisted"])
+def test_a_refused_connection_is_not_retried(refusal: str) -> None:
+    import asyncio
+
+    from scrapy import Request
+    from scrapy.exceptions import DownloadConnectionRefusedError
+    from twisted.internet.error import ConnectionRefusedError
+
+    exception = DownloadConnectionRefusedError() if refusal == "scrapy" else ConnectionRefusedError()
+    result = asyncio.run(
+        _middleware(30.0, 60.0).process_exception(Request("http://127.0.0.1:1/x"), exception)
+    )
+    assert result is None  # no retry request: the errback reports it at once

@@ -14,8 +14,8 @@ import pytest
 from lxml import etree
 
 from config.sources import load_sources
-from crawler.layouts import amp_path
-from crawler.snapshot import RUSSIA, Snapshot, build_snapshot
+from snapshot.build import RUSSIA, Snapshot, build_snapshot
+from snapshot.layouts import amp_path
 
 BASE = "http://127.0.0.1:9"
 
@@ -45,7 +45,9 @@ def _xml_links(body: bytes) -> list[str]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     root = etree.fromstring(body, parser)
     links = [e.text for e in root.iter("{*}link", "link", "{*}loc") if e.text and e.text.startswith(BASE)]
-    links += [e.get("href") for e in root.iter("{http://www.w3.org/2005/Atom}link") if e.get("rel") == "alternate"]
+    links += [
+        e.get("href") for e in root.iter("{http://www.w3.org/2005/Atom}link") if e.get("rel") == "alternate"
+    ]
     return [link for link in links if link]
 
 
@@ -60,7 +62,10 @@ def _discovered(snapshot: Snapshot, routes: dict) -> set[str]:
         feeds = list(source.feeds)
         if not (source.feeds or source.sitemaps or source.sections):  # autodiscovery from the home page
             home = routes[_key(source.url)].body
-            feeds = [html.unescape(h.decode()) for h in re.findall(rb'<link rel="alternate"[^>]*href="([^"]+)"', home)]
+            feeds = [
+                html.unescape(h.decode())
+                for h in re.findall(rb'<link rel="alternate"[^>]*href="([^"]+)"', home)
+            ]
         for feed in feeds:
             found.update(_key(link) for link in _xml_links(routes[_key(feed)].body))
         for index in source.sitemaps:
@@ -81,8 +86,14 @@ def test_default_snapshot_holds_every_dev_hit(snapshot: Snapshot, shared_data: P
 
 def test_default_snapshot_holds_the_five_examples_flagged(snapshot: Snapshot, shared_data: Path) -> None:
     examples = [a for a in snapshot.articles if a.is_example]
-    assert sorted(a.example for a in examples) == sorted(p.name for p in (shared_data.parent / "examples").glob("*.txt"))
-    first = (shared_data.parent / "examples" / "004_f2905e471d354b84.txt").read_text(encoding="utf-8").splitlines()
+    assert sorted(a.example for a in examples) == sorted(
+        p.name for p in (shared_data.parent / "examples").glob("*.txt")
+    )
+    first = (
+        (shared_data.parent / "examples" / "004_f2905e471d354b84.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
     defence = next(a for a in examples if a.example == "004_f2905e471d354b84.txt")
     assert defence.title == first[0].strip()  # "مذكرة تفاهم لتعزيز التعاون الدفاعي بين الإمارات وروسيا"
     assert defence.paragraphs[0] == first[1].strip()
@@ -123,11 +134,16 @@ def test_sources_yaml_loads_and_offers_each_discovery_path(snapshot: Snapshot, t
     assert sources["skynews"].feeds == (f"{BASE}/skynews/rss.xml",)
     assert sources["alarabiya"].feeds == (f"{BASE}/alarabiya/atom.xml",)
     assert sources["cnn"].feeds == sources["cnn"].sitemaps == sources["cnn"].sections == ()
-    assert sources["france24"].sitemaps == (f"{BASE}/france24/sitemap-index.xml",) and not sources["france24"].feeds
+    assert (
+        sources["france24"].sitemaps == (f"{BASE}/france24/sitemap-index.xml",)
+        and not sources["france24"].feeds
+    )
     assert sources["jawharafm"].sections and not sources["jawharafm"].feeds and sources["jawharafm"].allow
 
 
-def test_every_public_article_is_discoverable_from_its_outlets_entry_points(snapshot: Snapshot, routes: dict) -> None:
+def test_every_public_article_is_discoverable_from_its_outlets_entry_points(
+    snapshot: Snapshot, routes: dict
+) -> None:
     public = {a.path for a in snapshot.articles if not a.is_private}
     assert public - _discovered(snapshot, routes) == set()
 
@@ -142,7 +158,10 @@ def test_a_3000_article_snapshot_is_still_fully_discoverable(shared_data: Path) 
 
 def test_home_page_of_the_autodiscovery_outlet_links_its_feed(routes: dict) -> None:
     home = routes["/cnn/"].body.decode()
-    assert f'<link rel="alternate" type="application/rss+xml" title="سي إن إن بالعربية" href="{BASE}/cnn/rss.xml">' in home
+    assert (
+        f'<link rel="alternate" type="application/rss+xml" title="سي إن إن بالعربية" href="{BASE}/cnn/rss.xml">'
+        in home
+    )
     assert routes["/cnn/rss.xml"].content_type == "application/rss+xml; charset=utf-8"
 
 
@@ -155,7 +174,9 @@ def test_sitemap_index_points_to_several_gzipped_news_sitemaps_with_dates(routes
 
 def test_section_pages_link_articles_and_non_articles(routes: dict, snapshot: Snapshot) -> None:
     source = next(s for s in snapshot.sources(BASE) if s.name == "jawharafm")
-    links = [_key(link) for link in _html_links(routes[_key(source.sections[0])].body) if link.startswith(BASE)]
+    links = [
+        _key(link) for link in _html_links(routes[_key(source.sections[0])].body) if link.startswith(BASE)
+    ]
     articles = [k for k in links if re.search(source.allow[0], k)]
     assert articles and all(k in routes for k in articles)
     for kind in ("/jawharafm/tag/", "/jawharafm/author/", "/jawharafm/about/"):
@@ -168,10 +189,14 @@ def test_private_articles_are_linked_but_disallowed_by_robots(routes: dict, snap
     assert {a.outlet for a in private} == {"skynews", "jawharafm"}
     assert all("/private/" in a.path and a.path in routes for a in private)
     assert "Disallow: /*/private/" in routes["/robots.txt"].body.decode()
-    assert private[1].path in _discovered(snapshot, routes) or private[0].path in _discovered(snapshot, routes)
+    assert private[1].path in _discovered(snapshot, routes) or private[0].path in _discovered(
+        snapshot, routes
+    )
 
 
-def test_windows_1256_outlets_declare_their_charset_in_different_places(routes: dict, snapshot: Snapshot) -> None:
+def test_windows_1256_outlets_declare_their_charset_in_different_places(
+    routes: dict, snapshot: Snapshot
+) -> None:
     def page(outlet: str):
         article = snapshot.articles_of(outlet)[0]
         return article, routes[article.path]
@@ -198,7 +223,9 @@ def test_iso_8859_6_page_keeps_its_arabic_text(routes: dict, snapshot: Snapshot)
     assert article.title in decoded and all(p in decoded for p in article.paragraphs)
 
 
-def test_rendered_article_has_layout_parts_and_canonical_to_its_pool_url(routes: dict, snapshot: Snapshot) -> None:
+def test_rendered_article_has_layout_parts_and_canonical_to_its_pool_url(
+    routes: dict, snapshot: Snapshot
+) -> None:
     article = next(a for a in snapshot.articles_of("skynews") if a.original_url and not a.is_private)
     page = routes[article.path].body.decode()
     assert f'<link rel="canonical" href="{html.escape(article.original_url)}">' in page
@@ -217,7 +244,9 @@ def test_one_story_is_served_by_three_outlets_under_different_urls_and_headlines
     assert len({a.text for a in copies}) == 3  # small edits, not identical bodies
 
 
-def test_tracked_article_is_listed_plain_with_tracking_parameters_and_as_amp(routes: dict, snapshot: Snapshot) -> None:
+def test_tracked_article_is_listed_plain_with_tracking_parameters_and_as_amp(
+    routes: dict, snapshot: Snapshot
+) -> None:
     listed = [_key(link) for link in _xml_links(routes["/skynews/rss.xml"].body)]
     tracked = snapshot.tracked_path
     tracking, amp_key = snapshot.variant_paths()
@@ -227,7 +256,9 @@ def test_tracked_article_is_listed_plain_with_tracking_parameters_and_as_amp(rou
     assert '<html lang="ar" dir="rtl" amp>' in amp and 'rel="canonical"' in amp
 
 
-def test_real_pages_are_served_as_their_original_bytes(routes: dict, snapshot: Snapshot, shared_data: Path) -> None:
+def test_real_pages_are_served_as_their_original_bytes(
+    routes: dict, snapshot: Snapshot, shared_data: Path
+) -> None:
     real = [a for a in snapshot.articles if a.is_real_page]
     assert len(real) == 11
     for article in real:

@@ -19,7 +19,7 @@ def _norm(title: str) -> str:
 
 @pytest.fixture(scope="module")
 def snapshot_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
-    from crawler.snapshot import build_snapshot
+    from snapshot.build import build_snapshot
 
     db = f"sqlite:///{tmp_path_factory.mktemp('snapshot') / 'rasid.db'}"
     result = rasid("crawl", "--snapshot", "--size", str(SNAPSHOT_SIZE), "--db", db, timeout=240)

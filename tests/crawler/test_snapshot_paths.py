@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.replay import ReplayProcess
-from crawler.snapshot import build_snapshot
+from snapshot.build import build_snapshot
+from snapshot.replay import ReplayProcess
 
 LEGIT = "alyaum.com/1784190729.html"
 
@@ -58,7 +58,7 @@ def test_index_entries_outside_the_data_folder_are_skipped_with_one_line_each(
     hostile_data: tuple[Path, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     data, token = hostile_data
-    with caplog.at_level(logging.WARNING, logger="crawler.snapshot"):
+    with caplog.at_level(logging.WARNING, logger="snapshot.build"):
         snapshot = build_snapshot(data, size=20)
     outlets = {o.name for o in snapshot.outlets}
     assert "alyaum.com" in outlets

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.replay import Route, SiteServer
+from snapshot.replay import Route, SiteServer
 from tests.crawler.conftest import rasid
 from tests.servers import serve_site
 

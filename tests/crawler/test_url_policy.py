@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from config.sources import Source
-from crawler.replay import Route, SiteServer, redirect
 from crawler.urlpolicy import address_refusal, refusal, site_of, source_sites
+from snapshot.replay import Route, SiteServer, redirect
 from storage.db import make_engine
 from storage.repository import Repository
 from tests.crawler.conftest import RequestLog, rasid
@@ -43,7 +43,7 @@ def hostile(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     canary_html = folder / "canary.html"
     canary_html.write_text(article_html(canary_article, fresh, "http://canary.invalid/"), encoding="utf-8")
     log = RequestLog()
-    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger = logging.getLogger("snapshot.replay")
     replay_logger.addHandler(log)
     replay_logger.setLevel(logging.DEBUG)
     main, other = SiteServer({}), SiteServer({}, host="127.0.0.2")
@@ -182,7 +182,7 @@ def test_internal_addresses_are_refused_unless_allowed(hostile) -> None:
 def test_a_sitemap_index_is_followed_for_its_newest_children_only_and_not_too_deep(tmp_path: Path) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     log = RequestLog()
-    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger = logging.getLogger("snapshot.replay")
     replay_logger.addHandler(log)
     replay_logger.setLevel(logging.DEBUG)
     with SiteServer({}) as site:
@@ -251,7 +251,7 @@ def test_public_addresses_pass() -> None:
 
 def test_a_host_name_resolving_to_loopback_is_refused_after_dns(tmp_path: Path) -> None:
     log = RequestLog()
-    replay_logger = logging.getLogger("crawler.replay")
+    replay_logger = logging.getLogger("snapshot.replay")
     replay_logger.addHandler(log)
     replay_logger.setLevel(logging.DEBUG)
     with SiteServer({"/feed.xml": Route(rss([]), "application/rss+xml")}) as site:

@@ -33,7 +33,7 @@ def _jsonl(result) -> list[dict]:
 @pytest.fixture(scope="module")
 def demo(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """Two snapshot crawls into one fresh database, as two runs of the demo would do."""
-    from crawler.snapshot import build_snapshot
+    from snapshot.build import build_snapshot
 
     db = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'rasid.db'}"
     first = rasid("crawl", "--snapshot", "--db", db, timeout=300)
@@ -43,8 +43,14 @@ def demo(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     assert second.returncode == 0, second.stderr[-3000:]
     snapshot = build_snapshot(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED)
     hits = _jsonl(rasid("hits", "--format", "jsonl", "--db", db))
-    return {"db": db, "first": first, "second": second, "count": count_after_first, "snapshot": snapshot,
-            "hits": hits}
+    return {
+        "db": db,
+        "first": first,
+        "second": second,
+        "count": count_after_first,
+        "snapshot": snapshot,
+        "hits": hits,
+    }
 
 
 def _hit_for(hits: list[dict], title: str) -> dict | None:
@@ -90,8 +96,7 @@ def test_the_syndicated_target_story_is_one_story_with_three_sources(demo) -> No
     stories = _jsonl(rasid("stories", "--format", "jsonl", "--db", demo["db"]))
     example = next(a for a in demo["snapshot"].articles if a.is_example and a.example.startswith("004"))
     copies = {a.outlet for a in demo["snapshot"].articles if a.syndicated_from == example.example}
-    matching = [s for s in stories if example.outlet in s["sources"]
-                and copies & set(s["sources"])]
+    matching = [s for s in stories if example.outlet in s["sources"] and copies & set(s["sources"])]
     assert len(matching) == 1, matching
     assert set(matching[0]["sources"]) == {example.outlet, *copies}
 
@@ -101,3 +106,29 @@ def test_rasid_hits_table_lists_every_hit(demo) -> None:
     assert table.returncode == 0, table.stderr
     assert f"{len(demo['hits'])} hits" in table.stdout
     assert "UAE" in table.stdout and "China" in table.stdout
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_progress_bar_and_summary_table_agree_on_every_counter(demo, run: str) -> None:
+    from tests.crawler.test_crawl import _bar_counts, _table_totals
+
+    result = demo[run]
+    assert _bar_counts(result.stderr) == _table_totals(result.stdout)
+
+
+def test_the_demo_database_is_the_snapshots_own_unless_db_is_given(tmp_path: Path) -> None:
+    snapshot_db = tmp_path / "snapshot.db"
+    real_db = tmp_path / "rasid.db"
+    env = {
+        "RASID_SNAPSHOT_DATABASE_URL": f"sqlite:///{snapshot_db}",
+        "RASID_DATABASE_URL": f"sqlite:///{real_db}",
+    }
+    crawl = rasid("crawl", "--snapshot", "--size", "40", "--snapshot-port", "0", env=env, timeout=300)
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    assert f"database sqlite:///{snapshot_db}" in " ".join(crawl.stdout.split())
+    assert snapshot_db.is_file() and not real_db.exists()  # the real monitor's database is untouched
+    read = rasid("hits", "--snapshot", "--format", "jsonl", env=env)
+    assert read.returncode == 0, read.stderr
+    assert Repository(make_engine(f"sqlite:///{snapshot_db}")).count_articles() > 0
+    missing = rasid("hits", env=env)  # without --snapshot, the real database, which no crawl made
+    assert missing.returncode == 2 and "no database there" in missing.stderr

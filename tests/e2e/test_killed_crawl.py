@@ -48,14 +48,19 @@ def clean_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return _stored(db)
 
 
-def test_a_killed_crawl_corrupts_nothing_and_the_next_run_stores_the_rest(clean_crawl, tmp_path: Path) -> None:
+def test_a_killed_crawl_corrupts_nothing_and_the_next_run_stores_the_rest(
+    clean_crawl, tmp_path: Path
+) -> None:
     db_file = tmp_path / "rasid.db"
     db = f"sqlite:///{db_file}"
     env = {**os.environ, **FAST_ENV, "COLUMNS": "200"}
     env.pop("RASID_CONFIG", None)
     crawl = subprocess.Popen(
         [sys.executable, "-m", "rasid.cli", "crawl", "--snapshot", "--snapshot-port", PORT, "--db", db],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the kill takes the snapshot server down with it
     )
     deadline = time.monotonic() + 120

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.replay import SNAPSHOT_SEED, ReplayProcess
+from snapshot.replay import SNAPSHOT_SEED, ReplayProcess
 from storage.daemons import DaemonStore
 from storage.db import make_engine
 from tests.rasid.daemons import DEAD_FEED, Daemon, fired, slow_source, status, status_report, write_sources

@@ -98,6 +98,7 @@ def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(
     engine.dispose()
 
 
-def test_reclassify_on_an_empty_database_says_to_crawl_first(sqlite_url: str) -> None:
+def test_reclassify_on_a_database_without_articles_says_to_crawl_first(sqlite_url: str) -> None:
+    upgrade(make_engine(sqlite_url))
     result = runner.invoke(app, ["reclassify", "--db", sqlite_url])
     assert str(result.exception) == "no stored articles to reclassify: run `rasid crawl` first"

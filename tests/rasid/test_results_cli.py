@@ -33,7 +33,7 @@ def filled_url(database_url: str) -> str:
     repo = Repository(engine)
     repo.prepare()
     run_id = repo.start_run(["wam", "rt", "sana"])
-    uae = hit_verdict(("الإمارات",), ("technology",))
+    uae = hit_verdict(("UAE",), ("technology",))  # verdicts store the classifier's canonical names
     repo.store(
         [
             outcome(
@@ -62,7 +62,7 @@ def filled_url(database_url: str) -> str:
                 TEXT_B,
                 source="sana",
                 title="القمح في مصر",
-                verdict=hit_verdict(("مصر",), ("agriculture",)),
+                verdict=hit_verdict(("Egypt",), ("agriculture",)),
             ),
             outcome(
                 "https://sana.sy/?p=5",
@@ -102,7 +102,7 @@ def test_hits_csv_has_a_header_and_one_row_per_hit(filled_url: str) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0
     assert sorted(r["title"] for r in rows) == ["القمح في مصر", "مذكرة تفاهم روسية إماراتية"]
-    assert {r["partners"] for r in rows} == {"الإمارات", "مصر"}
+    assert {r["partners"] for r in rows} == {"UAE", "Egypt"}
 
 
 def test_hits_jsonl_filters_by_partner_and_normalised_search(filled_url: str) -> None:
@@ -174,3 +174,65 @@ def test_hits_on_a_database_at_an_older_revision_says_what_to_run(sqlite_url: st
     assert (
         done.stderr.strip() == "error: database is at revision 0001, code needs 0009: run `rasid db upgrade`"
     )
+
+
+def _rasid_at(columns: int, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rasid.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": str(columns)},
+    )
+
+
+@pytest.mark.parametrize("typed", ["مصر", "Egypt", "egypt", "القاهرة"])  # Egypt, and Cairo, one of its terms
+def test_partner_filter_takes_the_classifiers_names_in_arabic_or_english(filled_url: str, typed: str) -> None:
+    _, out = invoke("hits", "--db", filled_url, "--format", "jsonl", "--partner", typed)
+    assert [json.loads(line)["title"] for line in out.splitlines()] == ["القمح في مصر"]
+
+
+@pytest.mark.parametrize("typed", ["الإمارات", "الامارات", "UAE", "أبوظبي"])  # UAE, unhamzated, Abu Dhabi
+def test_stories_partner_filter_resolves_arabic_spellings_to_the_canonical_name(
+    filled_url: str, typed: str
+) -> None:
+    _, out = invoke("stories", "--db", filled_url, "--format", "jsonl", "--partner", typed)
+    assert [json.loads(line)["sources"] for line in out.splitlines()] == [["wam", "rt", "sana"]]
+
+
+@pytest.mark.parametrize("typed", ["technology", "Technology", "تكنولوجيا"])
+def test_sector_filter_takes_arabic_or_english(filled_url: str, typed: str) -> None:
+    _, out = invoke("hits", "--db", filled_url, "--format", "jsonl", "--sector", typed)
+    assert {json.loads(line)["source"] for line in out.splitlines()} == {"wam", "rt", "sana"}
+
+
+@pytest.mark.parametrize(("option", "typed"), [("--partner", "Chine"), ("--sector", "weather")])
+def test_an_unknown_partner_or_sector_is_one_line_listing_the_known_ones(
+    sqlite_url: str, option: str, typed: str
+) -> None:
+    done = _rasid("hits", "--db", sqlite_url, option, typed)
+    role = option.removeprefix("--")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: {option} {typed!r}: not a {role} the classifier knows; known: ")
+    assert ("China (الصين)" if role == "partner" else "energy (الطاقة)") in line
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # refused before the database was opened
+
+
+@pytest.mark.parametrize("kind", ["hits", "stories"])
+def test_at_80_columns_every_column_stays_and_no_short_word_is_broken(filled_url: str, kind: str) -> None:
+    done = _rasid_at(80, kind, "--db", filled_url)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if "published" in line).split()
+    expected = ["id", "published", "source", "title", "partners", "sectors", "score", "story"]
+    if kind == "stories":
+        expected = ["story", "published", "sources", "title", "partners", "sectors", "hit"]
+    assert header == expected
+    words = {word.strip(",") for line in lines for word in line.split()}
+    for name in ("technology", "agriculture", "wam", "sana", "UAE", "Egypt"):
+        assert name in words, f"{name} was broken or dropped at 80 columns"
+    # Every word of every title is there, whole (the title wraps at spaces, never inside a word).
+    for title in ("الإمارات وروسيا توقعان مذكرة تفاهم", "القمح في مصر"):
+        assert set(title.split()) <= words

@@ -125,7 +125,9 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
     partners = [p for s in repository.stories() for p in s.partners]
     partner = max(set(partners), key=partners.count)
     Select(chrome.find_element(By.NAME, "partner")).select_by_value(partner)
-    _navigate(chrome, lambda: chrome.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click())
+    _navigate(
+        chrome, lambda: chrome.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    )
     links = chrome.find_elements(By.CSS_SELECTOR, "li.story a.title")
     expected = repository.stories(partner=partner)
     assert [link.text for link in links] == [s.title for s in expected]

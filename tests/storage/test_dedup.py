@@ -89,3 +89,13 @@ def test_a_rolled_back_id_reused_for_another_article_does_not_match_the_old_text
     index.add(7, dedup.signature(new))
     assert index.nearest(dedup.signature(old)) is None
     assert index.nearest(dedup.signature(new)) == (7, 1.0)
+
+
+def test_lsh_bands_are_datasketchs_own_choice_for_the_margin_threshold() -> None:
+    from datasketch import MinHashLSH
+
+    from storage.dedup import LSH_MARGIN, NEAR_DUP_THRESHOLD, NUM_PERM, NearDuplicateIndex
+
+    index = NearDuplicateIndex()
+    reference = MinHashLSH(threshold=NEAR_DUP_THRESHOLD - LSH_MARGIN, num_perm=NUM_PERM)
+    assert (index.bands, index.rows) == (reference.b, reference.r) == (32, 4)

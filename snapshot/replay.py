@@ -1,8 +1,9 @@
 """A small real web server on 127.0.0.1: serves fixed routes plus named fault routes, and the offline snapshot.
 
-``SiteServer(routes)`` runs in a thread for small test sites; ``python -m crawler.replay`` (and
+``SiteServer(routes)`` runs in a thread for small test sites; ``python -m snapshot`` (and
 ``ReplayProcess``, which starts it) serves the offline snapshot built from the real data in a child
-process that prints its base URL as the first line of stdout. Stdlib only, so importing it never starts
+process that prints its base URL as the first line of stdout. This module imports nothing else of the
+package: ``layouts`` and ``build`` import it, never the other way. Stdlib only, so importing it never starts
 Scrapy.
 
 Fault routes answer under any path that contains ``/_fault/`` (so an outlet can list
@@ -22,12 +23,9 @@ Fault routes answer under any path that contains ``/_fault/`` (so an outlet can 
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import logging
-import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -312,7 +310,7 @@ class SiteServer:
     def url(self) -> str:
         """Base URL without a trailing slash, e.g. ``http://127.0.0.1:41235``."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def port(self) -> int:
@@ -360,7 +358,7 @@ class SiteServer:
 
 
 class ReplayProcess:
-    """Runs ``python -m crawler.replay`` in a child process: ``with ReplayProcess(dir) as replay: replay.url``."""
+    """Runs ``python -m snapshot`` in a child process: ``with ReplayProcess(dir) as replay: replay.url``."""
 
     def __init__(
         self, data_dir: Path, size: int = SNAPSHOT_SIZE, seed: int = SNAPSHOT_SEED, port: int = 0
@@ -376,7 +374,7 @@ class ReplayProcess:
 
     def __enter__(self) -> ReplayProcess:
         command = [
-            sys.executable, "-m", "crawler.replay", "--data", str(self.data_dir), "--size", str(self.size),
+            sys.executable, "-m", "snapshot", "--data", str(self.data_dir), "--size", str(self.size),
             "--seed", str(self.seed), "--port", str(self.port), "--sources-out", str(self.sources_file),
         ]  # fmt: skip
         stderr_path = Path(self._tmp.name) / "stderr.log"
@@ -421,43 +419,3 @@ def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     reader.start()
     reader.join(timeout)
     return result[0].decode("utf-8", "replace").strip() if result else ""
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Build the snapshot, serve it, print the base URL first, and serve until SIGTERM or SIGINT."""
-    from config.settings import DEFAULT_SHARED_DATA
-    from crawler.snapshot import build_snapshot
-
-    parser = argparse.ArgumentParser(prog="python -m crawler.replay", description=main.__doc__)
-    parser.add_argument("--data", type=Path, default=DEFAULT_SHARED_DATA, help="the shared real data folder")
-    parser.add_argument("--size", type=int, default=300, help="number of pool articles to serve")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--sources-out", type=Path, default=None, help="write the snapshot's sources YAML here")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not (args.data / "articles.jsonl").is_file():
-        sys.stderr.write(f"crawler.replay: no articles.jsonl in {args.data} (give the shared data folder with --data)\n")
-        return 2
-
-    snapshot = build_snapshot(args.data, size=args.size, seed=args.seed)
-    server = SiteServer({}, port=args.port, compress=True)
-    server.set_routes(snapshot.routes(server.url))
-    if args.sources_out is not None:
-        snapshot.write_sources_yaml(args.sources_out, server.url)
-
-    def _stop(signum: int, frame: object) -> None:
-        server.request_stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    sys.stdout.write(server.url + "\n")
-    sys.stdout.flush()
-    server.serve_forever()
-    server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """How the offline snapshot looks on the wire: every page, feed and sitemap of its outlets, rendered to bytes.
 
-Three article layouts (``crawler/templates/*.html.j2``) imitate the markup families of Arabic news sites:
+Three article layouts (``snapshot/templates/*.html.j2``) imitate the markup families of Arabic news sites:
 ``portal`` (a modern portal with JSON-LD, a share bar, a "read also" box inside the body and a "most read"
 list), ``paper`` (an older newspaper site of tables, the date only in the visible text) and ``agency`` (a
 news agency's plain story page). Every article page carries navigation, breadcrumbs, an h1, a byline, a
@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from crawler.replay import Route
+from snapshot.replay import Route
 
 if TYPE_CHECKING:
-    from crawler.snapshot import Outlet, Snapshot, SnapshotArticle
+    from snapshot.build import Outlet, Snapshot, SnapshotArticle
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ARABIC_MONTHS = (
@@ -79,13 +79,17 @@ def entry_points(
     if outlet.entry == "sitemap":
         return (), (f"{base}/{outlet.name}/sitemap-index.xml",), (), ()
     if outlet.entry == "sections":
-        pages = [base + p for slug, items in _by_section(public).items() for p in _section_pages(outlet, slug, items)]
+        pages = [
+            base + p
+            for slug, items in _by_section(public).items()
+            for p in _section_pages(outlet, slug, items)
+        ]
         return (), (), tuple(pages), (rf"/{outlet.name}/(private/)?ar/article/",)
     return (), (), (), ()
 
 
 def build_routes(snapshot: Snapshot, base: str) -> dict[str, Route]:
-    """Every route of the snapshot, keyed as ``crawler.replay.route_key`` looks them up."""
+    """Every route of the snapshot, keyed as ``snapshot.replay.route_key`` looks them up."""
     routes: dict[str, Route] = {
         "/robots.txt": Route(_robots(snapshot, base).encode(), "text/plain; charset=utf-8"),
         "/": _listing_route(None, "المواقع", [
@@ -151,7 +155,10 @@ def _common(outlet: Outlet, base: str, public: list[SnapshotArticle]) -> dict[st
         "home": home,
         "outlet_title": outlet.title,
         "meta_charset": _meta_charset(outlet),
-        "nav": [{"href": f"{home}section/{slug}/", "label": items[0].section_label} for slug, items in sections.items()],
+        "nav": [
+            {"href": f"{home}section/{slug}/", "label": items[0].section_label}
+            for slug, items in sections.items()
+        ],
         "today": human_date(public[0].published) if public else "",
         "year": public[0].published.year if public else 2018,
         "feeds": [],
@@ -238,11 +245,15 @@ def _listing_route(outlet: Outlet | None, heading: str, items: list[dict[str, ob
     return Route(body, content_type)
 
 
-def _item(article: SnapshotArticle, base: str, outlet: Outlet, with_people: bool = False) -> dict[str, object]:
+def _item(
+    article: SnapshotArticle, base: str, outlet: Outlet, with_people: bool = False
+) -> dict[str, object]:
     home = f"{base}/{outlet.name}/"
     author_number = outlet.authors.index(article.author) + 1 if article.author in outlet.authors else 1
     item: dict[str, object] = {
-        "href": article.url(base), "title": article.title, "date": human_date(article.published),
+        "href": article.url(base),
+        "title": article.title,
+        "date": human_date(article.published),
         "summary": (article.paragraphs[0][:200] + "…") if article.paragraphs else "",
     }
     if with_people:
@@ -256,8 +267,11 @@ def _listings(snapshot: Snapshot, outlet: Outlet, base: str, common: dict[str, o
     """Home, section (paginated), tag, author and about pages."""
     name = outlet.name
     people = outlet.entry == "sections"
-    routes = {f"/{name}/": _listing_route(outlet, outlet.title, [_item(a, base, outlet, people) for a in
-                                                                     public[:HOME_ITEMS]], base, common)}
+    routes = {
+        f"/{name}/": _listing_route(
+            outlet, outlet.title, [_item(a, base, outlet, people) for a in public[:HOME_ITEMS]], base, common
+        )
+    }
     private = [a for a in snapshot.articles_of(name) if a.is_private]
     for slug, items in _by_section(public).items():
         pages = _section_pages(outlet, slug, items)
@@ -328,10 +342,14 @@ def _feeds(snapshot: Snapshot, outlet: Outlet, base: str, public: list[SnapshotA
         if outlet.entry == "atom":
             routes[path] = Route(_ENV.get_template("atom.xml.j2").render(**values).encode(),
                                  "application/atom+xml; charset=utf-8")  # fmt: skip
-        elif outlet.declared == "header":  # an old CMS: the feed itself is windows-1256, declared in the prolog
+        elif (
+            outlet.declared == "header"
+        ):  # an old CMS: the feed itself is windows-1256, declared in the prolog
             values["encoding"] = outlet.charset
             text = _ENV.get_template("rss.xml.j2").render(**values)
-            routes[path] = Route(text.encode(outlet.charset, errors="xmlcharrefreplace"), "application/rss+xml")
+            routes[path] = Route(
+                text.encode(outlet.charset, errors="xmlcharrefreplace"), "application/rss+xml"
+            )
         else:
             routes[path] = Route(_ENV.get_template("rss.xml.j2").render(**values).encode(),
                                  "application/rss+xml; charset=utf-8")  # fmt: skip
@@ -346,7 +364,8 @@ def _sitemaps(outlet: Outlet, base: str, public: list[SnapshotArticle]) -> dict[
         chunk = public[start : start + SITEMAP_PAGE]
         path = f"/{outlet.name}/sitemaps/news-{number}.xml.gz"
         xml = _ENV.get_template("news_sitemap.xml.j2").render(
-            items=[_feed_item(a, base) for a in chunk], publication=outlet.title)
+            items=[_feed_item(a, base) for a in chunk], publication=outlet.title
+        )
         # mtime=0 keeps the gzip bytes identical from build to build
         routes[path] = Route(gzip.compress(xml.encode(), mtime=0), "application/x-gzip")
         lastmod = chunk[0].published.isoformat() if chunk else datetime(2018, 1, 1, tzinfo=UTC).isoformat()
@@ -376,7 +395,9 @@ def _real_outlet(snapshot: Snapshot, outlet: Outlet, base: str) -> dict[str, Rou
     common = {"home": f"{base}/{outlet.name}/", "outlet_title": outlet.title, "meta_charset": "utf-8", "nav": [],
               "year": 2020, "today": "", "feeds": [{"type": "application/rss+xml", "title": outlet.title,
                                                     "href": base + feed_path(outlet)}]}  # fmt: skip
-    routes[f"/{outlet.name}/"] = _listing_route(None, outlet.title, [_item(p, base, outlet) for p in pages], base, common)
+    routes[f"/{outlet.name}/"] = _listing_route(
+        None, outlet.title, [_item(p, base, outlet) for p in pages], base, common
+    )
     values = {"title": outlet.title, "link": f"{base}/{outlet.name}/", "self_href": base + feed_path(outlet),
               "items": [_feed_item(p, base) for p in pages], "description": outlet.title, "encoding": "utf-8"}  # fmt: skip
     routes[feed_path(outlet)] = Route(_ENV.get_template("rss.xml.j2").render(**values).encode(),

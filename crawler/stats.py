@@ -1,0 +1,48 @@
+"""The crawl's counters: one name for each meaning, shared by the spider, the pipeline, the progress bar,
+the summary table and the stored run, so they can never show two numbers under one name.
+
+Each counter is kept in Scrapy's stats twice, as a total (``rasid/<counter>``) and per source
+(``rasid/source/<name>/<counter>``), always incremented together by :func:`count`. Reasons
+(``rasid/skipped/<reason>``, ``rasid/errors/<reason>``) are details beside them, never summed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PAGES = "pages"  # article pages fetched (listings are not counted)
+ARTICLES = "articles"  # articles extracted from those pages, within the age window
+HITS = "hits"  # of those, articles the classifier flagged in this run (stored before or not)
+NEW = "new"  # articles stored for the first time (not a copy of a stored URL or text)
+SKIPPED = "skipped"  # pages lost to bad input: no article, undecodable, too old
+ERRORS = "errors"  # requests or listings that failed, and batches that could not be stored
+
+#: Display order of the progress bar and the summary table.
+COUNTERS = (PAGES, ARTICLES, HITS, NEW, SKIPPED, ERRORS)
+
+
+def total_key(counter: str) -> str:
+    return f"rasid/{counter}"
+
+
+def source_key(source: str, counter: str) -> str:
+    return f"rasid/source/{source}/{counter}"
+
+
+def count(stats: Any, counter: str, source: str, value: int = 1, reason: str | None = None) -> None:
+    """Add ``value`` to the total and to ``source``'s counter (and to ``rasid/<counter>/<reason>``)."""
+    stats.inc_value(total_key(counter), value)
+    stats.inc_value(source_key(source, counter), value)
+    if reason:
+        stats.inc_value(f"{total_key(counter)}/{reason}", value)
+
+
+def totals(stats: Mapping[str, Any]) -> dict[str, int]:
+    """The run's totals, by counter name."""
+    return {counter: int(stats.get(total_key(counter), 0)) for counter in COUNTERS}
+
+
+def per_source(stats: Mapping[str, Any], names: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Each source's counters, by counter name."""
+    return {name: {c: int(stats.get(source_key(name, c), 0)) for c in COUNTERS} for name in names}

@@ -1,0 +1,92 @@
+"""The application assembled from one ``Settings``: the repository, the classifier, the sources.
+
+The CLI calls these (the daemon and the digest next) instead of building the parts themselves, so a
+database that cannot be used or a file that cannot be read fails the same way everywhere: one
+``StorageError`` or ``ConfigError`` line, which the caller prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from classifiers.keyword import KeywordClassifier
+    from config.settings import Settings
+    from config.sources import Source
+    from crawler.runner import CrawlResult, Progress
+    from storage.repository import Repository
+
+
+def open_repository(settings: Settings, *, create: bool = False) -> Repository:
+    """The repository of the configured database at the schema revision the code needs.
+
+    ``create=False`` (reading commands) makes nothing: no folder, no file, no tables; a missing or
+    empty database is one line saying how to make one. ``create=True`` (crawl, db upgrade) brings a
+    brand-new database to head. A database at an older revision is refused either way.
+    """
+    from storage.db import make_engine
+    from storage.repository import Repository
+
+    engine = make_engine(
+        settings.database_url.get_secret_value(), create=create, busy_timeout=settings.database_busy_timeout
+    )
+    repository = Repository(engine)
+    repository.prepare(create=create)
+    return repository
+
+
+def build_classifier(settings: Settings, rules_only: bool = False) -> KeywordClassifier:
+    """The classifier of the configured keywords file, deciding with the configured model (or the rules)."""
+    from classifiers.decision import ModelError, load_model
+    from classifiers.keyword import KeywordClassifier
+    from config.keywords import load_keywords
+    from config.settings import ConfigError
+
+    model = None
+    if settings.classifier_model and not rules_only:
+        try:
+            model = load_model(settings.classifier_model)
+        except ModelError as exc:
+            raise ConfigError(str(exc)) from None
+    return KeywordClassifier(load_keywords(settings.keywords_file), model=model)
+
+
+def load_sources(
+    settings: Settings, sources_file: Path | None, names: list[str] | None
+) -> tuple[Source, ...]:
+    """The configured sources (or those of ``sources_file``), narrowed to ``names`` when given."""
+    from config.sources import load_sources as load
+    from config.sources import select_sources
+
+    return select_sources(load(sources_file or settings.sources_file), names)
+
+
+def crawl(
+    settings: Settings,
+    sources: tuple[Source, ...],
+    repository: Repository | None = None,
+    *,
+    snapshot: bool = False,
+    max_age_days: float | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    run_id: int | None = None,
+) -> CrawlResult:
+    """One crawl run of ``sources`` into ``repository``, by default the configured database (made if new).
+
+    ``run_id`` is a run the daemon already recorded as started; without it the crawl records its own.
+    """
+    from crawler.runner import run_crawl
+
+    repository = repository or open_repository(settings, create=True)
+    return run_crawl(
+        settings,
+        sources,
+        repository,
+        build_classifier(settings),
+        snapshot=snapshot,
+        max_age_days=max_age_days,
+        on_progress=on_progress,
+        run_id=run_id,
+    )
