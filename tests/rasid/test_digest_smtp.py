@@ -299,6 +299,7 @@ def test_an_empty_day_sends_nothing_or_a_short_mail_as_configured(
     sqlite_url: str, smtp_inbox, tmp_path: Path
 ) -> None:
     inbox, port = smtp_inbox
+    Repository(make_engine(sqlite_url)).prepare()  # a database with no hits yet (a digest never creates one)
     quiet = send_digest(load_settings(write_config(tmp_path / "quiet.toml", sqlite_url, port)))
     assert quiet.status == "nothing-new" and inbox.seen == 0
     told = send_digest(load_settings(write_config(tmp_path / "told.toml", sqlite_url, port, send_empty=True)))

@@ -193,7 +193,7 @@ def test_a_crawl_with_an_unusable_database_url_is_one_line_without_its_password(
     assert done.returncode == 2
     assert _leaks(done) == []
     assert (
-        "error: postgresql+psycopg://rasid:***@127.0.0.1:9/rasid?password=***: cannot use the database"
+        "error: postgresql+psycopg://rasid:***@127.0.0.1:9/rasid?password=***: cannot connect: connection refused"
         in done.stderr
     )
 

@@ -215,6 +215,7 @@ def test_beyond_loopback_with_secrets_from_a_config_file_it_serves_behind_a_logi
 ) -> None:
     config = tmp_path / "rasid.toml"
     config.write_text(f'[web]\nsecret_key = "{"k" * 32}"\ntoken = "from-a-file"\n', encoding="utf-8")
+    Repository(make_engine(sqlite_url)).prepare()  # the web view reads a database, it never creates one
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RASID_WEB__")}
     process = subprocess.Popen(
         [
