@@ -120,13 +120,13 @@ def test_shipped_model_is_rebuilt_identically_from_the_labelled_files(
     shared_data: Path, tmp_path: Path
 ) -> None:
     """`rasid train` on the shared labelled files with the default seed gives the shipped file exactly."""
+    import sklearn
+
     from classifiers.evaluate import read_labelled
     from classifiers.keyword import KeywordClassifier
     from classifiers.training import settings_of, train_model
     from config.keywords import load_keywords
     from config.settings import PACKAGE_DIR
-
-    import sklearn
 
     shipped = load_model(MODEL_PATH)
     trained_with = shipped.trained.get("scikit_learn")
