@@ -196,8 +196,13 @@ def train_model(
     settings: TrainSettings = TrainSettings(),
 ) -> DecisionModel:
     """The model ``rasid train`` ships: trained on every record; it names its files and the rules' version."""
+    import sklearn
+
     found = examples(rules, records, settings.neighbours)
-    return fit_model(found, settings, {"files": sorted(files), "rules": rules.version})
+    # The solver's last digits can differ between scikit-learn versions: the byte-identical rebuild test
+    # compares only under the version recorded here.
+    extra = {"files": sorted(files), "rules": rules.version, "scikit_learn": sklearn.__version__}
+    return fit_model(found, settings, extra)
 
 
 def settings_of(model: DecisionModel) -> TrainSettings:
