@@ -66,7 +66,9 @@ def collect(engine: Engine, settings: Settings, now: datetime) -> dict[str, Any]
             "stopped_at": latest.stopped_at,
             "snapshot_url": latest.snapshot_url,
         }
-    runs = repository.runs(limit=RUNS_READ, scheduled_only=True)
+    # One-off `rasid crawl` runs count too: a source failing there is failing, and a database only ever
+    # crawled by hand still shows each source's last run.
+    runs = repository.runs(limit=RUNS_READ)
     intervals = dict(latest.sources) if latest is not None else {}
     for run in runs:  # sources crawled by an earlier configuration still show, under the default interval
         for name in run.sources:

@@ -8,16 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
-from config.settings import ConfigError, mask_url
+from config.settings import ConfigError
 from rasid.commands.crawl import SNAPSHOT_PORT, SourcesOption, _port_is_free
-from rasid.context import DbOption, console, settings_from
+from rasid.context import DbOption, SnapshotDbOption, console, settings_from
 from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from config.settings import Settings
 
 
@@ -92,16 +91,18 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object instead of tables")] = False,
     db: DbOption = None,
+    snapshot: SnapshotDbOption = False,
 ) -> None:
     """Show whether the daemon runs, each source's last run, health and next run, and the digest; read-only.
 
     Example: rasid status --json
     """
+    from rasid.app import open_repository
     from rasid.status import collect
     from storage.models import utcnow
 
-    settings = settings_from(ctx, db)
-    engine = _existing_database(settings)
+    settings = settings_from(ctx, db, snapshot=snapshot)
+    engine = open_repository(settings).engine  # never creates a database: a missing one is one line
     report = collect(engine, settings, utcnow())
     if as_json:
         print(json.dumps(report, default=_iso, ensure_ascii=False, indent=2))
@@ -111,51 +112,9 @@ def status(
 
 def _prepare_database(settings: Settings) -> None:
     """Create or check the schema once, before the scheduler's job store touches the database."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from rasid.app import open_repository
 
-    from storage.db import make_engine
-    from storage.schema import ensure_current
-
-    url = settings.database_url.get_secret_value()
-    engine = make_engine(url)
-    try:
-        ensure_current(engine)
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise ConfigError(f"{mask_url(url)}: cannot use the database: {first}") from None
-    finally:
-        engine.dispose()
-
-
-def _existing_database(settings: Settings) -> Engine:
-    """An engine on a database that already exists at the code's revision; never creates one."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from storage.db import make_engine
-    from storage.schema import current_revision, head_revision
-
-    url = settings.database_url.get_secret_value()
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if not database or database == ":memory:" or not Path(database).expanduser().is_file():
-            raise ConfigError(
-                f"{mask_url(url)}: no database yet: start `rasid daemon` or run `rasid crawl` first"
-            )
-    engine = make_engine(url)
-    try:
-        current = current_revision(engine)
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise ConfigError(f"{mask_url(url)}: cannot read the database: {first}") from None
-    head = head_revision()
-    if current != head:
-        raise ConfigError(
-            f"{mask_url(url)}: database is at revision {current or 'none'}, code needs {head}: "
-            "run `rasid db upgrade`"
-        )
-    return engine
+    open_repository(settings, create=True).engine.dispose()
 
 
 def _snapshot_sources(data_dir: Path, size: int, url: str) -> Path:
@@ -202,7 +161,13 @@ def _print_status(report: dict[str, Any]) -> None:
         console.print("daemon: [red]never started[/red] on this database")
     for job, when in sorted(report["next_runs"].items()):
         console.print(f"  next {job}: {_when(when) or 'paused'}")
-    table = Table(title="sources (times in UTC)")
+    table = Table(
+        title="sources (times in UTC)",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
     columns = (
         "source",
         "last run",
@@ -211,13 +176,16 @@ def _print_status(report: dict[str, Any]) -> None:
         "new",
         "hits",
         "errors",
-        "failures",
+        "fails",
         "next run",
         "health",
     )
     for column in columns:
-        numeric = column in {"pages", "new", "hits", "errors", "failures"}
-        table.add_column(column, justify="right" if numeric else "left")
+        numeric = column in {"pages", "new", "hits", "errors", "fails"}
+        # Headers whole and values folded, never cut to "sour…", at any terminal width down to 80.
+        table.add_column(
+            column, justify="right" if numeric else "left", min_width=len(column), overflow="fold"
+        )
     for s in report["sources"]:
         outcome = s["outcome"] or ""
         if s["reason"]:

@@ -190,6 +190,6 @@ def test_status_without_a_database_says_so_in_one_line_and_creates_nothing(tmp_p
     code, message = status(f"sqlite:///{db_file}")
     assert code == 2
     assert isinstance(message, str) and message.strip().splitlines() == [
-        f"error: sqlite:///{db_file}: no database yet: start `rasid daemon` or run `rasid crawl` first"
+        f"error: sqlite:///{db_file}: no database there; run `rasid crawl` or `rasid db upgrade` to make one"
     ]
     assert not db_file.parent.exists()
