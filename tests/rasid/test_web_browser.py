@@ -167,10 +167,21 @@ def test_an_analyst_filters_opens_a_story_and_marks_it_wrong_in_chromium(
 def _navigate(chrome, action) -> None:
     """Click something that loads a new page and wait until the old page is gone (else its elements go stale)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = chrome.find_element(By.TAG_NAME, "html")
     action()
-    WebDriverWait(chrome, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(chrome, 20).until(lambda _: _is_gone(old))
     WebDriverWait(chrome, 20).until(lambda c: c.execute_script("return document.readyState") == "complete")
+
+
+def _is_gone(element) -> bool:
+    """The element's page has been replaced: chromedriver says so as a stale reference, or as a node that
+    "does not belong to the document" (a plain WebDriverException), depending on when it is asked."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.tag_name  # noqa: B018 - any call on the element asks the browser whether it still exists
+    except WebDriverException:
+        return True
+    return False
