@@ -58,7 +58,9 @@ class Daemon:
         self.sources_file = sources_file  # the operator's file, read again on SIGHUP
         self.snapshot_url = snapshot_url
         self.snapshot = snapshot_url is not None
-        self.engine = make_engine(settings.database_url.get_secret_value())
+        self.engine = make_engine(
+            settings.database_url.get_secret_value(), busy_timeout=settings.database_busy_timeout
+        )
         self.repository = Repository(self.engine)
         self.store = DaemonStore(self.engine)
         self.stopping = threading.Event()
