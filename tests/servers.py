@@ -5,10 +5,12 @@
 - ``site_server`` (function): a factory, ``site = site_server({"/feed.xml": Route(...)})``, for a small site
   served in a thread and stopped after the test. Fault routes (``/_fault/...``) answer on every site.
 - ``serve_site(routes)``: the same as a context manager, for use outside fixtures.
+- ``free_port()``: a port nothing listens on now, for a command that must serve twice on one port.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,14 @@ class SnapshotServer:
     url: str
     sources_file: Path
     snapshot: Snapshot
+
+
+def free_port() -> str:
+    """A loopback port free at this moment (the kernel's pick): tests that crawl the snapshot twice on one port
+    take it, rather than the demo's fixed one that a running demo or another test may hold."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
 
 
 def serve_site(routes: Mapping[str, Route]) -> SiteServer:

@@ -15,7 +15,7 @@ import pytest
 from storage.db import make_engine
 from storage.repository import Repository
 from tests.crawler.conftest import rasid
-from tests.servers import SNAPSHOT_SEED, SNAPSHOT_SIZE
+from tests.servers import SNAPSHOT_SEED, SNAPSHOT_SIZE, free_port
 
 # The partner each target story in ../shared/examples is about (see labelled/GUIDE.md).
 EXAMPLE_PARTNERS = {"000": "UAE", "001": "Iran", "002": "UAE", "003": "China", "004": "UAE"}
@@ -36,10 +36,11 @@ def demo(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     from snapshot.build import build_snapshot
 
     db = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'rasid.db'}"
-    first = rasid("crawl", "--snapshot", "--db", db, timeout=300)
+    port = free_port()  # the same port both times, so the second run's URLs are the first's
+    first = rasid("crawl", "--snapshot", "--snapshot-port", port, "--db", db, timeout=300)
     assert first.returncode == 0, first.stderr[-3000:]
     count_after_first = Repository(make_engine(db)).count_articles()
-    second = rasid("crawl", "--snapshot", "--db", db, timeout=300)
+    second = rasid("crawl", "--snapshot", "--snapshot-port", port, "--db", db, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]
     snapshot = build_snapshot(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED)
     hits = _jsonl(rasid("hits", "--format", "jsonl", "--db", db))

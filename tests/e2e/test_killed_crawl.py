@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.crawler.conftest import FAST_ENV, ROOT, rasid
+from tests.servers import free_port
 
 # A snapshot port of its own, so this test never meets a demo or another test on the default port.
-PORT = "8397"
+PORT = free_port()
 
 
 def _articles(db_file: Path) -> int:
