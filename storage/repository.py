@@ -346,10 +346,10 @@ class Repository:
 
     def story(self, story_id: int) -> tuple[Story, list[StoryArticle]] | None:
         """One story (hit or not) with every article and its current verdict; None for an unknown id."""
-        from storage.results import _story
+        from storage.results import stories_by_id
 
         with self.reader.connect() as conn:
-            found = _story(conn, [story_id])
+            found = stories_by_id(conn, [story_id])
         return (found[0], review.story_articles(self.reader, story_id)) if found else None
 
     def add_judgement(self, author: str, judgement: str, **target: Any) -> Judgement | None:

@@ -123,7 +123,7 @@ def query_stories(engine: Engine, filters: HitQuery) -> list[Story]:
                 r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)
             }
         ids = sorted(i for i in story_ids if i is not None)
-        stories = [_story(conn, chunk) for chunk in _chunks(ids, 500)]
+        stories = [stories_by_id(conn, chunk) for chunk in _chunks(ids, 500)]
     # Newest event first: the story's earliest publication date, else when rasid first saw it.
     found = sorted(
         (s for batch in stories for s in batch),
@@ -137,7 +137,7 @@ def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _story(conn: Any, story_ids: Sequence[int]) -> list[Story]:
+def stories_by_id(conn: Any, story_ids: Sequence[int]) -> list[Story]:
     """Build the stories with every member article (not only the matching ones), oldest member first."""
     titles = {
         r.id: (r.title, r.first_seen)
