@@ -2,7 +2,8 @@
 
 One transaction per batch (``Repository.store``), batched per source so each write's result counts for
 one outlet. A page without an article is stored as a seen URL with its reason, so it is not fetched
-again; a page outside the age window likewise. A failed batch is logged once and its pages come back
+again; a page outside the age window likewise, and a page whose text names no Russia term (the
+prefilter, ``crawler/prefilter.py``), which is never extracted unless ``RASID_EXTRACT_ALL`` is set. A failed batch is logged once and its pages come back
 next run. Counters go to Scrapy's stats under the names of ``crawler/stats.py``.
 """
 
@@ -18,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from crawler.extract import NoArticle, read_article
+from crawler.extract import NoArticle, article_from_html, decode_page
 from crawler.page import Page
+from crawler.prefilter import may_be_hit
 from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The skip reason of a page whose text names no Russia term: recorded as seen, never extracted.
+NO_RUSSIA = "no-russia-term"
 #: Pages per transaction: small enough that a crash loses little, large enough to keep SQLite fast.
 BATCH_SIZE = 50
 #: Extraction (trafilatura, htmldate) is CPU-bound and stalls the reactor thread, downloads included.
@@ -54,8 +58,10 @@ class StorePipeline:
     """Extract -> classify -> batch -> ``Repository.store``; without a destination it only extracts.
 
     Built by Scrapy through ``from_crawler`` from the crawl's settings: ``RASID_DESTINATION`` (the run's
-    ``Destination``, set by ``crawler.runner``), ``RASID_MAX_AGE_DAYS`` (the age window, None for none)
-    and ``RASID_EXTRACT_WORKERS`` (worker processes for extraction, 0 to extract in the crawl process).
+    ``Destination``, set by ``crawler.runner``), ``RASID_MAX_AGE_DAYS`` (the age window, None for none),
+    ``RASID_EXTRACT_WORKERS`` (worker processes for extraction, 0 to extract in the crawl process) and
+    ``RASID_EXTRACT_ALL`` (extract pages that name no Russia term too). Nothing is kept per page beyond
+    the open batches, so memory does not grow with the pages crawled.
     """
 
     def __init__(
@@ -64,6 +70,7 @@ class StorePipeline:
         destination: Destination | None = None,
         max_age_days: float | None = None,
         extract_workers: int = 0,
+        extract_all: bool = False,
     ) -> None:
         self.stats = stats
         self.destination = destination
@@ -71,8 +78,11 @@ class StorePipeline:
         self.extract_workers = extract_workers
         self.cutoff: datetime | None = None
         self.batches: dict[str, list[PageOutcome]] = {}
-        self.articles: list[Any] = []  # extracted articles, kept only when there is no destination
         self.workers: Executor | None = None
+        # The classifier's own Russia test, so the prefilter never skips a page it could call a hit.
+        self.names_russia = (
+            None if extract_all or destination is None else destination.classifier.names_russia
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -83,6 +93,7 @@ class StorePipeline:
             destination=settings.get("RASID_DESTINATION"),
             max_age_days=None if max_age is None else float(max_age),
             extract_workers=settings.getint("RASID_EXTRACT_WORKERS", 0),
+            extract_all=settings.getbool("RASID_EXTRACT_ALL", False),
         )
 
     def open_spider(self) -> None:
@@ -110,7 +121,6 @@ class StorePipeline:
             return item
         count(self.stats, ARTICLES, source)
         if self.destination is None:
-            self.articles.append(article)
             return item
         verdict = self.destination.classifier.classify(article.title, article.text)
         if verdict.is_hit:
@@ -127,19 +137,31 @@ class StorePipeline:
     # ------------------------------------------------------------------------------------ helpers
 
     async def _extract(self, page: Page) -> tuple[Any, str, str]:
+        try:
+            html = decode_page(page)
+            if self.names_russia is not None and not may_be_hit(html, page.listed_title, self.names_russia):
+                return None, NO_RUSSIA, ""
+        except NoArticle as exc:
+            return None, exc.reason, exc.detail
+        except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
+            logger.debug("decoding crashed on %s", page.url, exc_info=True)
+            return None, "extract-error", f"{type(exc).__name__}: {exc}"
         if self.workers is not None:
             try:
-                return await asyncio.wrap_future(self.workers.submit(extract_in_worker, page))
+                return await asyncio.wrap_future(self.workers.submit(extract_in_worker, page, html))
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): extraction goes on in this process. Pages in
                 # flight all fail at once; the first one to get here says so.
                 if self.workers is not None:
                     logger.error("extraction workers died; extracting in the crawl process from now on")
                     self.workers = None
-        return extract_in_worker(page)
+        return extract_in_worker(page, html)
 
     def _skip(self, page: Page, reason: str, detail: str) -> None:
         count(self.stats, SKIPPED, page.source, reason=reason)
+        if reason == NO_RUSSIA:  # most pages, and no fault of the page's: a decision, not a warning
+            logger.debug("not extracted %s (source %s): %s", page.final_url, page.source, reason)
+            return
         logger.warning(
             "skipped %s (source %s): %s%s",
             page.final_url,
@@ -174,10 +196,10 @@ class StorePipeline:
         self.stats.inc_value("rasid/stored/already_stored", result.already_stored)
 
 
-def extract_in_worker(page: Page) -> tuple[Any, str, str]:
+def extract_in_worker(page: Page, html: str) -> tuple[Any, str, str]:
     """``(article, "", "")`` or ``(None, reason, detail)``: plain values, so it can run in another process."""
     try:
-        return read_article(page), "", ""
+        return article_from_html(page, html), "", ""
     except NoArticle as exc:
         return None, exc.reason, exc.detail
     except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
