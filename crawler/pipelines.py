@@ -37,11 +37,14 @@ logger = logging.getLogger(__name__)
 NO_RUSSIA = "no-russia-term"
 #: Pages per transaction: small enough that a crash loses little, large enough to keep SQLite fast.
 BATCH_SIZE = 50
-#: Extraction (trafilatura, htmldate) is CPU-bound and stalls the reactor thread, downloads included.
-#: With three or more cores, worker processes (spawned, so they share nothing with the reactor) take it
-#: off that thread, leaving a core to Scrapy and storage. On the 2-CPU bench machine one worker measured
-#: no faster than extracting in process (8.7-12.4 s vs 10.6-13.4 s for the snapshot), so two cores
-#: extract in process.
+#: Pages waiting in all sources' batches at most: a crash loses little, and memory stays bounded.
+MAX_PENDING = 2 * BATCH_SIZE
+#: Extraction (trafilatura, htmldate) is CPU-bound and stalls the reactor thread, downloads included, so
+#: worker processes (spawned, sharing nothing with the reactor) take it, leaving a core to Scrapy, the
+#: prefilter, classification and storage. Measured on the 2-core machine (shared, load 5-9) with the
+#: prefilter in, `rasid crawl --snapshot --size 1200` (1,217 pages, 800 extracted), wall seconds over two
+#: runs: in process 34.3 / 45.5, one worker 30.4 / 32.9, two workers 33.5; at 300 pages in process
+#: 21.9 / 20.4, one worker 16.8 / 16.8, two 22.3 / 20.3. So one worker per core but one, up to four.
 EXTRACT_WORKERS = min((os.cpu_count() or 1) - 1, 4)
 
 
@@ -99,7 +102,7 @@ class StorePipeline:
     def open_spider(self) -> None:
         if self.max_age_days is not None:
             self.cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
-        if self.extract_workers > 1:
+        if self.extract_workers >= 1:
             self.workers = ProcessPoolExecutor(self.extract_workers, mp_context=get_context("spawn"))
 
     async def process_item(self, item: Any) -> Any:
@@ -177,6 +180,9 @@ class StorePipeline:
         batch.append(outcome)
         if len(batch) >= BATCH_SIZE:
             self._flush(outcome.source)
+        elif sum(len(pending) for pending in self.batches.values()) >= MAX_PENDING:
+            # Many small sources: store the fullest batch now rather than every one at the end of the run.
+            self._flush(max(self.batches, key=lambda name: len(self.batches[name])))
 
     def _flush(self, source: str) -> None:
         outcomes = self.batches.pop(source, [])

@@ -34,7 +34,9 @@ def test_no_labelled_positive_or_classifier_hit_is_skipped(shared_data: Path, cl
     ]
     positives = [r for r in records if r.label]
     assert len(positives) > 100, "the labelled set has too few positives to test with"
-    skipped = [r.id for r in positives if not may_be_hit(_page(r.title, r.text), None, classifier.names_russia)]
+    skipped = [
+        r.id for r in positives if not may_be_hit(_page(r.title, r.text), None, classifier.names_russia)
+    ]
     assert skipped == []
     hits = [r for r in records if classifier.classify(r.title, r.text).is_hit]
     missed = [r.id for r in hits if not may_be_hit(_page(r.title, r.text), None, classifier.names_russia)]
@@ -65,12 +67,16 @@ def test_every_real_page_whose_article_names_russia_is_kept(shared_data: Path, c
 
 
 def test_a_page_without_russia_is_skipped_and_one_word_of_it_anywhere_keeps_it(classifier) -> None:
-    plain = "<html><head><title>أخبار الطقس</title></head><body><p>أمطار غزيرة على الساحل غدا.</p></body></html>"
+    plain = (
+        "<html><head><title>أخبار الطقس</title></head><body><p>أمطار غزيرة على الساحل غدا.</p></body></html>"
+    )
     assert not may_be_hit(plain, None, classifier.names_russia)
     kept = {
         "body": plain.replace("غدا", "وفي روسيا غدا"),
         "title tag": plain.replace("أخبار الطقس", "طقس موسكو"),
-        "meta title": plain.replace("<head>", '<head><meta property="og:title" content="بوتين يزور القاهرة">'),
+        "meta title": plain.replace(
+            "<head>", '<head><meta property="og:title" content="بوتين يزور القاهرة">'
+        ),
         "numeric entities": plain.replace("غدا", "&#1585;&#1608;&#1587;&#1610;&#1575;"),
         "split by an inline tag": plain.replace("غدا", "رو<b>سيا</b>"),
         "json-ld": plain.replace(
