@@ -278,6 +278,16 @@ def test_the_page_budget_fetches_the_newest_first_and_the_rest_in_the_next_runs(
     assert (outlet.feed_path(), 304) in answers.answers  # all handled now: remembered at last
 
 
+def test_a_sources_own_max_pages_wins_over_the_crawl_setting(
+    server: Site, answers: AnswerLog, russia_articles, tmp_path: Path
+) -> None:
+    outlet = _outlet(server, "own", russia_articles[:5])
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n" + outlet.yaml() + "    max_pages: 2\n", encoding="utf-8")
+    _crawl(sources, f"sqlite:///{tmp_path / 'rasid.db'}", RASID_CRAWL__MAX_PAGES_PER_SOURCE="4")
+    assert sorted(p for p in answers.paths() if p in outlet.titles) == sorted(outlet.article_paths()[:2])
+
+
 def test_a_slow_source_does_not_hold_back_the_others(server: Site, russia_articles, tmp_path: Path) -> None:
     """Two outlets on two host names: one answers every page after 4 s, the other at once."""
     slow_items = [
