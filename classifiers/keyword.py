@@ -100,6 +100,14 @@ class KeywordClassifier:
             return self._russia_only(parts, title_words, body_words)
         return self._decide(parts, self._found(parts, sentences))
 
+    def names_russia(self, text: str) -> bool:
+        """Whether ``text`` names Russia as ``classify`` reads it: without that, no verdict can be a hit.
+
+        The crawl's prefilter (crawler/prefilter.py) asks this of a whole page's text before extracting,
+        so it and the classifier share one term list and one normaliser and cannot disagree.
+        """
+        return bool(self._russia_in(Part("body", text)))
+
     def scan(self, title: str, text: str) -> tuple[tuple[Part, Part], list[Found]]:
         """The article's parts and the terms found in its title and in its sentences naming Russia.
 

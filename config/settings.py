@@ -94,6 +94,17 @@ class CrawlSettings(BaseModel):
     sitemap_max_depth: int = Field(
         3, ge=1, description="sitemap hops from an entry point (robots.txt -> index -> index -> urlset is 3)"
     )
+    max_pages_per_source: int = Field(
+        500,
+        ge=1,
+        description="article pages fetched per source and run, newest listed first; the rest wait for the"
+        " next run (a source's own `max_pages` in sources.yaml wins)",
+    )
+    extract_all: bool = Field(
+        False,
+        description="extract every page; off, a page naming no Russia term anywhere is recorded as seen"
+        " (no-russia-term) without extraction, and `rasid reclassify` never sees it",
+    )
 
     def resolved_user_agent(self) -> str:
         return self.user_agent.replace("{contact}", self.contact)

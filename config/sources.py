@@ -78,6 +78,7 @@ class Source:
     entry_points: tuple[EntryPoint, ...] = ()
     examples: tuple[str, ...] = ()  # real article URLs of this outlet
     interval: timedelta | None = None  # its own crawl interval in the daemon; None: [schedule] crawl_interval
+    max_pages: int | None = None  # its own article budget per run; None: [crawl] max_pages_per_source
 
     def entry(self, url: str) -> EntryPoint:
         """The declared entry point at ``url``; an unknown one (found by autodiscovery) is unverified."""
@@ -141,6 +142,7 @@ class _SourceModel(BaseModel):
         return value
 
     interval: Duration | None = None
+    max_pages: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> _SourceModel:
@@ -179,6 +181,7 @@ class _SourceModel(BaseModel):
             entry_points=entries or (EntryPoint(str(self.url), "home"),),
             examples=tuple(self.examples),
             interval=self.interval,
+            max_pages=self.max_pages,
         )
 
 

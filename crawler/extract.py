@@ -66,6 +66,11 @@ def extract_html(html: bytes | str, url: str, source: str = "") -> Article | Non
 
 def read_article(page: Page) -> Article:
     """The article on ``page``; raises ``NoArticle`` with the reason it has none."""
+    return article_from_html(page, decode_page(page))
+
+
+def decode_page(page: Page) -> str:
+    """The page's HTML as text (its charset as declared or detected); ``NoArticle`` if it is not HTML."""
     content_type = _header(page, "content-type")
     mime = (content_type or "").split(";")[0].strip().lower()
     if mime and not mime.startswith(HTML_TYPES):
@@ -74,6 +79,11 @@ def read_article(page: Page) -> Article:
         html, _encoding = decode_html(page.body, content_type)
     except UndecodableError as exc:
         raise NoArticle("undecodable", str(exc).removeprefix("undecodable body, ")) from None
+    return html
+
+
+def article_from_html(page: Page, html: str) -> Article:
+    """The article in ``html``, the decoded body of ``page``; raises ``NoArticle`` with the reason it has none."""
     document = trafilatura.bare_extraction(
         html,
         url=page.final_url,

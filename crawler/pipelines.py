@@ -2,7 +2,8 @@
 
 One transaction per batch (``Repository.store``), batched per source so each write's result counts for
 one outlet. A page without an article is stored as a seen URL with its reason, so it is not fetched
-again; a page outside the age window likewise. A failed batch is logged once and its pages come back
+again; a page outside the age window likewise, and a page whose text names no Russia term (the
+prefilter, ``crawler/prefilter.py``), which is never extracted unless ``RASID_EXTRACT_ALL`` is set. A failed batch is logged once and its pages come back
 next run. Counters go to Scrapy's stats under the names of ``crawler/stats.py``.
 """
 
@@ -18,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from crawler.extract import NoArticle, read_article
+from crawler.extract import NoArticle, article_from_html, decode_page
 from crawler.page import Page
+from crawler.prefilter import may_be_hit
 from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
@@ -31,13 +33,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The skip reason of a page whose text names no Russia term: recorded as seen, never extracted.
+NO_RUSSIA = "no-russia-term"
 #: Pages per transaction: small enough that a crash loses little, large enough to keep SQLite fast.
 BATCH_SIZE = 50
-#: Extraction (trafilatura, htmldate) is CPU-bound and stalls the reactor thread, downloads included.
-#: With three or more cores, worker processes (spawned, so they share nothing with the reactor) take it
-#: off that thread, leaving a core to Scrapy and storage. On the 2-CPU bench machine one worker measured
-#: no faster than extracting in process (8.7-12.4 s vs 10.6-13.4 s for the snapshot), so two cores
-#: extract in process.
+#: Pages waiting in all sources' batches at most: a crash loses little, and memory stays bounded.
+MAX_PENDING = 2 * BATCH_SIZE
+#: Extraction (trafilatura, htmldate) is CPU-bound and stalls the reactor thread, downloads included, so
+#: worker processes (spawned, sharing nothing with the reactor) take it, leaving a core to Scrapy, the
+#: prefilter, classification and storage. Measured on the 2-core machine (shared, load 5-9) with the
+#: prefilter in, `rasid crawl --snapshot --size 1200` (1,217 pages, 800 extracted), wall seconds over two
+#: runs: in process 34.3 / 45.5, one worker 30.4 / 32.9, two workers 33.5; at 300 pages in process
+#: 21.9 / 20.4, one worker 16.8 / 16.8, two 22.3 / 20.3. So one worker per core but one, up to four.
 EXTRACT_WORKERS = min((os.cpu_count() or 1) - 1, 4)
 
 
@@ -54,8 +61,10 @@ class StorePipeline:
     """Extract -> classify -> batch -> ``Repository.store``; without a destination it only extracts.
 
     Built by Scrapy through ``from_crawler`` from the crawl's settings: ``RASID_DESTINATION`` (the run's
-    ``Destination``, set by ``crawler.runner``), ``RASID_MAX_AGE_DAYS`` (the age window, None for none)
-    and ``RASID_EXTRACT_WORKERS`` (worker processes for extraction, 0 to extract in the crawl process).
+    ``Destination``, set by ``crawler.runner``), ``RASID_MAX_AGE_DAYS`` (the age window, None for none),
+    ``RASID_EXTRACT_WORKERS`` (worker processes for extraction, 0 to extract in the crawl process) and
+    ``RASID_EXTRACT_ALL`` (extract pages that name no Russia term too). Nothing is kept per page beyond
+    the open batches, so memory does not grow with the pages crawled.
     """
 
     def __init__(
@@ -64,6 +73,7 @@ class StorePipeline:
         destination: Destination | None = None,
         max_age_days: float | None = None,
         extract_workers: int = 0,
+        extract_all: bool = False,
     ) -> None:
         self.stats = stats
         self.destination = destination
@@ -71,8 +81,11 @@ class StorePipeline:
         self.extract_workers = extract_workers
         self.cutoff: datetime | None = None
         self.batches: dict[str, list[PageOutcome]] = {}
-        self.articles: list[Any] = []  # extracted articles, kept only when there is no destination
         self.workers: Executor | None = None
+        # The classifier's own Russia test, so the prefilter never skips a page it could call a hit.
+        self.names_russia = (
+            None if extract_all or destination is None else destination.classifier.names_russia
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -83,12 +96,13 @@ class StorePipeline:
             destination=settings.get("RASID_DESTINATION"),
             max_age_days=None if max_age is None else float(max_age),
             extract_workers=settings.getint("RASID_EXTRACT_WORKERS", 0),
+            extract_all=settings.getbool("RASID_EXTRACT_ALL", False),
         )
 
     def open_spider(self) -> None:
         if self.max_age_days is not None:
             self.cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
-        if self.extract_workers > 1:
+        if self.extract_workers >= 1:
             self.workers = ProcessPoolExecutor(self.extract_workers, mp_context=get_context("spawn"))
 
     async def process_item(self, item: Any) -> Any:
@@ -110,7 +124,6 @@ class StorePipeline:
             return item
         count(self.stats, ARTICLES, source)
         if self.destination is None:
-            self.articles.append(article)
             return item
         verdict = self.destination.classifier.classify(article.title, article.text)
         if verdict.is_hit:
@@ -127,19 +140,31 @@ class StorePipeline:
     # ------------------------------------------------------------------------------------ helpers
 
     async def _extract(self, page: Page) -> tuple[Any, str, str]:
+        try:
+            html = decode_page(page)
+            if self.names_russia is not None and not may_be_hit(html, page.listed_title, self.names_russia):
+                return None, NO_RUSSIA, ""
+        except NoArticle as exc:
+            return None, exc.reason, exc.detail
+        except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
+            logger.debug("decoding crashed on %s", page.url, exc_info=True)
+            return None, "extract-error", f"{type(exc).__name__}: {exc}"
         if self.workers is not None:
             try:
-                return await asyncio.wrap_future(self.workers.submit(extract_in_worker, page))
+                return await asyncio.wrap_future(self.workers.submit(extract_in_worker, page, html))
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): extraction goes on in this process. Pages in
                 # flight all fail at once; the first one to get here says so.
                 if self.workers is not None:
                     logger.error("extraction workers died; extracting in the crawl process from now on")
                     self.workers = None
-        return extract_in_worker(page)
+        return extract_in_worker(page, html)
 
     def _skip(self, page: Page, reason: str, detail: str) -> None:
         count(self.stats, SKIPPED, page.source, reason=reason)
+        if reason == NO_RUSSIA:  # most pages, and no fault of the page's: a decision, not a warning
+            logger.debug("not extracted %s (source %s): %s", page.final_url, page.source, reason)
+            return
         logger.warning(
             "skipped %s (source %s): %s%s",
             page.final_url,
@@ -155,6 +180,9 @@ class StorePipeline:
         batch.append(outcome)
         if len(batch) >= BATCH_SIZE:
             self._flush(outcome.source)
+        elif sum(len(pending) for pending in self.batches.values()) >= MAX_PENDING:
+            # Many small sources: store the fullest batch now rather than every one at the end of the run.
+            self._flush(max(self.batches, key=lambda name: len(self.batches[name])))
 
     def _flush(self, source: str) -> None:
         outcomes = self.batches.pop(source, [])
@@ -174,10 +202,10 @@ class StorePipeline:
         self.stats.inc_value("rasid/stored/already_stored", result.already_stored)
 
 
-def extract_in_worker(page: Page) -> tuple[Any, str, str]:
+def extract_in_worker(page: Page, html: str) -> tuple[Any, str, str]:
     """``(article, "", "")`` or ``(None, reason, detail)``: plain values, so it can run in another process."""
     try:
-        return read_article(page), "", ""
+        return article_from_html(page, html), "", ""
     except NoArticle as exc:
         return None, exc.reason, exc.detail
     except Exception as exc:  # noqa: BLE001 - one bad page must not end the run

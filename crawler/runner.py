@@ -14,7 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from crawler.settings import to_scrapy
+from crawler.stats import ERRORS, NOT_MODIFIED, OVER_BUDGET, SKIPPED, total_key
 
 if TYPE_CHECKING:
     from classifiers.keyword import KeywordClassifier
@@ -42,6 +45,9 @@ QUIET_LOGGERS = {
 }
 
 
+#: Article links queued: listed, less those seen before, listed twice or left over the page budget.
+QUEUED_TERMS = (("rasid/listed", 1), ("rasid/listed/seen", -1), ("rasid/listed/twice", -1), (OVER_BUDGET, -1))
+
 #: The status of a run stopped by Ctrl-C or SIGTERM (Scrapy's close reason "shutdown").
 INTERRUPTED = "interrupted"
 
@@ -62,6 +68,8 @@ class CrawlResult:
     status: str  # "ok", "interrupted", or "stopped: <Scrapy's close reason>"
     summary: RunSummary
     refused: int = 0  # URLs the URL policy refused (not http(s), another host, an internal address)
+    not_modified: int = 0  # listings answered 304 to a conditional re-read: nothing parsed or requested
+    over_budget: int = 0  # new links left for the next run by the per-source page budget
 
 
 def run_crawl(
@@ -86,22 +94,28 @@ def run_crawl(
         run_id = repository.start_run([s.name for s in sources], snapshot=snapshot)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
     stats: dict[str, Any] = {}
+    spider_box: list[Any] = []
     try:
         reason = _run(
             settings,
             snapshot,
             on_progress,
+            spider_box=spider_box,
             stats_out=stats,
             sources=sources,
             max_age_days=max_age_days,
             seen_urls=repository.seen_urls,
             destination=destination,
+            validators=repository.listing_validators(s.name for s in sources),
+            max_pages_per_source=settings.crawl.max_pages_per_source,
         )
     except BaseException:  # Ctrl-C before Scrapy's own handler was in place: the run is not left "running"
         repository.finish_run(run_id, summarize(stats, [s.name for s in sources]), INTERRUPTED)
         raise
     summary = summarize(stats, [s.name for s in sources])
     status = {"finished": "ok", "shutdown": INTERRUPTED}.get(reason, f"stopped: {reason}")
+    if spider_box:
+        _save_validators(repository, spider_box[0], stats, reason)
     repository.finish_run(run_id, summary, status)
     logger.info(
         "crawl run %d %s: %d pages, %d articles, %d new, %d hits, %d skipped, %d errors",
@@ -114,8 +128,34 @@ def run_crawl(
         summary.skipped,
         summary.errors,
     )
-    refused = int(stats.get("rasid/refused", 0))
-    return CrawlResult(run_id=run_id, status=status, summary=summary, refused=refused)
+    return CrawlResult(
+        run_id=run_id,
+        status=status,
+        summary=summary,
+        refused=int(stats.get("rasid/refused", 0)),
+        not_modified=int(stats.get(total_key(NOT_MODIFIED), 0)),
+        over_budget=int(stats.get(OVER_BUDGET, 0)),
+    )
+
+
+def _save_validators(repository: Repository, spider: Any, stats: dict[str, Any], reason: str) -> None:
+    """After a run that finished with every page stored, remember its complete listings' validators.
+
+    A run cut short, a batch not stored or a page whose extraction crashed (all of which come back next
+    run) saves none: a 304 next time would hide the links that still need fetching.
+    """
+    lost = int(stats.get(f"{total_key(ERRORS)}/store", 0)) + int(
+        stats.get(f"{total_key(SKIPPED)}/extract-error", 0)
+    )
+    if reason != "finished" or lost:
+        logger.info("listing validators not saved: the run did not store every page it fetched")
+        return
+    try:
+        saved = repository.save_listing_validators(spider.complete_validators())
+    except SQLAlchemyError as exc:  # a cache: losing it costs full re-reads of the listings, nothing more
+        logger.warning("listing validators not saved: %s", str(exc).splitlines()[0])
+        return
+    logger.debug("saved %d listing validators", saved)
 
 
 def _check_redis(settings: Settings) -> None:
@@ -219,7 +259,7 @@ def _run(
         values = crawler.stats.get_stats()
         if stats_out is not None:
             stats_out.update(values)
-        queued = int(values.get("rasid/listed", 0)) - int(values.get("rasid/listed/seen", 0))
+        queued = sum(int(values.get(key, 0)) * sign for key, sign in QUEUED_TERMS)
         if on_progress is not None:
             on_progress(Progress(queued=queued, counts=totals(values)))
 

@@ -67,6 +67,7 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
         # The snapshot is our own server on 127.0.0.1: its address is exempt from the internal-address check.
         "RASID_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses or snapshot,
         "RASID_SITEMAP_INDEX_MAX_CHILDREN": crawl.sitemap_index_max_children,
+        "RASID_EXTRACT_ALL": crawl.extract_all,
         "RASID_SITEMAP_MAX_DEPTH": crawl.sitemap_max_depth,
         "RASID_RETRY_BACKOFF": backoff,
         "RASID_RETRY_BACKOFF_MAX": crawl.retry_backoff_max,

@@ -15,8 +15,13 @@ PAGES = "pages"  # article pages fetched (listings are not counted)
 ARTICLES = "articles"  # articles extracted from those pages, within the age window
 HITS = "hits"  # of those, articles the classifier flagged in this run (stored before or not)
 NEW = "new"  # articles stored for the first time (not a copy of a stored URL or text)
-SKIPPED = "skipped"  # pages lost to bad input: no article, undecodable, too old
+SKIPPED = "skipped"  # pages not stored: no article, undecodable, too old, or no Russia term (not extracted)
 ERRORS = "errors"  # requests or listings that failed, and batches that could not be stored
+
+#: Beside them, not summed into a page count: listings answered 304 Not Modified (nothing parsed).
+NOT_MODIFIED = "not_modified"
+#: Stats key (a detail, no per-source twin): new links left for the next run by the per-source page budget.
+OVER_BUDGET = "rasid/listed/over_budget"
 
 #: Display order of the progress bar and the summary table.
 COUNTERS = (PAGES, ARTICLES, HITS, NEW, SKIPPED, ERRORS)

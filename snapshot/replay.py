@@ -19,11 +19,15 @@ Fault routes answer under any path that contains ``/_fault/`` (so an outlet can 
 - ``/_fault/xxe.xml``                an RSS feed whose item title is an external entity (file:///etc/passwd)
 - ``/_fault/malformed-feed.xml``     an RSS feed cut off mid-element
 - ``/_fault/no-article.html``        a page of navigation and footer only
+
+Every 200 answer carries an ETag (its bytes' hash, or the route's own), and a request whose
+If-None-Match names it gets ``304 Not Modified``, as from a real web server.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import re
 import socket
@@ -170,8 +174,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send(self, route: Route, head: bool) -> None:
+        etag = self._etag(route)
+        if etag is not None and etag in self.headers.get("If-None-Match", ""):
+            # As a web server answers a conditional re-read of an unchanged page: no body, nothing else.
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body, compressed = self._maybe_gzipped(route)
         self.send_response(route.status)
+        if etag is not None and not any(name.lower() == "etag" for name, _ in route.headers):
+            self.send_header("ETag", etag)
         if route.content_type is not None:
             self.send_header("Content-Type", route.content_type)
         for name, value in route.headers:
@@ -183,6 +197,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+    def _etag(self, route: Route) -> str | None:
+        """A strong ETag of a 200 answer's bytes (listings and pages alike), computed once per route."""
+        if route.status != 200:
+            return None
+        for name, value in route.headers:
+            if name.lower() == "etag":
+                return value  # sent with the route's own headers; honoured all the same
+        cached = self.server.etags.get(id(route))
+        if cached is None or cached[0] is not route:
+            cached = (route, '"' + hashlib.sha1(route.body).hexdigest()[:20] + '"')
+            self.server.etags[id(route)] = cached
+        return cached[1]
 
     def _maybe_gzipped(self, route: Route) -> tuple[bytes, bool]:
         """The body gzip-encoded when the server compresses, the client accepts it and it is worth it."""
@@ -286,6 +313,7 @@ class _Server(ThreadingHTTPServer):
         self.routes = dict(routes)
         self.compress = compress
         self.gzipped: dict[int, tuple[Route, bytes]] = {}  # compressed once, on first request
+        self.etags: dict[int, tuple[Route, str]] = {}
         super().__init__(address, _Handler)
 
     def handle_error(self, request: object, client_address: object) -> None:

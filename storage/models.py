@@ -127,6 +127,19 @@ class SeenUrlRow(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ListingValidatorRow(Base):
+    """A listing's (feed, sitemap, section page) last ETag / Last-Modified, for a conditional re-read (0010)."""
+
+    __tablename__ = "listing_validators"
+
+    url_hash: Mapped[str] = mapped_column(String(40), primary_key=True)  # sha1 hex of the URL as requested
+    url: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)  # no foreign key: a validator is a cache, not a record
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class DigestRow(Base):
     """A digest e-mail: "sending" (claimed, its hits attached), "sent", or "failed" (its hits released)."""
 

@@ -45,6 +45,16 @@ class PageOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ListingValidator:
+    """What a listing (feed, sitemap, section page) last answered with, for a conditional re-read."""
+
+    url: str  # as requested
+    source: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreResult:
     """What one batch write did."""
 

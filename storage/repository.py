@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from storage import dedup, digests, review
+from storage import dedup, digests, listings, review
 from storage.models import (
     ArticleRow,
     CrawlRunRow,
@@ -31,6 +31,7 @@ from storage.records import (
     Hit,
     HitQuery,
     Judgement,
+    ListingValidator,
     PageOutcome,
     RunSummary,
     StoreResult,
@@ -194,6 +195,16 @@ class Repository:
                 for (key,) in conn.execute(select(SeenUrlRow.url_hash).where(SeenUrlRow.url_hash.in_(chunk))):
                     seen.update(by_hash[key])
         return seen
+
+    # -- listing validators (conditional re-reads) --------------------------------------------------
+
+    def listing_validators(self, sources: Iterable[str] | None = None) -> dict[str, ListingValidator]:
+        """ETag / Last-Modified by listing URL, as the last complete read of each listing left them."""
+        return listings.load(self.reader, sources)
+
+    def save_listing_validators(self, validators: Iterable[ListingValidator]) -> int:
+        """Remember these listings' validators (replacing older ones); returns how many were kept."""
+        return listings.save(self.engine, validators)
 
     # -- storing a batch ---------------------------------------------------------------------------
 

@@ -1,14 +1,16 @@
 """NewsSpider: every source's feeds, news sitemaps and section pages, down to its new article pages.
 
 Scrapy does the fetching, politeness and de-duplication within a run; the spider adds what is ours: the
-age window, the "seen in an earlier run" check (one batched query per listing), and the ``Page`` items.
-It never writes: the pipeline stores through the repository.
+age window, the "seen in an earlier run" check (one batched query per listing, by raw and canonical URL),
+the per-source page budget (newest listed first), conditional re-reads of listings, and the ``Page`` items.
+It never writes: the pipeline stores through the repository, and the runner saves the listings'
+validators that ``complete_validators`` hands it at the end of a run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,8 +29,10 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.page import Page
-from crawler.stats import ERRORS, PAGES, count
+from crawler.stats import ERRORS, NOT_MODIFIED, OVER_BUDGET, PAGES, count
 from crawler.urlpolicy import RefusedURL
+from storage.records import ListingValidator
+from storage.urls import canonicalize_url
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -39,6 +43,12 @@ logger = logging.getLogger(__name__)
 
 #: A listing page rarely holds more new articles than this; a huge one is capped, not followed blindly.
 MAX_LINKS_PER_LISTING = 500
+#: Entries of one listing read at most (the sitemap protocol's own limit): bounds the seen-URL queries.
+MAX_ENTRIES_PER_LISTING = 50_000
+#: Listing kinds whose answer lists articles: only these are re-read conditionally. A sitemap index or
+#: robots.txt is always read in full, since a child sitemap may change while its index does not.
+CONDITIONAL_KINDS = frozenset({"feed", "urlset", "section"})
+_OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -64,6 +74,7 @@ class _Via:
     kind: str
     listed: Listed | None = None
     depth: int = 0  # sitemap hops from the entry point (robots.txt and indexes add one each)
+    listing: str = ""  # an article's: the URL of the listing (feed, sitemap, section) that gave it
 
 
 class NewsSpider(SitemapSpider):
@@ -78,6 +89,8 @@ class NewsSpider(SitemapSpider):
         seen_urls: Callable[[list[str]], set[str]] | None = None,
         listing_only: bool = False,
         article_urls: Iterable[tuple[str, str]] = (),
+        validators: Mapping[str, ListingValidator] | None = None,
+        max_pages_per_source: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -88,6 +101,17 @@ class NewsSpider(SitemapSpider):
         self.listing_only = listing_only
         self.article_urls = tuple(article_urls)  # (source, url) fetched directly, e.g. `rasid explain`
         self.reports: dict[tuple[str, str], EntryReport] = {}
+        self.validators = dict(validators or {})  # by listing URL, as the last complete run left them
+        # Pages each source may still request this run (its own max_pages, else the crawl's); None: no cap.
+        self.budget: dict[str, int | None] = {
+            s.name: s.max_pages or max_pages_per_source for s in self.sources.values()
+        }
+        # Bounded by the budget: canonical URLs requested this run, so a link listed twice with other
+        # tracking parameters or fragments is fetched once.
+        self.requested: set[str] = set()
+        # Listing URL -> the validator its answer came with, until a link of it is cut or fails.
+        self.answered: dict[str, ListingValidator] = {}
+        self.incomplete: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
         for name, url in self.article_urls:
@@ -108,6 +132,8 @@ class NewsSpider(SitemapSpider):
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         via: _Via = response.meta["rasid"]
+        if self._not_modified(response, via):
+            return
         try:
             listed, problem = parse_feed(response.body, response.url)
         except FeedError as exc:
@@ -123,10 +149,12 @@ class NewsSpider(SitemapSpider):
                 len(listed),
             )
             self._report(via).error = f"malformed feed: {problem}"
-        yield from self._request_listed(response, via, listed)
+        yield from self._request_listed(response, via, listed, kind="feed")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         via: _Via = response.meta["rasid"]
+        if self._not_modified(response, via):
+            return
         if response.url.endswith("/robots.txt"):
             urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
             yield from self._follow_sitemaps(response.url, via, [(url, None) for url in urls])
@@ -148,8 +176,8 @@ class NewsSpider(SitemapSpider):
                 children.append((entry["loc"], when))
             yield from self._follow_sitemaps(response.url, via, children)
         elif kind == "urlset":
-            listed = [Listed(e["loc"], e.get("news_title") or None, entry_date(e)) for e in entries]
-            yield from self._request_listed(response, via, listed)
+            listed = (Listed(e["loc"], e.get("news_title") or None, entry_date(e)) for e in entries)
+            yield from self._request_listed(response, via, listed, kind="urlset")
         else:
             self._listing_failed(via, response.url, f"not a sitemap: {kind or 'empty or not XML'}")
 
@@ -182,16 +210,20 @@ class NewsSpider(SitemapSpider):
 
     def parse_section(self, response: Response) -> Iterator[Request]:
         via: _Via = response.meta["rasid"]
+        if self._not_modified(response, via):
+            return
         if not isinstance(response, TextResponse):
             self._listing_failed(via, response.url, "section page is not HTML")
             return
         source = self.sources.get(via.source)
         allow, deny = (source.allow, source.deny) if source else ((), ())
-        yield from self._request_listed(response, via, section_links(response, allow, deny))
+        yield from self._request_listed(response, via, section_links(response, allow, deny), kind="section")
 
     def parse_home(self, response: Response) -> Iterator[Request]:
         """A source with no declared entry point: its announced feeds, else its home page as a section."""
         via: _Via = response.meta["rasid"]
+        if self._not_modified(response, via):
+            return
         feeds = autodiscover_feeds(response) if isinstance(response, TextResponse) else ()
         if not feeds:
             yield from self.parse_section(response)
@@ -239,6 +271,8 @@ class NewsSpider(SitemapSpider):
         else:
             count(stats, ERRORS, via.source, reason=reason.split(":")[0])
             logger.warning("failed %s (source %s): %s", url, via.source, reason)
+        if via.listing:  # an article its listing promised: that listing must be read in full next run
+            self.incomplete.add(via.listing)
         if via.listed is None:  # a listing, not an article
             report = self._report(via)
             if not report.answered:
@@ -246,38 +280,101 @@ class NewsSpider(SitemapSpider):
 
     # ------------------------------------------------------------------------------------ helpers
 
-    def _request_listed(self, response: Response, via: _Via, listed: Iterable[Listed]) -> Iterator[Request]:
-        """Requests for the listed articles that are in the window and not seen in an earlier run."""
+    def _request_listed(
+        self, response: Response, via: _Via, listed: Iterable[Listed], kind: str
+    ) -> Iterator[Request]:
+        """Requests for the listed articles in the window, not seen in an earlier run nor requested in this
+        one, newest listed first, within the source's page budget."""
         report = self._report(via)
         report.answered = True
         report.listings += 1
         stats = self.crawler.stats
-        fresh: dict[str, Listed] = {}
-        for item in listed:
+        listing = response.meta.get("redirect_urls", [response.url])[0]  # as requested, before redirects
+        fresh: dict[str, Listed] = {}  # by canonical URL: tracking parameters and fragments make no twin
+        complete = True
+        for number, item in enumerate(listed):
+            if number >= MAX_ENTRIES_PER_LISTING:
+                complete = False
+                break
             if item.published is not None and (report.newest is None or item.published > report.newest):
                 report.newest = item.published
             if self._too_old(item.published):
                 stats.inc_value("rasid/listed/too_old")
                 continue
-            fresh.setdefault(item.url, item)
-            if len(fresh) >= MAX_LINKS_PER_LISTING:
-                break
+            fresh.setdefault(canonicalize_url(item.url), item)
         report.links += len(fresh)
         stats.inc_value("rasid/listed", len(fresh))
-        if self.listing_only or not fresh:
+        if self.listing_only:
             return
-        seen = self.seen_urls(list(fresh)) if self.seen_urls else set()
+        self._remember_validator(response, via, listing, kind)
+        # Newest first (undated links after, in listing order): what the budget cuts is the oldest.
+        order = sorted(fresh.values(), key=lambda item: item.published or _OLDEST, reverse=True)
+        wanted = [item for item in order if canonicalize_url(item.url) not in self.requested]
+        if len(wanted) < len(order):
+            stats.inc_value("rasid/listed/twice", len(order) - len(wanted))
+        seen = self.seen_urls([item.url for item in wanted]) if self.seen_urls and wanted else set()
         if seen:
             stats.inc_value("rasid/listed/seen", len(seen))
-        for url, item in fresh.items():
-            if url not in seen:
-                yield self._article_request(item, _Via(via.source, via.entry, via.kind, item))
+        new = [item for item in wanted if item.url not in seen]
+        most = self.budget.get(via.source)
+        most = MAX_LINKS_PER_LISTING if most is None else min(most, MAX_LINKS_PER_LISTING)
+        if len(new) > most:
+            complete = False
+            stats.inc_value(OVER_BUDGET, len(new) - most)
+            logger.info(
+                "listing %s (source %s): %d new links, %d fetched this run, the oldest %d wait for the next",
+                listing, via.source, len(new), most, len(new) - most,
+            )  # fmt: skip
+            new = new[:most]
+        if not complete:
+            self.incomplete.add(listing)
+        if self.budget.get(via.source) is not None:
+            self.budget[via.source] = max(0, (self.budget[via.source] or 0) - len(new))
+        for item in new:
+            self.requested.add(canonicalize_url(item.url))
+            yield self._article_request(item, _Via(via.source, via.entry, via.kind, item, listing=listing))
+
+    def complete_validators(self) -> list[ListingValidator]:
+        """Validators of the listings whose every link was requested and answered: safe to re-read with."""
+        return [v for url, v in self.answered.items() if url not in self.incomplete]
+
+    def _remember_validator(self, response: Response, via: _Via, listing: str, kind: str) -> None:
+        """Keep the answer's ETag / Last-Modified (if any) of a listing that lists articles itself."""
+        if kind not in CONDITIONAL_KINDS or response.status != 200:
+            return
+        etag = response.headers.get(b"ETag")
+        modified = response.headers.get(b"Last-Modified")
+        if etag or modified:
+            self.answered[listing] = ListingValidator(
+                listing,
+                via.source,
+                etag.decode("latin-1") if etag else None,
+                modified.decode("latin-1") if modified else None,
+            )
+
+    def _not_modified(self, response: Response, via: _Via) -> bool:
+        """A 304 to a conditional re-read: nothing changed since the last complete read, nothing to do."""
+        if response.status != 304:
+            return False
+        self._report(via).answered = True
+        count(self.crawler.stats, NOT_MODIFIED, via.source)
+        logger.debug("not modified: %s (source %s)", response.url, via.source)
+        return True
 
     def _too_old(self, when: datetime | None) -> bool:
         return self.cutoff is not None and when is not None and when < self.cutoff
 
     def _listing_request(self, url: str, callback: Callable[[Response], Any], via: _Via) -> Request:
-        return Request(url, callback=callback, errback=self.failed, meta={"rasid": via}, priority=10)
+        headers: dict[str, str] = {}
+        known = self.validators.get(url)
+        if known is not None and not self.listing_only:
+            if known.etag:
+                headers["If-None-Match"] = known.etag
+            if known.last_modified:
+                headers["If-Modified-Since"] = known.last_modified
+        # A 304 reaches the callback (Scrapy's HttpErrorMiddleware would drop it as a non-2xx answer).
+        meta = {"rasid": via, "handle_httpstatus_list": [304]}
+        return Request(url, callback=callback, errback=self.failed, meta=meta, headers=headers, priority=10)
 
     def _article_request(self, listed: Listed, via: _Via) -> Request:
         return Request(listed.url, callback=self.parse_article, errback=self.failed, meta={"rasid": via})

@@ -346,6 +346,12 @@ def _print_summary(result: CrawlResult) -> None:
     }
     table.add_row("total", *(str(totals[c]) for c in COUNTERS), style="bold")
     console.print(table)
+    if result.not_modified or result.over_budget:
+        console.print(
+            f"{result.not_modified} listings not modified since the last run (nothing re-read); "
+            f"{result.over_budget} new links over the per-source page budget wait for the next run",
+            markup=False,
+        )
     if result.refused:
         console.print(
             f"refused {result.refused} listed or redirected URLs: not http(s), not the source's own host, "

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
+from crawler.extract import decode_page
 from crawler.page import Page
 from crawler.pipelines import extract_in_worker
 
@@ -24,7 +25,10 @@ def test_a_spawned_worker_extracts_a_windows_1256_page_and_reports_a_bad_one() -
     good = _page((HANDWRITTEN / "2026-11-23_russia-egypt-nuclear.cp1256.html").read_bytes())
     bad = _page(b"<html><body><nav><a href='/'>x</a></nav></body></html>")
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        (article, reason, _), (none, bad_reason, detail) = pool.map(extract_in_worker, [good, bad])
+        # The crawl process decodes (the prefilter reads the text); the worker gets page and text.
+        pages = [good, bad]
+        results = pool.map(extract_in_worker, pages, [decode_page(page) for page in pages])
+        (article, reason, _), (none, bad_reason, detail) = results
     assert reason == ""
     assert article.title == "روسيا ومصر تبحثان التعاون في مجال الطاقة النووية"
     assert none is None and bad_reason == "no-article" and detail

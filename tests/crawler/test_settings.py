@@ -57,6 +57,7 @@ def test_every_setting_is_one_scrapy_knows() -> None:
     ours |= {"RASID_RETRY_BACKOFF", "RASID_RETRY_BACKOFF_MAX"}  # read by crawler.retry
     ours |= {"RASID_ALLOW_PRIVATE_ADDRESSES"}  # read by crawler.urlpolicy
     ours |= {"RASID_SITEMAP_INDEX_MAX_CHILDREN", "RASID_SITEMAP_MAX_DEPTH"}  # read by the spider
+    ours |= {"RASID_EXTRACT_ALL"}  # read by the item pipeline
     values = to_scrapy(Settings(crawl=CrawlSettings(redis_url="redis://127.0.0.1:6379/3")))
     unknown = {key for key in values if not hasattr(default_settings, key)} - ours
     assert not unknown

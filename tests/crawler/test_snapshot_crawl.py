@@ -22,7 +22,9 @@ def snapshot_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     from snapshot.build import build_snapshot
 
     db = f"sqlite:///{tmp_path_factory.mktemp('snapshot') / 'rasid.db'}"
-    result = rasid("crawl", "--snapshot", "--size", str(SNAPSHOT_SIZE), "--db", db, timeout=240)
+    # Every page extracted (the prefilter off), so every outlet's layout and charset is read through.
+    env = {"RASID_CRAWL__EXTRACT_ALL": "true"}
+    result = rasid("crawl", "--snapshot", "--size", str(SNAPSHOT_SIZE), "--db", db, timeout=240, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     snapshot = build_snapshot(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED)
     stored: dict[str, set[str]] = {}

@@ -15,18 +15,19 @@ from tests.storage.conftest import outcome
 from tests.storage.test_repository import TEXT_A
 
 
-def test_head_is_the_digest_delivery_revision() -> None:
-    assert head_revision() == "0009"
+def test_head_is_the_listing_validators_revision() -> None:
+    assert head_revision() == "0010"
 
 
 def test_migration_from_an_empty_database_creates_every_table(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == "0009"
+    assert current_revision(engine) == "0010"
     assert set(inspect(engine).get_table_names()) >= {
         "sources",
         "crawl_runs",
         "seen_urls",
+        "listing_validators",
         "articles",
         "verdicts",
         "digests",
@@ -61,7 +62,7 @@ def test_upgrade_from_an_earlier_revision_keeps_stored_articles(database_url: st
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0009"
+    assert current_revision(engine) == "0010"
     with engine.connect() as conn:
         row = conn.execute(text("SELECT title, text FROM articles")).one()
     assert tuple(row) == ("عنوان", "نص")
@@ -78,7 +79,7 @@ def test_app_refuses_a_database_at_an_older_revision_with_what_to_run(database_u
     upgrade(engine, "0001")
     with pytest.raises(SchemaError) as raised:
         Repository(engine).prepare()
-    assert str(raised.value) == "database is at revision 0001, code needs 0009: run `rasid db upgrade`"
+    assert str(raised.value) == "database is at revision 0001, code needs 0010: run `rasid db upgrade`"
     assert current_revision(engine) == "0001"  # refusing never upgrades behind the operator's back
     engine.dispose()
 
