@@ -150,6 +150,10 @@ class NewsSpider(SitemapSpider):
         elif kind == "urlset":
             listed = [Listed(e["loc"], e.get("news_title") or None, entry_date(e)) for e in entries]
             yield from self._request_listed(response, via, listed)
+        elif body is None and response.body[:2] == b"\x1f\x8b":
+            self._listing_failed(
+                via, response.url, "gzipped sitemap larger than DOWNLOAD_MAXSIZE once unzipped"
+            )
         else:
             self._listing_failed(via, response.url, f"not a sitemap: {kind or 'empty or not XML'}")
 
@@ -248,6 +252,7 @@ class NewsSpider(SitemapSpider):
 
     def _request_listed(self, response: Response, via: _Via, listed: Iterable[Listed]) -> Iterator[Request]:
         """Requests for the listed articles that are in the window and not seen in an earlier run."""
+        listed = tuple(listed)
         report = self._report(via)
         report.answered = True
         report.listings += 1
@@ -261,6 +266,10 @@ class NewsSpider(SitemapSpider):
                 continue
             fresh.setdefault(item.url, item)
             if len(fresh) >= MAX_LINKS_PER_LISTING:
+                logger.warning(
+                    "listing %s (source %s): followed the first %d of %d links",
+                    response.url, via.source, MAX_LINKS_PER_LISTING, len(listed),
+                )  # fmt: skip
                 break
         report.links += len(fresh)
         stats.inc_value("rasid/listed", len(fresh))
@@ -298,7 +307,7 @@ class NewsSpider(SitemapSpider):
 
 def describe_failure(failure: Failure) -> str:
     """A short reason for a failed request: 'http 404', 'refused', 'dns', 'timeout', 'too large', ..."""
-    from scrapy.exceptions import IgnoreRequest
+    from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet import error
 
@@ -323,4 +332,9 @@ def describe_failure(failure: Failure) -> str:
     text = str(value).strip().splitlines()[0] if str(value).strip() else type(value).__name__
     if "max size" in text.lower() or "maxsize" in text.lower():
         return "too large: over DOWNLOAD_MAXSIZE"
+    if isinstance(value, DownloadCancelledError) and text == type(value).__name__:
+        # Scrapy cancels a body without Content-Length once it passes DOWNLOAD_MAXSIZE, and says nothing.
+        return "too large: cut off past DOWNLOAD_MAXSIZE"
+    if isinstance(value, ResponseDataLossError):
+        return "truncated: the connection closed before the promised bytes arrived"
     return f"{type(value).__name__}: {text}"[:200]
