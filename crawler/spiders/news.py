@@ -29,6 +29,7 @@ from crawler.discovery import (
 from crawler.page import Page
 from crawler.stats import ERRORS, PAGES, count
 from crawler.urlpolicy import RefusedURL
+from storage.errors import StorageError
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -275,7 +276,11 @@ class NewsSpider(SitemapSpider):
         stats.inc_value("rasid/listed", len(fresh))
         if self.listing_only or not fresh:
             return
-        seen = self.seen_urls(list(fresh)) if self.seen_urls else set()
+        try:
+            seen = self.seen_urls(list(fresh)) if self.seen_urls else set()
+        except StorageError as exc:  # the database went away mid-crawl: the links come back next run
+            self._listing_failed(via, response.url, f"cannot tell which links are new: {exc}")
+            return
         if seen:
             stats.inc_value("rasid/listed/seen", len(seen))
         for url, item in fresh.items():
