@@ -7,7 +7,6 @@ the size, time and Retry-After cases end in seconds; everything else is the CLI 
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import subprocess
 import time
@@ -18,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from snapshot.replay import SiteServer
-from tests.crawler.conftest import RequestLog, rasid
+from tests.crawler.conftest import rasid
+from tests.hostile.faults import request_log
 from tests.hostile.outlet import Outlet, build_outlet
 
 #: What the hostile crawl changes from the crawler tests' settings, and why.
@@ -65,14 +65,10 @@ class HostileCrawl:
 @pytest.fixture(scope="session")
 def hostile_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileCrawl]:
     folder = tmp_path_factory.mktemp("hostile")
-    log = RequestLog()
-    replay_logger = logging.getLogger("snapshot.replay")
-    replay_logger.addHandler(log)
-    replay_logger.setLevel(logging.DEBUG)
     names = ("robots-huge", "robots-binary", "robots-500")
     main = SiteServer({})
     robots = {name: SiteServer({}) for name in names}
-    with main, robots["robots-huge"], robots["robots-binary"], robots["robots-500"]:
+    with request_log() as log, main, robots["robots-huge"], robots["robots-binary"], robots["robots-500"]:
         outlet, sources_yaml = build_outlet(
             shared_data,
             main.url,
@@ -89,5 +85,4 @@ def hostile_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -
         result = rasid("crawl", "--sources", str(sources), "--db", f"sqlite:///{db_file}", env=HOSTILE_ENV)
         seconds = time.monotonic() - started
         paths = tuple(log.paths)
-    replay_logger.removeHandler(log)
     yield HostileCrawl(result, db_file, paths, seconds, outlet)
