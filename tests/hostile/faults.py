@@ -37,23 +37,37 @@ class FaultSite:
     hit_titles: frozenset[str]
 
 
-def fault_site(shared_data: Path, base: str, *, hold_open: bool = False) -> FaultSite:
-    """A feed of real articles at ``base``; ``hold_open`` adds a page that drips, keeping the crawl going."""
+def fault_site(
+    shared_data: Path,
+    base: str,
+    *,
+    hold_open: bool = False,
+    name: str = "faulty",
+    hits: int = HITS,
+    others: slice = slice(0, OTHERS),
+) -> FaultSite:
+    """A feed of real articles at ``base``/``name``; ``hold_open`` adds a page that drips, keeping the crawl
+    going. Another ``name`` with other ``others`` makes a second outlet beside the first."""
     fresh = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-    hits = [RealArticle(r["title"].strip(), r["text"].strip()) for r in labelled_hits(shared_data, HITS)]
-    others = real_articles(shared_data, OTHERS)
+    hit_articles = [
+        RealArticle(r["title"].strip(), r["text"].strip()) for r in labelled_hits(shared_data, hits)
+    ]
+    plain = real_articles(shared_data, others.stop)[others]
     routes: dict[str, Route] = {}
     items = []
-    for n, article in enumerate(hits + others):
-        path = f"/fs/2026/article-{n}.html"
+    for n, article in enumerate(hit_articles + plain):
+        path = f"/{name}/2026/article-{n}.html"
         routes[path] = Route(article_html(article, fresh, base + path).encode())
         items.append((article.title, base + path, fresh))
     if hold_open:
-        items.append(("بطيء", base + "/fs/_fault/drip?seconds=1", fresh))
-    routes["/fs/feed.xml"] = Route(rss(items), "application/rss+xml")
-    sources = f"sources:\n  - {{name: faulty, url: '{base}/fs/', feeds: ['{base}/fs/feed.xml']}}\n"
+        items.append(("بطيء", f"{base}/{name}/_fault/drip?seconds=1", fresh))
+    routes[f"/{name}/feed.xml"] = Route(rss(items), "application/rss+xml")
+    sources = f"sources:\n  - {{name: {name}, url: '{base}/{name}/', feeds: ['{base}/{name}/feed.xml']}}\n"
     return FaultSite(
-        routes, sources, frozenset(a.title for a in hits + others), frozenset(a.title for a in hits)
+        routes,
+        sources,
+        frozenset(a.title for a in hit_articles + plain),
+        frozenset(a.title for a in hit_articles),
     )
 
 

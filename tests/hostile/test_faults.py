@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -26,7 +27,8 @@ import pytest
 
 from snapshot.replay import SiteServer
 from tests.crawler.conftest import ROOT
-from tests.hostile.faults import cli_env, fault_site, integrity, request_log, run, stored, user_lines
+from tests.hostile.faults import OTHERS, cli_env, fault_site, integrity, request_log, run, stored, user_lines
+from tests.rasid.daemons import Daemon
 
 
 @pytest.fixture
@@ -348,7 +350,7 @@ def test_postgresql_restarted_or_down_mid_crawl_loses_and_doubles_nothing(
             [sys.executable, "-m", "rasid.cli", "crawl", "--sources", str(sources), "--db", pg.url],
             cwd=ROOT, env=cli_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        wanted = {path for path in built.routes if path.startswith("/fs/2026/")}
+        wanted = {path for path in built.routes if path.startswith("/faulty/2026/")}
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not wanted <= set(requests.paths):
             time.sleep(0.1)
@@ -379,4 +381,108 @@ def test_postgresql_restarted_or_down_mid_crawl_loses_and_doubles_nothing(
         assert lines[-1].startswith(f"error: {pg.url}: cannot connect"), lines[-1]
         assert first == [("running", 0)]
     assert sorted(titles) == sorted(built.titles)
+    assert sorted(hits) == sorted(built.hit_titles)
+
+
+# ------------------------------------------------------------------------------------------- the daemon
+
+
+def _start_daemon(tmp: Path, db: str, sources: Path, **schedule: str) -> Daemon:
+    """``rasid daemon`` on the fault outlet (not a snapshot), its stderr in a file."""
+    env = cli_env(RASID_SCHEDULE__HEARTBEAT="1s", RASID_DIGEST__SMTP_PORT="1", RASID_CRAWL__DOWNLOAD_TIMEOUT="3",
+                  RASID_CRAWL__RETRY_TIMES="0")  # fmt: skip
+    env.update({f"RASID_SCHEDULE__{key.upper()}": value for key, value in schedule.items()})
+    log = tmp / f"daemon-{time.monotonic_ns()}.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rasid.cli", "daemon", "--sources", str(sources), "--db", db],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    return Daemon(process, log, db)
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
+
+
+def test_a_daemon_killed_with_its_crawl_is_taken_over_and_the_next_run_stores_each_article_once(
+    shared_data: Path, tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    db_file = tmp_path / "rasid.db"
+    with SiteServer({}) as server:
+        built = fault_site(shared_data, server.url, hold_open=True)
+        server.set_routes(built.routes)
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(built.sources, encoding="utf-8")
+        first = _start_daemon(
+            tmp_path, f"sqlite:///{db_file}", sources, crawl_interval="5s", shutdown_grace="1s"
+        )
+        daemons.append(first)
+        children = first.wait_for("a running crawl child", first.crawl_children)
+        for pid in (first.process.pid, *children):  # as a power cut would: no handler, no cleanup
+            os.kill(pid, signal.SIGKILL)
+        first.process.wait(timeout=30)
+        second = _start_daemon(
+            tmp_path, f"sqlite:///{db_file}", sources, crawl_interval="5s", shutdown_grace="1s"
+        )
+        daemons.append(second)
+        second.wait_for("a crawl that stored the articles", lambda: [
+            r for r in second.runs() if r.outcome == "ok" and r.summary.articles_stored])  # fmt: skip
+        code, _ = second.stop()
+    assert code == 0
+    log = second.stderr()
+    assert "Traceback" not in first.stderr() + log
+    said = [line for line in log.splitlines() if "left running by a previous daemon" in line]
+    assert len(said) == 1 and "1 runs" in said[0], log[-3000:]
+    assert second.runs()[0].status == "failed: the daemon stopped before the run ended"
+    assert integrity(db_file) == "ok"
+    titles, hits = stored(db_file)
+    assert sorted(titles) == sorted(built.titles)
+    assert sorted(hits) == sorted(built.hit_titles)
+
+
+def test_a_sources_file_edited_under_a_running_daemon_is_used_only_once_valid_and_signalled(
+    shared_data: Path, tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    db_file = tmp_path / "rasid.db"
+    with SiteServer({}) as server:
+        built = fault_site(shared_data, server.url)
+        more = fault_site(shared_data, server.url, name="newcomer", hits=0, others=slice(OTHERS, OTHERS + 2))
+        server.set_routes({**built.routes, **more.routes})
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(built.sources, encoding="utf-8")
+        daemon = _start_daemon(
+            tmp_path, f"sqlite:///{db_file}", sources, crawl_interval="3s", shutdown_grace="1s"
+        )
+        daemons.append(daemon)
+        daemon.wait_for("the first crawl", lambda: [r for r in daemon.runs() if r.outcome == "ok"])
+        # Half-written, then gone: without SIGHUP the daemon keeps the copy it validated, and says nothing.
+        sources.write_text("sources:\n  - name: faulty\n    url: [half-writ", encoding="utf-8")
+        edited = len(daemon.runs())
+        daemon.wait_for("a crawl after the edit", lambda: [
+            r for r in daemon.runs()[edited:] if r.outcome == "ok"])  # fmt: skip
+        sources.unlink()
+        gone = len(daemon.runs())
+        daemon.wait_for("a crawl after the removal", lambda: [
+            r for r in daemon.runs()[gone:] if r.outcome == "ok"])  # fmt: skip
+        # A valid file and SIGHUP: the next crawl has the new source.
+        sources.write_text(built.sources + more.sources.removeprefix("sources:\n"), encoding="utf-8")
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_for("a crawl of the new source", lambda: [
+            r for r in daemon.runs() if r.outcome == "ok" and "newcomer" in r.sources])  # fmt: skip
+        log, runs = daemon.stderr(), daemon.runs()  # before the stop, which may end a crawl under way
+        code, _ = daemon.stop()
+    assert code == 0
+    assert "Traceback" not in daemon.stderr()
+    worries = [line for line in log.splitlines() if " WARNING " in line or " ERROR " in line]
+    assert [line for line in worries if "the previous run was still going" not in line] == []
+    assert len([line for line in log.splitlines() if "reloaded" in line and str(sources) in line]) == 1
+    assert all(r.outcome in {"ok", "skipped"} for r in runs)
+    assert integrity(db_file) == "ok"
+    titles, hits = stored(db_file)
+    assert sorted(titles) == sorted(built.titles | more.titles)
     assert sorted(hits) == sorted(built.hit_titles)
