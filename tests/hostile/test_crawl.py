@@ -148,3 +148,18 @@ def test_no_stored_article_is_mojibake(hostile_crawl: HostileCrawl) -> None:
     for (text,) in hostile_crawl.query("SELECT title || text FROM articles"):
         for junk in ("Ø§", "ط§ظ", "\ufffd"):
             assert junk not in text
+
+
+@pytest.mark.parametrize(("name", "reason"), [("robots-huge", "too large"), ("robots-500", "http 500"),
+                                              ("robots-binary", None)])  # fmt: skip
+def test_an_unreadable_robots_txt_is_one_line_and_its_host_is_still_crawled(
+    hostile_crawl: HostileCrawl, name: str, reason: str | None
+) -> None:
+    # Scrapy crawls a host whose robots.txt it cannot read as if it allowed all; rasid says so, once.
+    # Random bytes are read (as no rule at all), so nothing is said about them.
+    robots = _case(hostile_crawl, name).url.split(f"/{name}/", 1)[0] + "/robots.txt"
+    lines = hostile_crawl.lines_naming(robots)
+    if reason is None:
+        assert lines == []
+    else:
+        assert len(lines) == 1 and reason in lines[0] and "as if it allowed everything" in lines[0], lines
