@@ -163,3 +163,8 @@ def test_an_unreadable_robots_txt_is_one_line_and_its_host_is_still_crawled(
         assert lines == []
     else:
         assert len(lines) == 1 and reason in lines[0] and "as if it allowed everything" in lines[0], lines
+
+
+def test_the_docs_table_lists_every_case(hostile_crawl: HostileCrawl) -> None:
+    table = (Path(__file__).resolve().parents[2] / "docs" / "HOSTILE.md").read_text(encoding="utf-8")
+    assert [c.id for c in hostile_crawl.outlet.cases if f"| `{c.id}` |" not in table] == []
