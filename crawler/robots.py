@@ -24,7 +24,7 @@ ORDER = 540
 
 
 class RobotsTxtReportMiddleware:
-    """Logs, once per robots.txt URL, an error status or a failed download, and counts it."""
+    """Logs, once per robots.txt URL, a server error or a failed download, and counts it."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
@@ -35,7 +35,8 @@ class RobotsTxtReportMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if _is_robots(request) and response.status >= 400:
+        # A 4xx means "no robots.txt" (RFC 9309: allow all), as Scrapy reads it too; a 5xx is a failure.
+        if _is_robots(request) and response.status >= 500:
             self._say(request.url, f"http {response.status}")
         return response
 

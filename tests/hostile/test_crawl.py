@@ -168,3 +168,11 @@ def test_an_unreadable_robots_txt_is_one_line_and_its_host_is_still_crawled(
 def test_the_docs_table_lists_every_case(hostile_crawl: HostileCrawl) -> None:
     table = (Path(__file__).resolve().parents[2] / "docs" / "HOSTILE.md").read_text(encoding="utf-8")
     assert [c.id for c in hostile_crawl.outlet.cases if f"| `{c.id}` |" not in table] == []
+
+
+def test_a_missing_robots_txt_is_not_a_problem_and_says_nothing(hostile_crawl: HostileCrawl) -> None:
+    base = _case(hostile_crawl, "charset-missing").url.split("/hp/", 1)[
+        0
+    ]  # the outlet has no robots.txt: 404
+    assert "/robots.txt" in hostile_crawl.paths
+    assert hostile_crawl.lines_naming(base + "/robots.txt") == []
