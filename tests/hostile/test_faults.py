@@ -27,13 +27,24 @@ import pytest
 
 from snapshot.replay import SiteServer
 from tests.crawler.conftest import ROOT
-from tests.hostile.faults import OTHERS, cli_env, fault_site, integrity, request_log, run, stored, user_lines
+from tests.hostile.faults import (
+    OTHERS,
+    FaultSite,
+    cli_env,
+    fault_site,
+    integrity,
+    request_log,
+    run,
+    stored,
+    user_lines,
+)
 from tests.rasid.daemons import Daemon
+from tests.rasid.digest_fixtures import labelled_hits, parts, run_cli, smtp_server, store_hits, write_config
 
 
 @pytest.fixture
-def site(shared_data: Path) -> Iterator[tuple[SiteServer, Path]]:
-    """The fault outlet, served for one test, and its sources file."""
+def site(shared_data: Path) -> Iterator[tuple[SiteServer, FaultSite]]:
+    """The fault outlet, served for one test."""
     with SiteServer({}) as server:
         built = fault_site(shared_data, server.url)
         server.set_routes(built.routes)
@@ -190,14 +201,6 @@ class MuteServer:
 def test_an_smtp_server_that_never_answers_times_out_in_one_line_and_the_next_send_carries_each_hit_once(
     database_url: str, shared_data: Path, tmp_path: Path
 ) -> None:
-    from tests.rasid.digest_fixtures import (
-        labelled_hits,
-        parts,
-        run_cli,
-        smtp_server,
-        store_hits,
-        write_config,
-    )
 
     hits = store_hits(database_url, labelled_hits(shared_data, 3), datetime.now(UTC))
     with MuteServer() as mute:
