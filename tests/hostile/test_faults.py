@@ -201,7 +201,6 @@ class MuteServer:
 def test_an_smtp_server_that_never_answers_times_out_in_one_line_and_the_next_send_carries_each_hit_once(
     database_url: str, shared_data: Path, tmp_path: Path
 ) -> None:
-
     hits = store_hits(database_url, labelled_hits(shared_data, 3), datetime.now(UTC))
     with MuteServer() as mute:
         config = write_config(tmp_path / "mute.toml", database_url, mute.port, smtp_timeout=1, retry_times=1,
@@ -336,6 +335,7 @@ def _pg_bin() -> Path | None:
     return found[-1].parent if found else None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["restarted", "down-until-the-crawl-ends"])
 def test_postgresql_restarted_or_down_mid_crawl_loses_and_doubles_nothing(
     shared_data: Path, tmp_path: Path, fault: str
@@ -412,6 +412,7 @@ def daemons() -> Iterator[list[Daemon]]:
         daemon.kill()
 
 
+@pytest.mark.slow
 def test_a_daemon_killed_with_its_crawl_is_taken_over_and_the_next_run_stores_each_article_once(
     shared_data: Path, tmp_path: Path, daemons: list[Daemon]
 ) -> None:
@@ -448,6 +449,7 @@ def test_a_daemon_killed_with_its_crawl_is_taken_over_and_the_next_run_stores_ea
     assert sorted(hits) == sorted(built.hit_titles)
 
 
+@pytest.mark.slow
 def test_a_sources_file_edited_under_a_running_daemon_is_used_only_once_valid_and_signalled(
     shared_data: Path, tmp_path: Path, daemons: list[Daemon]
 ) -> None:
