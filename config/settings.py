@@ -403,9 +403,37 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        line = _toml_line(path, first["loc"]) if path is not None else None
+        origin = f"{path}:{line}" if line else f"{path or 'environment'}"
         if first["type"] == "extra_forbidden":
-            raise ConfigError(f"{path or 'environment'}: unknown key {where}") from None
-        raise ConfigError(f"{path or 'environment'}: {where}: {first['msg']}") from None
+            raise ConfigError(f"{origin}: unknown key {where}") from None
+        raise ConfigError(f"{origin}: {where}: {first['msg']}") from None
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{path}: {exc}") from None
     return Settings.model_validate(built.model_dump())
+
+
+_TOML_TABLE_RE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\s\"']+?)\s*\]\s*(?:#.*)?$")
+_TOML_KEY_RE = re.compile(r"^\s*([A-Za-z0-9_\"'-]+)\s*=")
+
+
+def _toml_line(path: Path, loc: tuple[int | str, ...]) -> int | None:
+    """The line of ``loc`` (``("crawl", "download_timeout")``) in a TOML file, so an error can name it.
+
+    Plain tables and keys only (what rasid's config uses); None when the value came from elsewhere.
+    """
+    *table, key = (str(part) for part in loc)
+    current: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for number, text in enumerate(lines, start=1):
+        header = _TOML_TABLE_RE.match(text)
+        if header:
+            current = [part.strip().strip("\"'") for part in header.group(1).split(".")]
+            continue
+        found = _TOML_KEY_RE.match(text)
+        if found and current == table and found.group(1).strip("\"'") == key:
+            return number
+    return None

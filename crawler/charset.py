@@ -71,6 +71,12 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             continue
         if not looks_like_mojibake(text):
             return text, encoding
+    # A page declared UTF-8 with a few broken bytes (a multi-byte letter cut in a CMS field) keeps its text:
+    # looks_like_mojibake refuses it once the replacement characters are more than a handful.
+    if "utf-8" in declared:
+        text = body.decode("utf-8", errors="replace")
+        if not looks_like_mojibake(text):
+            return text.replace("\ufffd", ""), "utf-8"  # the broken bytes carried no letter worth keeping
     guessed = _normalizer_guess(body)
     if guessed and guessed not in tried:
         tried.append(guessed)

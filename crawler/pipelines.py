@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from crawler.extract import NoArticle, article_from_html, decode_page
+from crawler.extract import MIN_TEXT_CHARS, NoArticle, article_from_html, decode_page
 from crawler.page import Page
-from crawler.prefilter import may_be_hit
+from crawler.prefilter import may_be_hit, text_length
 from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
@@ -143,6 +143,10 @@ class StorePipeline:
         try:
             html = decode_page(page)
             if self.names_russia is not None and not may_be_hit(html, page.listed_title, self.names_russia):
+                # A page with less text in all than an article's minimum is broken or script-only: say so,
+                # as extraction would have, rather than pass it off quietly as one more page without Russia.
+                if (length := text_length(html)) < MIN_TEXT_CHARS:
+                    return None, "no-article", f"the whole page has {length} characters of text"
                 return None, NO_RUSSIA, ""
         except NoArticle as exc:
             return None, exc.reason, exc.detail

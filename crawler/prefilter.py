@@ -43,3 +43,8 @@ def page_text(document: str) -> str:
 def may_be_hit(document: str, listed_title: str | None, names_russia: Callable[[str], bool]) -> bool:
     """False only when neither the page's text nor the title its listing gave names Russia."""
     return names_russia(f"{listed_title or ''}\n{page_text(document)}")
+
+
+def text_length(document: str) -> int:
+    """Characters of text on the whole page, spaces folded: an empty or script-only page has next to none."""
+    return len(" ".join(page_text(document).split()))

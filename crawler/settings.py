@@ -2,13 +2,15 @@
 
 Robots.txt, AutoThrottle, per-domain concurrency and delay, timeouts, size caps, retries and redirects
 are all Scrapy components switched on and tuned here; rasid adds only what Scrapy lacks (backoff before a
-retry, loud redirect loops, and the URL policy that keeps the crawl on http(s) and the sources' own hosts).
+retry, loud redirect loops, a line for an unreadable robots.txt, and the URL policy that keeps the crawl on
+http(s) and the sources' own hosts).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crawler.robots import ORDER as ROBOTS_REPORT_ORDER
 from crawler.urlpolicy import ORDER as URL_POLICY_ORDER
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.retry.BackoffRetryMiddleware": 550,
+            "crawler.robots.RobotsTxtReportMiddleware": ROBOTS_REPORT_ORDER,
             "crawler.redirects.RedirectLoopMiddleware": 610,
             "crawler.urlpolicy.UrlPolicyMiddleware": URL_POLICY_ORDER,
         },

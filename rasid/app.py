@@ -72,10 +72,12 @@ def crawl(
     max_age_days: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     run_id: int | None = None,
+    classifier: KeywordClassifier | None = None,
 ) -> CrawlResult:
     """One crawl run of ``sources`` into ``repository``, by default the configured database (made if new).
 
     ``run_id`` is a run the daemon already recorded as started; without it the crawl records its own.
+    ``classifier`` is one the caller built already (to refuse a broken keywords file before anything else).
     """
     from crawler.runner import run_crawl
 
@@ -84,7 +86,7 @@ def crawl(
         settings,
         sources,
         repository,
-        build_classifier(settings),
+        classifier or build_classifier(settings),
         snapshot=snapshot,
         max_age_days=max_age_days,
         on_progress=on_progress,

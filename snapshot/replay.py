@@ -15,6 +15,8 @@ Fault routes answer under any path that contains ``/_fault/`` (so an outlet can 
 - ``/_fault/big?mb=N``               an N MB HTML page, streamed in chunks, never held in memory
 - ``/_fault/drop``                   the connection is closed without a response
 - ``/_fault/partial``                headers promise more bytes than the body sends
+- ``/_fault/endless``                a chunked HTML page that never ends (until the client hangs up)
+- ``/_fault/drip?seconds=N``         one byte of a promised page every N seconds (default 1), never done
 - ``/_fault/entity-bomb.xml``        an RSS feed with a "billion laughs" entity expansion
 - ``/_fault/xxe.xml``                an RSS feed whose item title is an external entity (file:///etc/passwd)
 - ``/_fault/malformed-feed.xml``     an RSS feed cut off mid-element
@@ -257,6 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+        elif path == "endless":
+            self._endless(head)
+        elif path == "drip":
+            self._drip(min(_float(params.get("seconds", ["1"])[0], 1.0), _SLOW_MAX_SECONDS), head)
         elif path == "entity-bomb.xml":
             self._send(Route(_ENTITY_BOMB, "application/rss+xml; charset=utf-8"), head)
         elif path == "xxe.xml":
@@ -267,6 +273,36 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Route(_NO_ARTICLE), head)
         else:
             self._send(Route(_html_page("غير موجود", "unknown fault"), status=404), head)
+
+    def _endless(self, head: bool) -> None:
+        """Chunked transfer with no end: only the client's size cap (or its going away) stops it."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        if head:
+            return
+        chunk = ("<p>" + "روسيا " * 2000 + "</p>\n").encode()
+        framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+        deadline = time.monotonic() + _SLOW_MAX_SECONDS
+        while time.monotonic() < deadline:
+            self.wfile.write(framed)
+
+    def _drip(self, seconds: float, head: bool) -> None:
+        """Headers at once, then one byte every ``seconds``: each byte resets an idle timer, never a total one."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.close_connection = True
+        if head:
+            return
+        deadline = time.monotonic() + _SLOW_MAX_SECONDS
+        while time.monotonic() < deadline:
+            self.wfile.write(b" ")
+            self.wfile.flush()
+            time.sleep(seconds)
 
     def _big(self, megabytes: int, head: bool) -> None:
         """Streams a valid HTML page of exactly ``megabytes`` MiB, one chunk at a time."""

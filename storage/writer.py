@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import dedup
+from storage.errors import reason_of
 from storage.models import ArticleRow, SeenUrlRow, SignatureRow, SourceRow, StoryRow, VerdictRow, utcnow
 from storage.records import PageOutcome, StoreResult
 from storage.urls import canonicalize_url, url_forms
@@ -97,13 +98,14 @@ class BatchWriter:
                     conn.execute(insert(SignatureRow), batch.signatures)
                 if batch.verdicts:
                     conn.execute(insert(VerdictRow), batch.verdicts)
-        except Exception:
+        except Exception as exc:
             for article_id in batch.added:  # the rows rolled back, so the index must forget them too
                 self._index.remove(article_id)
                 self._story_of.pop(article_id, None)
             logger.error(
-                "batch of %d pages not stored (run %s); they will be fetched again", len(outcomes), run_id
-            )
+                "batch of %d pages not stored (run %s): %s; they will be fetched again",
+                len(outcomes), run_id, reason_of(exc),
+            )  # fmt: skip
             raise
         return StoreResult(**batch.counts)
 

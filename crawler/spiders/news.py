@@ -31,6 +31,7 @@ from crawler.discovery import (
 from crawler.page import Page
 from crawler.stats import ERRORS, NOT_MODIFIED, OVER_BUDGET, PAGES, count
 from crawler.urlpolicy import RefusedURL
+from storage.errors import StorageError
 from storage.records import ListingValidator
 from storage.urls import canonicalize_url
 
@@ -178,6 +179,10 @@ class NewsSpider(SitemapSpider):
         elif kind == "urlset":
             listed = (Listed(e["loc"], e.get("news_title") or None, entry_date(e)) for e in entries)
             yield from self._request_listed(response, via, listed, kind="urlset")
+        elif body is None and response.body[:2] == b"\x1f\x8b":
+            self._listing_failed(
+                via, response.url, "gzipped sitemap larger than DOWNLOAD_MAXSIZE once unzipped"
+            )
         else:
             self._listing_failed(via, response.url, f"not a sitemap: {kind or 'empty or not XML'}")
 
@@ -312,7 +317,12 @@ class NewsSpider(SitemapSpider):
         wanted = [item for item in order if canonicalize_url(item.url) not in self.requested]
         if len(wanted) < len(order):
             stats.inc_value("rasid/listed/twice", len(order) - len(wanted))
-        seen = self.seen_urls([item.url for item in wanted]) if self.seen_urls and wanted else set()
+        try:
+            seen = self.seen_urls([item.url for item in wanted]) if self.seen_urls and wanted else set()
+        except StorageError as exc:  # the database went away mid-crawl: the links come back next run
+            self.answered.pop(listing, None)
+            self._listing_failed(via, response.url, f"cannot tell which links are new: {exc}")
+            return
         if seen:
             stats.inc_value("rasid/listed/seen", len(seen))
         new = [item for item in wanted if item.url not in seen]
@@ -321,7 +331,7 @@ class NewsSpider(SitemapSpider):
         if len(new) > most:
             complete = False
             stats.inc_value(OVER_BUDGET, len(new) - most)
-            logger.info(
+            logger.warning(
                 "listing %s (source %s): %d new links, %d fetched this run, the oldest %d wait for the next",
                 listing, via.source, len(new), most, len(new) - most,
             )  # fmt: skip
@@ -395,7 +405,7 @@ class NewsSpider(SitemapSpider):
 
 def describe_failure(failure: Failure) -> str:
     """A short reason for a failed request: 'http 404', 'refused', 'dns', 'timeout', 'too large', ..."""
-    from scrapy.exceptions import IgnoreRequest
+    from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet import error
 
@@ -420,4 +430,9 @@ def describe_failure(failure: Failure) -> str:
     text = str(value).strip().splitlines()[0] if str(value).strip() else type(value).__name__
     if "max size" in text.lower() or "maxsize" in text.lower():
         return "too large: over DOWNLOAD_MAXSIZE"
+    if isinstance(value, DownloadCancelledError) and text == type(value).__name__:
+        # Scrapy cancels a body without Content-Length once it passes DOWNLOAD_MAXSIZE, and says nothing.
+        return "too large: cut off past DOWNLOAD_MAXSIZE"
+    if isinstance(value, ResponseDataLossError):
+        return "truncated: the connection closed before the promised bytes arrived"
     return f"{type(value).__name__}: {text}"[:200]

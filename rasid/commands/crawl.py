@@ -23,6 +23,7 @@ from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 from storage.safe_text import one_line
 
 if TYPE_CHECKING:
+    from classifiers.keyword import KeywordClassifier
     from config.settings import Settings
     from config.sources import Source
     from crawler.runner import CrawlResult
@@ -90,16 +91,21 @@ def crawl(
 
     Example: rasid crawl --source rt-arabic --db sqlite:///rasid.db
     """
-    from rasid.app import open_repository
+    from rasid.app import build_classifier, open_repository
 
     settings = settings_from(ctx, db, snapshot=snapshot)
     if not snapshot:
         window = max_age_days if max_age_days is not None else settings.crawl.max_age_days
         sources = _sources(settings, sources_file, source)
+        classifier = build_classifier(
+            settings
+        )  # a broken keywords file stops here, before a database is made
         repository = open_repository(
             settings, create=True
         )  # a database it cannot use stops here, in one line
-        _exit_for(_crawl(settings, sources, repository, snapshot=False, max_age_days=window))
+        _exit_for(
+            _crawl(settings, sources, repository, snapshot=False, max_age_days=window, classifier=classifier)
+        )
         return
 
     data_dir = data_folder(snapshot_dir, settings.shared_data)
@@ -292,6 +298,7 @@ def _crawl(
     *,
     snapshot: bool,
     max_age_days: float | None,
+    classifier: KeywordClassifier | None = None,
 ) -> CrawlResult:
     """Run the crawl under a live progress bar, then print the per-source summary table."""
     from crawler.runner import INTERRUPTED
@@ -312,8 +319,9 @@ def _crawl(
             bar.update(task, completed=fetched, total=max(p.queued, fetched, 1), **counts)
 
         result = run_crawl(
-            settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update
-        )
+            settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update,
+            classifier=classifier,
+        )  # fmt: skip
     if result.status == INTERRUPTED:
         from rasid.__main__ import interrupted
 

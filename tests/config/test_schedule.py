@@ -62,7 +62,7 @@ def test_a_toml_schedule_table_sets_interval_and_digest_time(tmp_path: Path) -> 
 def test_a_bad_schedule_value_is_one_error_naming_it(tmp_path: Path, key: str, value: str) -> None:
     path = tmp_path / "rasid.toml"
     path.write_text(f'[schedule]\n{key} = "{value}"\n')
-    with pytest.raises(ConfigError, match=rf"^{path}: schedule\.{key}: "):
+    with pytest.raises(ConfigError, match=rf"^{path}:2: schedule\.{key}: "):
         load_settings(path)
 
 
