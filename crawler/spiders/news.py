@@ -78,6 +78,7 @@ class NewsSpider(SitemapSpider):
         seen_urls: Callable[[list[str]], set[str]] | None = None,
         listing_only: bool = False,
         article_urls: Iterable[tuple[str, str]] = (),
+        seeded: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -88,8 +89,11 @@ class NewsSpider(SitemapSpider):
         self.listing_only = listing_only
         self.article_urls = tuple(article_urls)  # (source, url) fetched directly, e.g. `rasid explain`
         self.reports: dict[tuple[str, str], EntryReport] = {}
+        self.seeded = seeded  # a shared-frontier crawl: the entry points are on the Redis queue already
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.seeded:  # crawler.frontier.seed put them there; the workers take them from the queue
+            return
         for name, url in self.article_urls:
             yield self._article_request(Listed(url), _Via(name, url, "direct"))
         for source in self.sources.values():

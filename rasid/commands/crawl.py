@@ -84,22 +84,41 @@ def crawl(
     max_age_days: Annotated[
         float | None, typer.Option("--max-age-days", min=0, help="skip articles older than this (default 3)")
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker", help="only work the shared queue (crawl.redis_url) that another crawl seeds"
+        ),
+    ] = False,
+    seed_only: Annotated[
+        bool,
+        typer.Option("--seed-only", help="only put the entry points on the shared queue, for the workers"),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Crawl the sources once: new articles are extracted, classified and stored, with a summary per source.
+
+    With crawl.redis_url set the crawl is shared: it seeds the Redis queue and works it, and every
+    `rasid crawl --worker` (here or on other machines) takes from the same queue until it is empty.
 
     Example: rasid crawl --source rt-arabic --db sqlite:///rasid.db
     """
     from rasid.app import open_repository
 
     settings = settings_from(ctx, db, snapshot=snapshot)
+    if (worker or seed_only) and settings.crawl.redis_url is None:
+        flag = "--worker" if worker else "--seed-only"
+        raise ConfigError(f"{flag} needs a shared queue: set crawl.redis_url (RASID_CRAWL__REDIS_URL)")
+    if worker and seed_only:
+        raise ConfigError("--worker and --seed-only exclude each other: a worker never seeds")
+    mode = {"worker": worker, "seed_only": seed_only}
     if not snapshot:
         window = max_age_days if max_age_days is not None else settings.crawl.max_age_days
         sources = _sources(settings, sources_file, source)
         repository = open_repository(
             settings, create=True
         )  # a database it cannot use stops here, in one line
-        _exit_for(_crawl(settings, sources, repository, snapshot=False, max_age_days=window))
+        _exit_for(_crawl(settings, sources, repository, snapshot=False, max_age_days=window, **mode))
         return
 
     data_dir = data_folder(snapshot_dir, settings.shared_data)
@@ -115,7 +134,7 @@ def crawl(
             soft_wrap=True,
         )
         _exit_for(_crawl(settings, select_sources(served, source), repository, snapshot=True,
-                         max_age_days=max_age_days))  # fmt: skip
+                         max_age_days=max_age_days, **mode))  # fmt: skip
         return
     with _replay(data_dir, size, snapshot_port) as replay:
         console.print(
@@ -124,7 +143,7 @@ def crawl(
             soft_wrap=True,
         )
         sources = _sources(settings, sources_file or replay.sources_file, source)
-        result = _crawl(settings, sources, repository, snapshot=True, max_age_days=max_age_days)
+        result = _crawl(settings, sources, repository, snapshot=True, max_age_days=max_age_days, **mode)
     _exit_for(result)
 
 
@@ -292,11 +311,19 @@ def _crawl(
     *,
     snapshot: bool,
     max_age_days: float | None,
-) -> CrawlResult:
+    worker: bool = False,
+    seed_only: bool = False,
+) -> CrawlResult | None:
     """Run the crawl under a live progress bar, then print the per-source summary table."""
     from crawler.runner import INTERRUPTED
     from crawler.runner import Progress as CrawlProgress
     from rasid.app import crawl as run_crawl
+    from rasid.app import seed
+
+    if seed_only:
+        pushed = seed(settings, sources, repository)
+        console.print(f"seeded the shared queue: {pushed} entry points of {len(sources)} sources")
+        return None
 
     window = f"articles of the last {max_age_days:g} days" if max_age_days is not None else "no age window"
     err_console.print(f"crawling {len(sources)} sources ({window})")
@@ -312,8 +339,9 @@ def _crawl(
             bar.update(task, completed=fetched, total=max(p.queued, fetched, 1), **counts)
 
         result = run_crawl(
-            settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update
-        )
+            settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update,
+            worker=worker,
+        )  # fmt: skip
     if result.status == INTERRUPTED:
         from rasid.__main__ import interrupted
 
@@ -354,6 +382,6 @@ def _print_summary(result: CrawlResult) -> None:
         )
 
 
-def _exit_for(result: CrawlResult) -> None:
-    if result.status != "ok":
+def _exit_for(result: CrawlResult | None) -> None:
+    if result is not None and result.status != "ok":
         raise typer.Exit(1)

@@ -1,0 +1,185 @@
+"""The worker side of the shared frontier: scrapy-redis's scheduler plus heartbeats, pending copies and idling.
+
+``SharedScheduler`` is scrapy-redis's ``Scheduler`` (its Redis priority queue and fingerprint dupefilter,
+``SCHEDULER_PERSIST`` on, since no single worker may clear what the others still use) with what several
+workers need besides: each popped request is copied into the worker's pending hash until it is done
+(``FrontierMiddleware`` says when: a listing once its links are queued, an article once the seen-URL
+store has it), a heartbeat every ``crawl.worker_heartbeat`` seconds, and a ``spider_idle`` handler that
+keeps the worker open while the queue may still fill, re-queues the requests of workers that died, and
+closes it once the queue has stayed empty with no worker busy for ``crawl.worker_idle_close`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
+from scrapy_redis.scheduler import Scheduler
+
+from crawler.frontier import Frontier, Keys, new_worker_id
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+# scrapy-redis 0.9 still calls Scrapy APIs deprecated in 2.13 (Spider.log, stats with a spider argument):
+# a warning per crawl that rasid's operator can do nothing about.
+warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module=r"scrapy_redis\.")
+
+#: A custom Scrapy signal, sent by FrontierMiddleware when a response's callback has finished.
+request_done = object()
+
+
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler for one worker among several; see the module docstring."""
+
+    crawler: Crawler
+    keys: Keys
+    frontier: Frontier
+    worker: str
+    beat_seconds: float
+    idle_close: float
+    fetched: int  # requests this worker took from the queue
+    busy: bool  # as the heartbeat says: False from spider_idle until the next pop
+    idle_since: float | None
+    awaiting: dict[str, str]  # fingerprint -> URL of article requests waiting for their batch to be stored
+    loop: Any
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
+        instance = super().from_crawler(crawler)
+        instance.crawler = crawler
+        settings = crawler.settings
+        instance.keys = Keys(settings.get("RASID_REDIS_NAMESPACE", "rasid"))
+        instance.beat_seconds = settings.getfloat("RASID_WORKER_HEARTBEAT", 10.0)
+        instance.idle_close = settings.getfloat("RASID_WORKER_IDLE_CLOSE", 15.0)
+        instance.worker = new_worker_id()
+        instance.fetched = 0
+        instance.busy = True
+        instance.idle_since = None
+        instance.awaiting = {}
+        crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(instance.done, signal=request_done)
+        return instance  # type: ignore[no-any-return]
+
+    def open(self, spider: Spider) -> None:
+        from twisted.internet import task
+
+        super().open(spider)
+        self.frontier = Frontier(self.server, self.keys, spider, self.queue, self.beat_seconds)
+        self.frontier.beat(self.worker, busy=True, fetched=0)
+        self.loop = task.LoopingCall(self.tick)
+        self.loop.start(self.beat_seconds, now=False)
+        logger.info(
+            "worker %s joined the shared queue %s (%d queued)", self.worker, self.keys.queue, len(self)
+        )
+
+    def close(self, reason: str) -> None:
+        if self.loop.running:
+            self.loop.stop()
+        finished = reason == "finished"
+        requeued = self.frontier.retire(self.worker, self._seen_urls(), finished)
+        if requeued:
+            logger.info(
+                "worker %s stopped (%s): %d unfinished requests back on the queue",
+                self.worker,
+                reason,
+                requeued,
+            )
+        super().close(reason)
+
+    def next_request(self) -> Request | None:
+        request = super().next_request()
+        if request is not None:
+            self.fetched += 1
+            self.idle_since = None
+            if not self.busy:
+                self.busy = True
+                self.frontier.beat(self.worker, busy=True, fetched=self.fetched)
+            self.frontier.hold(self.worker, self._fingerprint(request), request)
+        return request
+
+    def done(self, request: Request, stored_later: bool) -> None:
+        """A response's callback finished: its pending copy goes now, or once its page is stored."""
+        fingerprint = self._fingerprint(request)
+        if stored_later:
+            self.awaiting[fingerprint] = request.url
+        else:
+            self.frontier.release(self.worker, [fingerprint])
+
+    def tick(self) -> None:
+        """Each heartbeat: beat, drop the pending copies of stored articles, bring back dead workers' requests."""
+        try:
+            self.frontier.beat(self.worker, busy=self.busy, fetched=self.fetched)
+            seen_urls = self._seen_urls()
+            if self.awaiting and seen_urls is not None:
+                stored = seen_urls(list(set(self.awaiting.values())))
+                gone = [fp for fp, url in self.awaiting.items() if url in stored]
+                self.frontier.release(self.worker, gone)
+                for fingerprint in gone:
+                    del self.awaiting[fingerprint]
+            self.frontier.recover(seen_urls)
+        except Exception:  # noqa: BLE001 - a Redis or database hiccup costs one beat, not the crawl
+            logger.warning("worker %s: heartbeat failed; trying again in %gs", self.worker, self.beat_seconds)
+            logger.debug("heartbeat failure", exc_info=True)
+
+    def spider_idle(self, spider: Spider) -> None:
+        """Stay open while work may still come: from the queue, from busy workers, from dead workers."""
+        if self.busy:
+            self.busy = False
+            self.frontier.beat(self.worker, busy=False, fetched=self.fetched)
+        if self.frontier.recover(self._seen_urls()) or len(self) or self.frontier.others_busy(self.worker):
+            self.idle_since = None
+            raise DontCloseSpider
+        now = time.monotonic()
+        if self.idle_since is None:
+            self.idle_since = now
+        if now - self.idle_since < self.idle_close:
+            raise DontCloseSpider
+        logger.info("worker %s: the shared queue stayed empty for %gs; done", self.worker, self.idle_close)
+
+    def _fingerprint(self, request: Request) -> str:
+        return self.crawler.request_fingerprinter.fingerprint(request).hex()  # type: ignore[union-attr]
+
+    def _seen_urls(self) -> Any:
+        return getattr(self.spider, "seen_urls", None)
+
+
+class FrontierMiddleware:
+    """A spider middleware that tells the scheduler when a response's callback has finished.
+
+    A callback that yielded items (an article page) is done only once the pipeline has stored them, which
+    the scheduler learns from the seen-URL store; one that yielded only requests (a listing) is done now,
+    since its requests are on the shared queue by then.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FrontierMiddleware:
+        return cls(crawler)
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        items = False
+        async for value in result:
+            items = items or not isinstance(value, Request)
+            yield value
+        self.crawler.signals.send_catch_log(signal=request_done, request=response.request, stored_later=items)
+
+    def process_spider_output(self, response: Response, result: Any) -> Any:
+        items = False
+        for value in result:
+            items = items or not isinstance(value, Request)
+            yield value
+        self.crawler.signals.send_catch_log(signal=request_done, request=response.request, stored_later=items)

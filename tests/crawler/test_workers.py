@@ -1,0 +1,248 @@
+"""Several crawl workers split one crawl through the shared Redis queue into one PostgreSQL database.
+
+The offline snapshot is served once, in a thread of this process, so its request log shows which pages
+each crawl asked for. A one-worker crawl (no Redis) is the reference: two workers must store the same
+articles once each, group them into the same stories, and between them ask for each article page once;
+a worker killed with SIGKILL midway must lose nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from storage.db import make_engine
+from storage.models import ArticleRow, SeenUrlRow, VerdictRow
+from tests.crawler.conftest import FAST_ENV, ROOT, RequestLog, rasid
+from tests.servers import SNAPSHOT_SEED, SNAPSHOT_SIZE
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+#: Short beats so a killed worker is known dead within seconds, and workers close soon after the queue empties.
+WORKER_ENV = {"RASID_CRAWL__WORKER_HEARTBEAT": "1", "RASID_CRAWL__WORKER_IDLE_CLOSE": "2"}
+
+
+def _redis_reason() -> str | None:
+    from tests.conftest import REDIS_URL
+
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "cannot reach", and we say why
+        return f"Redis not reachable at {REDIS_URL}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def served(shared_data: Path) -> Iterator[tuple[str, set[str], RequestLog]]:
+    """The snapshot served in a thread: its URL, its public article paths, and the log of paths asked for."""
+    import logging
+
+    from snapshot.build import build_snapshot
+    from snapshot.replay import SiteServer
+
+    reason = _redis_reason()
+    if reason:
+        pytest.skip(reason)
+    from tests.conftest import postgres_unavailable
+
+    if postgres_unavailable():
+        pytest.skip(postgres_unavailable() or "")
+    snapshot = build_snapshot(shared_data, size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED)
+    log = RequestLog()
+    replay_logger = logging.getLogger("snapshot.replay")
+    replay_logger.addHandler(log)
+    replay_logger.setLevel(logging.DEBUG)
+    with SiteServer({}, port=0, compress=True) as server:
+        server.set_routes(snapshot.routes(server.url))
+        yield server.url, {a.path for a in snapshot.articles if not a.is_private}, log
+    replay_logger.removeHandler(log)
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    """A Redis key prefix of this test alone; its keys are deleted afterwards."""
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def _schema_url() -> str:
+    """A fresh schema in the PostgreSQL test database (dropped at interpreter exit is not needed: unique)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = make_url(POSTGRES_URL)
+    with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
+                         autocommit=True) as conn:  # fmt: skip
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def _drop(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    schema = parsed.query["options"].split("=", 1)[1]  # type: ignore[union-attr]
+    with psycopg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username,
+                         dbname=parsed.database, autocommit=True) as conn:  # fmt: skip
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    url = _schema_url()
+    yield url
+    _drop(url)
+
+
+def _start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    full = {**os.environ, **FAST_ENV, "COLUMNS": "200", **env}
+    full.pop("RASID_CONFIG", None)
+    return subprocess.Popen([sys.executable, "-m", "rasid.cli", *args], cwd=ROOT, env=full, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+
+def _shared_env(namespace: str) -> dict[str, str]:
+    from tests.conftest import REDIS_URL
+
+    return {"RASID_CRAWL__REDIS_URL": REDIS_URL, "RASID_CRAWL__REDIS_NAMESPACE": namespace, **WORKER_ENV}
+
+
+def _stored(url: str) -> tuple[Counter[tuple[str, str]], set[frozenset[tuple[str, str]]], int]:
+    """(articles per outlet and text, stories as sets of those, verdict rows).
+
+    An article is named by its outlet and text, not its URL: when one outlet serves one text under two URLs,
+    whichever is fetched first is stored (and the other counted as already stored), on one worker as on two.
+    """
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(ArticleRow.source, ArticleRow.content_hash, ArticleRow.story_id)).all()
+        verdicts = len(conn.execute(select(VerdictRow.article_id)).all())
+    engine.dispose()
+    stories: dict[int, set[tuple[str, str]]] = {}
+    for row in rows:
+        stories.setdefault(row.story_id, set()).add((row.source, row.content_hash))
+    return Counter((row.source, row.content_hash) for row in rows), {frozenset(s) for s in stories.values()}, verdicts
+
+
+def _article_requests(log: RequestLog, paths: set[str]) -> Counter[str]:
+    return Counter(p for p in log.paths if unquote(urlsplit(p).path) in paths)
+
+
+@pytest.fixture(scope="module")
+def one_worker(served) -> Iterator[tuple[Counter[str], set[frozenset[str]], int, Counter[str]]]:
+    """The reference: one ordinary crawl of the snapshot, without Redis, into its own schema."""
+    url, paths, log = served
+    db = _schema_url()
+    log.paths.clear()
+    result = rasid("crawl", "--snapshot", "--snapshot-url", url, "--db", db, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    yield (*_stored(db), _article_requests(log, paths))
+    _drop(db)
+
+
+def test_two_workers_fetch_each_page_once_and_store_what_one_worker_stores(
+    served, one_worker, namespace, database
+) -> None:
+    url, paths, log = served
+    reference, reference_stories, reference_verdicts, reference_requests = one_worker
+    env = _shared_env(namespace)
+    log.paths.clear()
+    seeder = _start("crawl", "--snapshot", "--snapshot-url", url, "--db", database, env=env)
+    time.sleep(1)
+    worker = _start("crawl", "--worker", "--snapshot", "--snapshot-url", url, "--db", database, env=env)
+    worker_out, worker_err = worker.communicate(timeout=300)
+    seeder_out, seeder_err = seeder.communicate(timeout=300)
+    assert seeder.returncode == 0, seeder_err[-3000:]
+    assert worker.returncode == 0, worker_err[-3000:]
+    requests = _article_requests(log, paths)
+    assert set(requests) == set(reference_requests)
+    assert [p for p, n in requests.items() if n > 1] == []  # each article page fetched by one worker only
+    stored, stories, verdicts = _stored(database)
+    assert stored == reference
+    assert max(stored.values()) == 1
+    assert verdicts == reference_verdicts == sum(reference.values())
+    assert stories == reference_stories
+    # Both really worked: each stored pages of its own (the summary's "pages" total).
+    for out in (seeder_out, worker_out):
+        total = next(line for line in out.splitlines() if "total" in line)
+        assert int(total.split("│")[2]) > 20, total
+
+
+def test_a_killed_workers_in_flight_requests_are_crawled_by_the_other(
+    served, one_worker, namespace, database
+) -> None:
+    import json
+
+    import redis
+
+    from crawler.frontier import Keys
+    from tests.conftest import REDIS_URL
+
+    url, paths, log = served
+    reference = one_worker[0]
+    env = _shared_env(namespace)
+    log.paths.clear()
+    seeder = _start("crawl", "--snapshot", "--snapshot-url", url, "--db", database, env=env)
+    time.sleep(1)
+    victim = _start("crawl", "--worker", "--snapshot", "--snapshot-url", url, "--db", database, env=env)
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = Keys(namespace)
+    victim_id = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the victim holds requests and the crawl is well on its way
+        for member in client.smembers(keys.workers):
+            beat = client.get(keys.beat(member.decode()))
+            if beat and json.loads(beat)["pid"] == victim.pid:
+                victim_id = member.decode()
+        if victim_id and client.hlen(keys.pending(victim_id)) >= 5 and len(log.paths) >= 80:
+            break
+        time.sleep(0.05)
+    assert victim_id is not None, "the worker never announced itself"
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate(timeout=30)
+    in_flight = {_url_of(data) for data in client.hvals(keys.pending(victim_id))}
+    assert in_flight, "the worker held no requests when it was killed"
+    seeder_out, seeder_err = seeder.communicate(timeout=300)
+    assert seeder.returncode == 0, seeder_err[-3000:]
+    stored, _, _ = _stored(database)
+    assert stored == reference  # nothing lost, nothing twice
+    engine = make_engine(database)
+    with engine.connect() as conn:
+        seen = set(conn.execute(select(SeenUrlRow.url)).scalars())
+    engine.dispose()
+    # Every request the dead worker held was crawled to the end by the other: its URL is in the seen store
+    # (article pages) or was asked for again after the kill (listings, failures).
+    lost = {u for u in in_flight if u not in seen and unquote(urlsplit(u).path) in paths}
+    assert lost == set()
+    assert not client.exists(keys.pending(victim_id))  # its pending copies were claimed
+
+
+def _url_of(data: bytes) -> str:
+    import pickle
+
+    return str(pickle.loads(data)["url"])  # noqa: S301 - the test's own Redis
