@@ -12,6 +12,7 @@ closes it once the queue has stayed empty with no worker busy for ``crawl.worker
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import warnings
 from collections.abc import AsyncIterator
@@ -52,6 +53,8 @@ class SharedScheduler(Scheduler):
     idle_since: float | None
     awaiting: dict[str, str]  # fingerprint -> URL of article requests waiting for their batch to be stored
     loop: Any
+    stop_beating: threading.Event
+    beating: threading.Thread
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
@@ -76,6 +79,11 @@ class SharedScheduler(Scheduler):
         super().open(spider)
         self.frontier = Frontier(self.server, self.keys, spider, self.queue, self.beat_seconds)
         self.frontier.beat(self.worker, busy=True, fetched=0)
+        # The heartbeat has a thread of its own: extraction or a slow batch write can hold the reactor for
+        # longer than a heartbeat lives, and a live worker taken for dead would have its requests re-queued.
+        self.stop_beating = threading.Event()
+        self.beating = threading.Thread(target=self._beat_forever, name="rasid-heartbeat", daemon=True)
+        self.beating.start()
         self.loop = task.LoopingCall(self.tick)
         self.loop.start(self.beat_seconds, now=False)
         logger.info(
@@ -83,6 +91,8 @@ class SharedScheduler(Scheduler):
         )
 
     def close(self, reason: str) -> None:
+        self.stop_beating.set()
+        self.beating.join(timeout=self.beat_seconds)  # no beat may land after the goodbye below
         if self.loop.running:
             self.loop.stop()
         finished = reason == "finished"
@@ -115,10 +125,19 @@ class SharedScheduler(Scheduler):
         else:
             self.frontier.release(self.worker, [fingerprint])
 
+    def _beat_forever(self) -> None:
+        while not self.stop_beating.wait(self.beat_seconds):
+            try:
+                self.frontier.beat(self.worker, busy=self.busy, fetched=self.fetched)
+            except Exception:  # noqa: BLE001 - Redis away for a moment: the next beat tries again
+                logger.warning(
+                    "worker %s: heartbeat failed; trying again in %gs", self.worker, self.beat_seconds
+                )
+                logger.debug("heartbeat failure", exc_info=True)
+
     def tick(self) -> None:
-        """Each heartbeat: beat, drop the pending copies of stored articles, bring back dead workers' requests."""
+        """Every heartbeat, in the reactor: drop pending copies of stored articles, recover dead workers'."""
         try:
-            self.frontier.beat(self.worker, busy=self.busy, fetched=self.fetched)
             seen_urls = self._seen_urls()
             if self.awaiting and seen_urls is not None:
                 stored = seen_urls(list(set(self.awaiting.values())))
@@ -128,8 +147,10 @@ class SharedScheduler(Scheduler):
                     del self.awaiting[fingerprint]
             self.frontier.recover(seen_urls)
         except Exception:  # noqa: BLE001 - a Redis or database hiccup costs one beat, not the crawl
-            logger.warning("worker %s: heartbeat failed; trying again in %gs", self.worker, self.beat_seconds)
-            logger.debug("heartbeat failure", exc_info=True)
+            logger.warning(
+                "worker %s: pending bookkeeping failed; trying again in %gs", self.worker, self.beat_seconds
+            )
+            logger.debug("pending bookkeeping failure", exc_info=True)
 
     def spider_idle(self, spider: Spider) -> None:
         """Stay open while work may still come: from the queue, from busy workers, from dead workers."""
