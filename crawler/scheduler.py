@@ -37,6 +37,8 @@ warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module=r"sc
 
 #: A custom Scrapy signal, sent by FrontierMiddleware when a response's callback has finished.
 request_done = object()
+#: Request meta key naming the fingerprint of the listing a link came from, until the link is queued.
+PARENT = "rasid_listing"
 
 
 class SharedScheduler(Scheduler):
@@ -52,6 +54,8 @@ class SharedScheduler(Scheduler):
     busy: bool  # as the heartbeat says: False from spider_idle until the next pop
     idle_since: float | None
     awaiting: dict[str, str]  # fingerprint -> URL of article requests waiting for their batch to be stored
+    unqueued: dict[str, int]  # fingerprint -> links of that listing not yet on the shared queue
+    listed: set[str]  # listings whose callback has finished (all their links counted in unqueued)
     loop: Any
     stop_beating: threading.Event
     beating: threading.Thread
@@ -69,6 +73,8 @@ class SharedScheduler(Scheduler):
         instance.busy = True
         instance.idle_since = None
         instance.awaiting = {}
+        instance.unqueued = {}
+        instance.listed = set()
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(instance.done, signal=request_done)
         return instance  # type: ignore[no-any-return]
@@ -117,13 +123,34 @@ class SharedScheduler(Scheduler):
             self.frontier.hold(self.worker, self._fingerprint(request), request)
         return request
 
-    def done(self, request: Request, stored_later: bool) -> None:
-        """A response's callback finished: its pending copy goes now, or once its page is stored."""
+    def enqueue_request(self, request: Request) -> bool:
+        parent = request.meta.pop(PARENT, None)  # popped before scrapy-redis serialises the request
+        queued: bool = super().enqueue_request(request)
+        if parent is not None:
+            self._count_link(parent, -1)
+        return queued
+
+    def done(self, request: Request, stored_later: bool, links: int) -> None:
+        """A response's callback finished: its pending copy goes once its page is stored or its links queued.
+
+        Scrapy hands a callback's output to the engine from a queue of its own, so the last link may reach
+        the shared queue a moment after the callback ends: ``links`` says how many to wait for.
+        """
         fingerprint = self._fingerprint(request)
         if stored_later:
             self.awaiting[fingerprint] = request.url
         else:
-            self.frontier.release(self.worker, [fingerprint])
+            self.listed.add(fingerprint)
+            self._count_link(fingerprint, links)
+
+    def _count_link(self, fingerprint: str, change: int) -> None:
+        left = self.unqueued.get(fingerprint, 0) + change
+        if left or fingerprint not in self.listed:
+            self.unqueued[fingerprint] = left
+            return
+        self.unqueued.pop(fingerprint, None)
+        self.listed.discard(fingerprint)
+        self.frontier.release(self.worker, [fingerprint])
 
     def _beat_forever(self) -> None:
         while not self.stop_beating.wait(self.beat_seconds):
@@ -192,15 +219,33 @@ class FrontierMiddleware:
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        items = False
+        parent = self._fingerprint(response)
+        items, links = False, 0
         async for value in result:
-            items = items or not isinstance(value, Request)
+            if isinstance(value, Request):
+                value.meta[PARENT] = parent
+                links += 1
+            else:
+                items = True
             yield value
-        self.crawler.signals.send_catch_log(signal=request_done, request=response.request, stored_later=items)
+        self._done(response, items, links)
 
     def process_spider_output(self, response: Response, result: Any) -> Any:
-        items = False
+        parent = self._fingerprint(response)
+        items, links = False, 0
         for value in result:
-            items = items or not isinstance(value, Request)
+            if isinstance(value, Request):
+                value.meta[PARENT] = parent
+                links += 1
+            else:
+                items = True
             yield value
-        self.crawler.signals.send_catch_log(signal=request_done, request=response.request, stored_later=items)
+        self._done(response, items, links)
+
+    def _fingerprint(self, response: Response) -> str:
+        return self.crawler.request_fingerprinter.fingerprint(response.request).hex()  # type: ignore[union-attr,arg-type]
+
+    def _done(self, response: Response, items: bool, links: int) -> None:
+        self.crawler.signals.send_catch_log(
+            signal=request_done, request=response.request, stored_later=items, links=links
+        )

@@ -132,8 +132,8 @@ def _shared_env(namespace: str) -> dict[str, str]:
     return {"RASID_CRAWL__REDIS_URL": REDIS_URL, "RASID_CRAWL__REDIS_NAMESPACE": namespace, **WORKER_ENV}
 
 
-#: A stored article: canonical URL, outlet, content hash, story.
-Row = tuple[str, str, str, int]
+#: A stored article: canonical URL, outlet, content hash, story, URL.
+Row = tuple[str, str, str, int, str]
 
 
 def _stored(url: str) -> tuple[list[Row], int]:
@@ -141,7 +141,13 @@ def _stored(url: str) -> tuple[list[Row], int]:
     engine = make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(ArticleRow.canonical_url, ArticleRow.source, ArticleRow.content_hash, ArticleRow.story_id)
+            select(
+                ArticleRow.canonical_url,
+                ArticleRow.source,
+                ArticleRow.content_hash,
+                ArticleRow.story_id,
+                ArticleRow.url,
+            )
         ).all()
         verdicts = len(conn.execute(select(VerdictRow.article_id)).all())
     engine.dispose()
@@ -258,7 +264,11 @@ def test_a_killed_workers_in_flight_requests_are_crawled_by_the_other(
     seeder_out, seeder_err = seeder.communicate(timeout=300)
     assert seeder.returncode == 0, seeder_err[-3000:]
     stored, _ = _stored(database)
-    assert _same_articles_and_stories(stored, reference)[:2] == (set(), set()), seeder_err[-3000:]
+    missing = _same_articles_and_stories(stored, reference)[1]
+    pages = {row[0]: row[4] for row in reference}
+    asked = {pages[m]: _article_requests(log, {unquote(urlsplit(pages[m]).path)}) for m in missing}
+    held = {pages[m] in in_flight for m in missing}
+    assert missing == set(), f"{asked} in flight: {held} {seeder_err[-3000:]}"
     assert len(stored) == len(reference)  # nothing lost, nothing twice
     engine = make_engine(database)
     with engine.connect() as conn:
@@ -275,3 +285,76 @@ def _url_of(data: bytes) -> str:
     import pickle
 
     return str(pickle.loads(data)["url"])  # noqa: S301 - the test's own Redis
+
+
+def test_seeding_fills_the_queue_that_status_shows_and_seeding_again_adds_nothing(
+    served, namespace, tmp_path
+) -> None:
+    import json
+
+    url = served[0]
+    db = f"sqlite:///{tmp_path / 'rasid.db'}"
+    env = _shared_env(namespace)
+    first = rasid("crawl", "--seed-only", "--snapshot", "--snapshot-url", url, "--db", db, env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    pushed = int(first.stdout.split("seeded the shared queue: ")[1].split()[0])
+    assert pushed >= 25  # at least one entry point per snapshot outlet
+    status = rasid("status", "--json", "--db", db, env=env)
+    assert status.returncode == 0, status.stderr[-2000:]
+    frontier = json.loads(status.stdout)["frontier"]
+    assert (frontier["namespace"], frontier["queued"], frontier["workers"]) == (namespace, pushed, [])
+    # The crawl is still to do (its queue is full): a second seeding joins it instead of starting over.
+    again = rasid("crawl", "--seed-only", "--snapshot", "--snapshot-url", url, "--db", db, env=env)
+    assert "seeded the shared queue: 0 entry points" in again.stdout
+    shown = rasid("status", "--db", db, env=env)
+    assert f"shared queue {namespace}: {pushed} requests queued, 0 workers" in shown.stdout
+
+
+def test_the_daemons_crawl_child_only_seeds_when_seed_only_is_set(served, namespace, tmp_path) -> None:
+    import json
+
+    import redis
+
+    from config.settings import CrawlSettings, ScheduleSettings, Settings
+    from crawler.frontier import Keys
+    from snapshot.build import build_snapshot
+    from storage.repository import Repository
+    from tests.conftest import REDIS_URL
+
+    url = served[0]
+    db = f"sqlite:///{tmp_path / 'rasid.db'}"
+    sources_file = tmp_path / "sources.yaml"
+    build_snapshot(served_data(), size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED).write_sources_yaml(
+        sources_file, url
+    )
+    settings = Settings(
+        database_url=db,
+        crawl=CrawlSettings(redis_url=REDIS_URL, redis_namespace=namespace, allow_private_addresses=True),
+        schedule=ScheduleSettings(seed_only=True),
+    )
+    repository = Repository(make_engine(db, create=True))
+    repository.prepare(create=True)
+    run_id = repository.start_run(["bbc", "skynews"], job="crawl")
+    request = {"settings": json.loads(settings.to_json()), "run_id": run_id, "sources_file": str(sources_file),
+               "sources": ["bbc", "skynews"], "snapshot": True}  # fmt: skip
+    child = subprocess.run([sys.executable, "-m", "rasid.crawl_process"], input=json.dumps(request), text=True,
+                           capture_output=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert child.returncode == 0, child.stderr[-2000:]
+    queued = redis.Redis.from_url(REDIS_URL).zcard(Keys(namespace).queue)
+    assert queued >= 2  # each source's entry points, and nothing fetched
+    run = next(r for r in repository.runs(limit=5) if r.run_id == run_id)
+    assert (run.outcome, run.summary.pages_fetched) == ("ok", 0)
+
+
+def served_data() -> Path:
+    from tests.conftest import SHARED_DATA
+
+    return SHARED_DATA
+
+
+def test_a_worker_without_a_shared_queue_is_one_line_and_exit_code_2(tmp_path) -> None:
+    result = rasid("crawl", "--worker", "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: --worker needs a shared queue: set crawl.redis_url (RASID_CRAWL__REDIS_URL)"
+    )
