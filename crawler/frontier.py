@@ -232,8 +232,11 @@ class Frontier:
     # -- seeding ----------------------------------------------------------------------------------
 
     def is_idle(self) -> bool:
-        """No queued request and no live worker: the last crawl is over (or never began)."""
-        return len(self.queue) == 0 and not self.beats()
+        """No queued request and no busy worker: the last crawl is over (or never began).
+
+        Idle workers may be waiting (under systemd they are restarted to wait for the next crawl).
+        """
+        return len(self.queue) == 0 and not any(beat.busy for beat in self.beats())
 
     def seed(self, requests: Iterable[Request]) -> int:
         """Put the entry points on the queue; a new crawl forgets the last one's fingerprints first."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crawler.robots import ORDER as ROBOTS_RECHECK_ORDER
 from crawler.urlpolicy import ORDER as URL_POLICY_ORDER
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False, shared: bool = True
             "crawler.retry.BackoffRetryMiddleware": 550,
             "crawler.redirects.RedirectLoopMiddleware": 610,
             "crawler.urlpolicy.UrlPolicyMiddleware": URL_POLICY_ORDER,
+            # Scrapy lets requests that waited for robots.txt past unchecked (crawler/robots.py).
+            "crawler.robots.RobotsRecheckMiddleware": ROBOTS_RECHECK_ORDER,
         },
         "DOWNLOAD_HANDLERS": DISABLED_DOWNLOAD_HANDLERS,
         # The snapshot is our own server on 127.0.0.1: its address is exempt from the internal-address check.

@@ -358,3 +358,23 @@ def test_a_worker_without_a_shared_queue_is_one_line_and_exit_code_2(tmp_path) -
     assert result.stderr.strip() == (
         "error: --worker needs a shared queue: set crawl.redis_url (RASID_CRAWL__REDIS_URL)"
     )
+
+
+def test_a_new_crawl_is_seeded_whole_while_idle_workers_wait_but_joins_a_busy_one(served, namespace) -> None:
+    from config.settings import CrawlSettings, Settings
+    from crawler.frontier import open_frontier, seed
+    from crawler.spiders.news import NewsSpider
+    from snapshot.build import build_snapshot
+    from tests.conftest import REDIS_URL
+
+    sources = build_snapshot(served_data(), size=SNAPSHOT_SIZE, seed=SNAPSHOT_SEED).sources(served[0])
+    settings = Settings(crawl=CrawlSettings(redis_url=REDIS_URL, redis_namespace=namespace))
+    first = seed(settings, sources, None)
+    assert first >= len(sources)
+    frontier = open_frontier(settings, NewsSpider(sources=sources))
+    frontier.queue.clear()  # the crawl took everything; its fingerprints stay in the duplicate filter
+    frontier.beat("waiting-worker", busy=False, fetched=first)
+    assert seed(settings, sources, None) == first  # a new crawl: yesterday's fingerprints forgotten
+    frontier.queue.clear()
+    frontier.beat("waiting-worker", busy=True, fetched=first)
+    assert seed(settings, sources, None) == 0  # a crawl in progress: its entry points are in already
