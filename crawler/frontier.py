@@ -12,6 +12,7 @@ with the namespace, so two deployments on one Redis never meet.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -38,6 +39,23 @@ logger = logging.getLogger(__name__)
 BEATS_TO_LIVE = 3
 #: Seconds a recovery may take before another worker may try it (one recovery at a time).
 RECOVERY_LOCK_SECONDS = 60
+
+#: scrapy-redis pops a request in one command; keeping the pending copy in a second one lost the request
+#: of a worker killed in between. One script: pop the best request and keep its copy, keyed by its sha1.
+POP_AND_HOLD = """
+local found = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #found == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+redis.call('HSET', KEYS[2], redis.sha1hex(found[1]), found[1])
+return found[1]
+"""
+#: scrapy-redis marks a link seen (SADD to its dupefilter) and queues it (ZADD) in two commands: a worker
+#: killed between them lost the link for good, since every later listing of it counts as a duplicate.
+SEEN_AND_PUSH = """
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +145,8 @@ class Frontier:
         self.queue = queue  # a scrapy_redis.queue.PriorityQueue on keys.queue
         self.dupefilter = RFPDupeFilter(server, keys.dupefilter)
         self.beat_seconds = beat_seconds
+        self._pop_and_hold = server.register_script(POP_AND_HOLD)
+        self._seen_and_push = server.register_script(SEEN_AND_PUSH)
 
     # -- one worker's own keys --------------------------------------------------------------------
 
@@ -147,9 +167,21 @@ class Frontier:
         pipe.set(self.keys.beat(worker), value, ex=ttl)
         pipe.execute()
 
-    def hold(self, worker: str, fingerprint: str, request: Request) -> None:
-        """Keep a copy of a popped request until it is done, so a dead worker's requests can come back."""
-        self.server.hset(self.keys.pending(worker), fingerprint, encode(request, self.spider))
+    def pop(self, worker: str) -> tuple[str, Request] | None:
+        """The next request, with the key of the copy kept in this worker's pending hash until it is done."""
+        data = self._pop_and_hold(keys=[self.keys.queue, self.keys.pending(worker)])
+        if data is None:
+            return None
+        raw = _bytes(data)
+        return hashlib.sha1(raw).hexdigest(), decode(raw, self.spider)  # noqa: S324 - a key, not a secret
+
+    def push(self, request: Request, fingerprint: str | None) -> bool:
+        """Queue a request unless its fingerprint is seen (None: never filtered); the two in one step."""
+        queued = self._seen_and_push(
+            keys=[self.keys.dupefilter, self.keys.queue],
+            args=[fingerprint or "", -request.priority, encode(request, self.spider)],
+        )
+        return bool(queued)
 
     def release(self, worker: str, fingerprints: Iterable[str]) -> None:
         done = list(fingerprints)

@@ -39,6 +39,8 @@ warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module=r"sc
 request_done = object()
 #: Request meta key naming the fingerprint of the listing a link came from, until the link is queued.
 PARENT = "rasid_listing"
+#: Request meta key of a popped request's copy in the worker's pending hash.
+PENDING = "rasid_pending"
 
 
 class SharedScheduler(Scheduler):
@@ -113,19 +115,32 @@ class SharedScheduler(Scheduler):
         super().close(reason)
 
     def next_request(self) -> Request | None:
-        request = super().next_request()
-        if request is not None:
-            self.fetched += 1
-            self.idle_since = None
-            if not self.busy:
-                self.busy = True
-                self.frontier.beat(self.worker, busy=True, fetched=self.fetched)
-            self.frontier.hold(self.worker, self._fingerprint(request), request)
+        popped = self.frontier.pop(self.worker)
+        if popped is None:
+            return None
+        key, request = popped
+        request.meta[PENDING] = key
+        self.fetched += 1
+        self.idle_since = None
+        if not self.busy:
+            self.busy = True
+            self.frontier.beat(self.worker, busy=True, fetched=self.fetched)
+        if self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
     def enqueue_request(self, request: Request) -> bool:
-        parent = request.meta.pop(PARENT, None)  # popped before scrapy-redis serialises the request
-        queued: bool = super().enqueue_request(request)
+        """scrapy-redis's enqueue (its dupefilter's fingerprint, its queue), with seen-and-push in one step."""
+        parent = request.meta.pop(PARENT, None)  # popped before the request is serialised
+        # A retry or a redirect carries the key of the request it replaces, popped here: once it is on the
+        # queue (and gets a pending copy of its own when popped), the one it replaces is done.
+        replaces = request.meta.pop(PENDING, None)
+        fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
+        queued = self.frontier.push(request, fingerprint)
+        if queued and self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        if replaces is not None:
+            self.frontier.release(self.worker, [replaces])
         if parent is not None:
             self._count_link(parent, -1)
         return queued
@@ -136,12 +151,14 @@ class SharedScheduler(Scheduler):
         Scrapy hands a callback's output to the engine from a queue of its own, so the last link may reach
         the shared queue a moment after the callback ends: ``links`` says how many to wait for.
         """
-        fingerprint = self._fingerprint(request)
+        key = request.meta.get(PENDING)
+        if key is None:  # not taken from the shared queue (robots.txt): nothing pending
+            return
         if stored_later:
-            self.awaiting[fingerprint] = request.url
+            self.awaiting[key] = request.url
         else:
-            self.listed.add(fingerprint)
-            self._count_link(fingerprint, links)
+            self.listed.add(key)
+            self._count_link(key, links)
 
     def _count_link(self, fingerprint: str, change: int) -> None:
         left = self.unqueued.get(fingerprint, 0) + change
@@ -194,9 +211,6 @@ class SharedScheduler(Scheduler):
             raise DontCloseSpider
         logger.info("worker %s: the shared queue stayed empty for %gs; done", self.worker, self.idle_close)
 
-    def _fingerprint(self, request: Request) -> str:
-        return self.crawler.request_fingerprinter.fingerprint(request).hex()  # type: ignore[union-attr]
-
     def _seen_urls(self) -> Any:
         return getattr(self.spider, "seen_urls", None)
 
@@ -219,11 +233,12 @@ class FrontierMiddleware:
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        parent = self._fingerprint(response)
+        parent = response.request.meta.get(PENDING) if response.request is not None else None
         items, links = False, 0
         async for value in result:
             if isinstance(value, Request):
-                value.meta[PARENT] = parent
+                if parent is not None:
+                    value.meta[PARENT] = parent
                 links += 1
             else:
                 items = True
@@ -231,19 +246,17 @@ class FrontierMiddleware:
         self._done(response, items, links)
 
     def process_spider_output(self, response: Response, result: Any) -> Any:
-        parent = self._fingerprint(response)
+        parent = response.request.meta.get(PENDING) if response.request is not None else None
         items, links = False, 0
         for value in result:
             if isinstance(value, Request):
-                value.meta[PARENT] = parent
+                if parent is not None:
+                    value.meta[PARENT] = parent
                 links += 1
             else:
                 items = True
             yield value
         self._done(response, items, links)
-
-    def _fingerprint(self, response: Response) -> str:
-        return self.crawler.request_fingerprinter.fingerprint(response.request).hex()  # type: ignore[union-attr,arg-type]
 
     def _done(self, response: Response, items: bool, links: int) -> None:
         self.crawler.signals.send_catch_log(
