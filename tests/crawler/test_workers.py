@@ -378,3 +378,12 @@ def test_a_new_crawl_is_seeded_whole_while_idle_workers_wait_but_joins_a_busy_on
     frontier.queue.clear()
     frontier.beat("waiting-worker", busy=True, fetched=first)
     assert seed(settings, sources, None) == 0  # a crawl in progress: its entry points are in already
+
+
+def test_workers_started_together_on_a_new_database_all_start(database) -> None:
+    script = "import sys; from storage.db import make_engine; from storage.repository import Repository; "
+    script += "Repository(make_engine(sys.argv[1])).prepare(create=True)"
+    starts = [subprocess.Popen([sys.executable, "-c", script, database], cwd=ROOT, stderr=subprocess.PIPE,
+                               text=True) for _ in range(4)]  # fmt: skip
+    errors = [start.communicate(timeout=120)[1] for start in starts]
+    assert [start.returncode for start in starts] == [0, 0, 0, 0], errors
