@@ -257,6 +257,9 @@ def test_a_killed_workers_in_flight_requests_are_crawled_by_the_other(
             break
         time.sleep(0.05)
     assert victim_id is not None, "the worker never announced itself"
+    status = rasid("status", "--json", "--db", database, env=env)
+    shown = {w["worker"]: w for w in json.loads(status.stdout)["frontier"]["workers"]}
+    assert victim_id in shown and shown[victim_id]["pid"] == victim.pid, status.stdout[-2000:]
     victim.send_signal(signal.SIGKILL)
     victim.communicate(timeout=30)
     in_flight = {_url_of(data) for data in client.hvals(keys.pending(victim_id))}
