@@ -83,6 +83,19 @@ class CrawlSettings(BaseModel):
         description="scrapy-redis shared frontier for crawling from many machines; a secret (it may hold a"
         " password)",
     )
+    redis_namespace: str = Field(
+        "rasid",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="prefix of every Redis key of the shared frontier: two deployments on one Redis differ here",
+    )
+    worker_heartbeat: float = Field(
+        10.0, gt=0, description="seconds between a shared-frontier worker's heartbeats; 3 missed = dead"
+    )
+    worker_idle_close: float = Field(
+        15.0,
+        ge=0,
+        description="seconds a worker waits on an empty shared queue, no worker busy, before it stops",
+    )
     allow_private_addresses: bool = Field(
         False,
         description="fetch loopback, private and link-local addresses; only for servers of our own on"
@@ -170,6 +183,11 @@ class ScheduleSettings(BaseModel):
     )
     heartbeat: Duration = Field(
         timedelta(seconds=10), description="how often the daemon writes it is alive, for `rasid status`"
+    )
+    seed_only: bool = Field(
+        False,
+        description="with crawl.redis_url: a scheduled crawl only seeds the shared queue, and `rasid crawl"
+        " --worker` processes crawl it",
     )
     log_level: str = Field(
         "INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="the daemon's log level on stderr"

@@ -1,16 +1,27 @@
-"""One line when a host's robots.txt cannot be read, since Scrapy then crawls the host as if it allowed all.
+"""Robots.txt beyond Scrapy's ``RobotsTxtMiddleware``: a line when it cannot be read, and a second check.
 
-Scrapy's ``RobotsTxtMiddleware`` parses whatever a robots.txt request returns (a 500 page included) and,
-when the download fails (too large, timed out, refused), allows everything; its own log line carries a
-traceback and is silenced in ``crawler.runner``. This middleware only watches those requests, through
-the public downloader-middleware hooks, and says what happened in one line per host.
+- ``RobotsTxtReportMiddleware``: Scrapy parses whatever a robots.txt request returns (a 500 page included)
+  and, when the download fails (too large, timed out, refused), allows everything; its own log line carries
+  a traceback and is silenced in ``crawler.runner``. This one watches those requests through the public
+  downloader-middleware hooks and says what happened in one line per host.
+- ``RobotsRecheckMiddleware``: Scrapy's middleware (2.13+, asyncio reactor) makes every request to a host
+  wait for that host's robots.txt on one Deferred, each through ``Deferred.asFuture``; the callback that
+  resolves the first waiter returns None, so every later waiter gets None, which Scrapy reads as "no
+  robots.txt: all allowed". A crawl whose first requests to a host are several pages at once (a worker
+  joining a shared crawl mid-way, a direct fetch of several URLs) fetched pages robots.txt disallows. This
+  one keeps each host's parser as Scrapy's public ``robots_parsed`` signal hands it over, and checks each
+  request again.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.httpobj import urlparse_cached
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -20,7 +31,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Below BackoffRetryMiddleware (550) in the response path: a robots.txt answer is judged after its retries.
-ORDER = 540
+REPORT_ORDER = 540
+#: Right after Scrapy's RobotsTxtMiddleware (100), so its own refusals come first and are counted once.
+RECHECK_ORDER = 101
 
 
 class RobotsTxtReportMiddleware:
@@ -61,3 +74,37 @@ class RobotsTxtReportMiddleware:
 
 def _is_robots(request: Request) -> bool:
     return bool(request.meta.get("dont_obey_robotstxt")) and urlsplit(request.url).path == "/robots.txt"
+
+
+class RobotsRecheckMiddleware:
+    """Refuses what the host's parsed robots.txt disallows, whatever Scrapy's middleware let through."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.stats = crawler.stats
+        self.useragent = settings.get("ROBOTSTXT_USER_AGENT") or None
+        self.default_useragent = settings.get("USER_AGENT")
+        self.parsers: dict[str, Any] = {}  # netloc -> Scrapy's RobotParser
+        crawler.signals.connect(self._parsed, signal=signals.robots_parsed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsRecheckMiddleware:
+        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def _parsed(self, robotparser: Any, request: Request) -> None:
+        self.parsers[urlparse_cached(request).netloc] = robotparser
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("dont_obey_robotstxt"):
+            return
+        parser = self.parsers.get(urlparse_cached(request).netloc)
+        if parser is None:
+            return
+        useragent = self.useragent or request.headers.get(b"User-Agent", self.default_useragent)
+        if not parser.allowed(request.url, useragent):
+            logger.debug("forbidden by robots.txt (second check): %s", request.url)
+            if self.stats is not None:
+                self.stats.inc_value("robotstxt/forbidden")
+            raise IgnoreRequest("Forbidden by robots.txt")

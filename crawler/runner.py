@@ -82,14 +82,22 @@ def run_crawl(
     max_age_days: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     run_id: int | None = None,
+    worker: bool = False,
 ) -> CrawlResult:
     """Crawl ``sources`` into ``repository`` (opened by ``rasid.app``); ``max_age_days`` None: no window.
 
     ``run_id`` is a run the daemon already recorded as started; without it the crawl records its own.
+    With ``crawl.redis_url`` the sources' entry points go on the shared queue first (unless ``worker``:
+    a worker only takes from it), and this process works the queue until it stays empty.
     """
     from crawler.pipelines import Destination
 
-    _check_redis(settings)
+    check_redis(settings)
+    shared = settings.crawl.redis_url is not None
+    if shared and not worker:
+        from crawler.frontier import seed
+
+        seed(settings, sources, repository.seen_urls)
     if run_id is None:
         run_id = repository.start_run([s.name for s in sources], snapshot=snapshot)
     destination = Destination(repository=repository, classifier=classifier, run_id=run_id)
@@ -108,6 +116,8 @@ def run_crawl(
             destination=destination,
             validators=repository.listing_validators(s.name for s in sources),
             max_pages_per_source=settings.crawl.max_pages_per_source,
+            shared=shared,
+            seeded=shared,
         )
     except BaseException:  # Ctrl-C before Scrapy's own handler was in place: the run is not left "running"
         repository.finish_run(run_id, summarize(stats, [s.name for s in sources]), INTERRUPTED)
@@ -158,7 +168,7 @@ def _save_validators(repository: Repository, spider: Any, stats: dict[str, Any],
     logger.debug("saved %d listing validators", saved)
 
 
-def _check_redis(settings: Settings) -> None:
+def check_redis(settings: Settings) -> None:
     """With a shared frontier, one ping first: an unusable Redis is one line, not a traceback mid-crawl."""
     if settings.crawl.redis_url is None:
         return
@@ -217,6 +227,7 @@ def _run(
     on_page: Callable[[Page], None] | None = None,
     stats_out: dict[str, Any] | None = None,
     destination: Destination | None = None,
+    shared: bool = False,
     **spider_kwargs: Any,
 ) -> str:
     """One CrawlerProcess with the NewsSpider; returns its close reason, its stats go into ``stats_out``.
@@ -234,7 +245,7 @@ def _run(
     logging.disable(logging.INFO)  # Scrapy's start-up banner (versions, settings) is not ours to show
     try:
         process = CrawlerProcess(
-            {**to_scrapy(settings, snapshot=snapshot), "LOG_INSTALL_ROOT_HANDLER": False}
+            {**to_scrapy(settings, snapshot=snapshot, shared=shared), "LOG_INSTALL_ROOT_HANDLER": False}
         )
     finally:
         logging.disable(logging.NOTSET)

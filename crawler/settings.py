@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crawler.robots import ORDER as ROBOTS_REPORT_ORDER
+from crawler.robots import RECHECK_ORDER as ROBOTS_RECHECK_ORDER
+from crawler.robots import REPORT_ORDER as ROBOTS_REPORT_ORDER
 from crawler.urlpolicy import ORDER as URL_POLICY_ORDER
 
 if TYPE_CHECKING:
@@ -29,8 +30,11 @@ PIPELINE = "crawler.pipelines.StorePipeline"
 DISABLED_DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
 
-def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
-    """The Scrapy settings dict for one crawl; ``snapshot`` relaxes limits meant for real outlets only."""
+def to_scrapy(settings: Settings, *, snapshot: bool = False, shared: bool = True) -> dict[str, Any]:
+    """The Scrapy settings dict for one crawl; ``snapshot`` relaxes limits meant for real outlets only.
+
+    ``shared=False`` keeps even a configured Redis frontier out (a source check, a direct fetch).
+    """
     crawl = settings.crawl
     per_domain = crawl.concurrent_requests_per_domain
     delay = crawl.download_delay
@@ -65,6 +69,8 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
             "crawler.robots.RobotsTxtReportMiddleware": ROBOTS_REPORT_ORDER,
             "crawler.redirects.RedirectLoopMiddleware": 610,
             "crawler.urlpolicy.UrlPolicyMiddleware": URL_POLICY_ORDER,
+            # Scrapy lets requests that waited for robots.txt past unchecked (crawler/robots.py).
+            "crawler.robots.RobotsRecheckMiddleware": ROBOTS_RECHECK_ORDER,
         },
         "DOWNLOAD_HANDLERS": DISABLED_DOWNLOAD_HANDLERS,
         # The snapshot is our own server on 127.0.0.1: its address is exempt from the internal-address check.
@@ -84,14 +90,23 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False) -> dict[str, Any]:
         "DEPTH_PRIORITY": 0,
         "DNS_TIMEOUT": min(crawl.download_timeout, 20.0),
     }
-    if crawl.redis_url:
-        # A shared frontier (and dupefilter) in Redis, so several machines can split one crawl.
+    if crawl.redis_url and shared:
+        # A shared frontier: scrapy-redis's queue and dupefilter under the crawl's namespace, with
+        # heartbeats and pending copies of in-flight requests (crawler.scheduler), so several workers on
+        # several machines split one crawl and a dead worker's requests come back.
+        namespace = crawl.redis_namespace
         values.update(
             {
-                "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+                "SCHEDULER": "crawler.scheduler.SharedScheduler",
                 "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-                "SCHEDULER_PERSIST": False,
+                "SCHEDULER_PERSIST": True,  # the queue outlives any one worker; seeding a new crawl resets it
+                "SCHEDULER_QUEUE_KEY": f"{namespace}:requests",
+                "SCHEDULER_DUPEFILTER_KEY": f"{namespace}:dupefilter",
                 "REDIS_URL": crawl.redis_url.get_secret_value(),
+                "SPIDER_MIDDLEWARES": {"crawler.scheduler.FrontierMiddleware": 50},
+                "RASID_REDIS_NAMESPACE": namespace,
+                "RASID_WORKER_HEARTBEAT": crawl.worker_heartbeat,
+                "RASID_WORKER_IDLE_CLOSE": crawl.worker_idle_close,
             }
         )
     return values

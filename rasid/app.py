@@ -73,11 +73,13 @@ def crawl(
     on_progress: Callable[[Progress], None] | None = None,
     run_id: int | None = None,
     classifier: KeywordClassifier | None = None,
+    worker: bool = False,
 ) -> CrawlResult:
     """One crawl run of ``sources`` into ``repository``, by default the configured database (made if new).
 
     ``run_id`` is a run the daemon already recorded as started; without it the crawl records its own.
     ``classifier`` is one the caller built already (to refuse a broken keywords file before anything else).
+    ``worker``: with a shared frontier, only take from its queue (another process seeds it).
     """
     from crawler.runner import run_crawl
 
@@ -91,4 +93,18 @@ def crawl(
         max_age_days=max_age_days,
         on_progress=on_progress,
         run_id=run_id,
+        worker=worker,
     )
+
+
+def seed(settings: Settings, sources: tuple[Source, ...], repository: Repository | None = None) -> int:
+    """Put the sources' entry points on the shared queue (``crawl.redis_url``) for the workers to crawl."""
+    from config.settings import ConfigError
+    from crawler.frontier import seed as seed_queue
+    from crawler.runner import check_redis
+
+    if settings.crawl.redis_url is None:
+        raise ConfigError("seeding needs a shared queue: set crawl.redis_url (RASID_CRAWL__REDIS_URL)")
+    check_redis(settings)
+    repository = repository or open_repository(settings, create=True)
+    return seed_queue(settings, sources, repository.seen_urls)

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from config.settings import Settings
+    from config.sources import Source
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ def main() -> int:
     snapshot = bool(request["snapshot"])
     try:
         sources = select_sources(load_sources(Path(request["sources_file"])), request["sources"])
+        if settings.schedule.seed_only and settings.crawl.redis_url is not None:
+            return _seed_only(settings, sources, int(request["run_id"]))
         result = crawl(
             settings,
             sources,
@@ -132,6 +135,18 @@ def main() -> int:
         sys.stderr.write(f"crawl run {request['run_id']}: {type(exc).__name__}: {exc}\n")
         return 1
     return 0 if result.status == "ok" else 1
+
+
+def _seed_only(settings: Settings, sources: tuple[Source, ...], run_id: int) -> int:
+    """The daemon's run when workers crawl: the entry points go on the shared queue, and the run is "ok"."""
+    from rasid.app import open_repository, seed
+    from storage.records import RunSummary
+
+    repository = open_repository(settings, create=True)
+    pushed = seed(settings, sources, repository)
+    repository.finish_run(run_id, RunSummary(), "ok")
+    logging.getLogger(__name__).info("crawl run %d: seeded %d entry points for the workers", run_id, pushed)
+    return 0
 
 
 if __name__ == "__main__":

@@ -102,6 +102,7 @@ def collect(engine: Engine, settings: Settings, now: datetime) -> dict[str, Any]
         )
     digest_runs = [r for r in runs if r.job == DIGEST_JOB]
     return {
+        "frontier": frontier(settings),
         "daemon": daemon,
         "next_runs": next_runs,
         "sources": [asdict(s) for s in sources],
@@ -112,4 +113,26 @@ def collect(engine: Engine, settings: Settings, now: datetime) -> dict[str, Any]
             "last_run": digest_runs[0].started_at if digest_runs else None,
             "last_outcome": digest_runs[0].outcome if digest_runs else None,
         },
+    }
+
+
+def frontier(settings: Settings) -> dict[str, Any] | None:
+    """The shared Redis queue: its length and the workers beating now (None without ``crawl.redis_url``)."""
+    if settings.crawl.redis_url is None:
+        return None
+    import redis
+
+    from config.settings import mask_secrets
+    from crawler.frontier import frontier_status
+
+    try:
+        found = frontier_status(settings)
+    except (redis.RedisError, OSError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {"error": mask_secrets(text)}
+    return {
+        "namespace": settings.crawl.redis_namespace,
+        "queued": found.queued,
+        "orphaned": found.orphaned,
+        "workers": [asdict(w) for w in found.workers],
     }

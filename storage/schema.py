@@ -9,13 +9,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, func, inspect, select
 
 from storage.errors import HOW_TO_MAKE, NoDatabase, StorageError
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: PostgreSQL advisory lock held while the schema is created or upgraded ("rasid-db" in ASCII).
+SCHEMA_LOCK_KEY = 0x72617369642D6462
 
 
 class SchemaError(StorageError):
@@ -45,6 +47,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` in one transaction (PostgreSQL rolls DDL back on failure)."""
     cfg = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Crawl workers started together on a new database: one creates the schema while the others
+            # wait here, then find it at head (Alembic reads the revision after the lock) and do nothing.
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("database upgraded to %s", revision)

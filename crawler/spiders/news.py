@@ -92,6 +92,7 @@ class NewsSpider(SitemapSpider):
         article_urls: Iterable[tuple[str, str]] = (),
         validators: Mapping[str, ListingValidator] | None = None,
         max_pages_per_source: int | None = None,
+        seeded: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -113,8 +114,11 @@ class NewsSpider(SitemapSpider):
         # Listing URL -> the validator its answer came with, until a link of it is cut or fails.
         self.answered: dict[str, ListingValidator] = {}
         self.incomplete: set[str] = set()
+        self.seeded = seeded  # a shared-frontier crawl: the entry points are on the Redis queue already
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.seeded:  # crawler.frontier.seed put them there; the workers take them from the queue
+            return
         for name, url in self.article_urls:
             yield self._article_request(Listed(url), _Via(name, url, "direct"))
         for source in self.sources.values():

@@ -85,26 +85,51 @@ def crawl(
     max_age_days: Annotated[
         float | None, typer.Option("--max-age-days", min=0, help="skip articles older than this (default 3)")
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker", help="only work the shared queue (crawl.redis_url) that another crawl seeds"
+        ),
+    ] = False,
+    seed_only: Annotated[
+        bool,
+        typer.Option("--seed-only", help="only put the entry points on the shared queue, for the workers"),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Crawl the sources once: new articles are extracted, classified and stored, with a summary per source.
+
+    With crawl.redis_url set the crawl is shared: it seeds the Redis queue and works it, and every
+    `rasid crawl --worker` (here or on other machines) takes from the same queue until it is empty.
 
     Example: rasid crawl --source rt-arabic --db sqlite:///rasid.db
     """
     from rasid.app import build_classifier, open_repository
 
     settings = settings_from(ctx, db, snapshot=snapshot)
+    if (worker or seed_only) and settings.crawl.redis_url is None:
+        flag = "--worker" if worker else "--seed-only"
+        raise ConfigError(f"{flag} needs a shared queue: set crawl.redis_url (RASID_CRAWL__REDIS_URL)")
+    if worker and seed_only:
+        raise ConfigError("--worker and --seed-only exclude each other: a worker never seeds")
     if not snapshot:
         window = max_age_days if max_age_days is not None else settings.crawl.max_age_days
         sources = _sources(settings, sources_file, source)
-        classifier = build_classifier(
-            settings
-        )  # a broken keywords file stops here, before a database is made
-        repository = open_repository(
-            settings, create=True
-        )  # a database it cannot use stops here, in one line
+        # A broken keywords file stops here, before a database is made; a database it cannot use stops
+        # at open_repository, in one line.
+        classifier = build_classifier(settings)
+        repository = open_repository(settings, create=True)
         _exit_for(
-            _crawl(settings, sources, repository, snapshot=False, max_age_days=window, classifier=classifier)
+            _crawl(
+                settings,
+                sources,
+                repository,
+                snapshot=False,
+                max_age_days=window,
+                classifier=classifier,
+                worker=worker,
+                seed_only=seed_only,
+            )
         )
         return
 
@@ -121,7 +146,7 @@ def crawl(
             soft_wrap=True,
         )
         _exit_for(_crawl(settings, select_sources(served, source), repository, snapshot=True,
-                         max_age_days=max_age_days))  # fmt: skip
+                         max_age_days=max_age_days, worker=worker, seed_only=seed_only))  # fmt: skip
         return
     with _replay(data_dir, size, snapshot_port) as replay:
         console.print(
@@ -130,7 +155,15 @@ def crawl(
             soft_wrap=True,
         )
         sources = _sources(settings, sources_file or replay.sources_file, source)
-        result = _crawl(settings, sources, repository, snapshot=True, max_age_days=max_age_days)
+        result = _crawl(
+            settings,
+            sources,
+            repository,
+            snapshot=True,
+            max_age_days=max_age_days,
+            worker=worker,
+            seed_only=seed_only,
+        )
     _exit_for(result)
 
 
@@ -299,11 +332,19 @@ def _crawl(
     snapshot: bool,
     max_age_days: float | None,
     classifier: KeywordClassifier | None = None,
-) -> CrawlResult:
+    worker: bool = False,
+    seed_only: bool = False,
+) -> CrawlResult | None:
     """Run the crawl under a live progress bar, then print the per-source summary table."""
     from crawler.runner import INTERRUPTED
     from crawler.runner import Progress as CrawlProgress
     from rasid.app import crawl as run_crawl
+    from rasid.app import seed
+
+    if seed_only:
+        pushed = seed(settings, sources, repository)
+        console.print(f"seeded the shared queue: {pushed} entry points of {len(sources)} sources")
+        return None
 
     window = f"articles of the last {max_age_days:g} days" if max_age_days is not None else "no age window"
     err_console.print(f"crawling {len(sources)} sources ({window})")
@@ -321,6 +362,7 @@ def _crawl(
         result = run_crawl(
             settings, sources, repository, snapshot=snapshot, max_age_days=max_age_days, on_progress=update,
             classifier=classifier,
+            worker=worker,
         )  # fmt: skip
     if result.status == INTERRUPTED:
         from rasid.__main__ import interrupted
@@ -368,6 +410,6 @@ def _print_summary(result: CrawlResult) -> None:
         )
 
 
-def _exit_for(result: CrawlResult) -> None:
-    if result.status != "ok":
+def _exit_for(result: CrawlResult | None) -> None:
+    if result is not None and result.status != "ok":
         raise typer.Exit(1)

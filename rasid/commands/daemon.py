@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from config.settings import ConfigError
@@ -209,3 +210,20 @@ def _print_status(report: dict[str, Any]) -> None:
         f"digest: last sent {_when(g['last_sent']) or 'never'}, {g['pending_hits']} hits pending, "
         f"next {_when(g['next_run']) or 'not scheduled'}"
     )
+    _print_frontier(report.get("frontier"))
+
+
+def _print_frontier(f: dict[str, Any] | None) -> None:
+    """The shared queue's line and one line per worker seen within its last heartbeats."""
+    if f is None:
+        return
+    if "error" in f:
+        console.print(f"shared queue: [red]Redis not reachable[/red]: {escape(f['error'])}")
+        return
+    orphaned = f", {f['orphaned']} dead workers' requests to re-queue" if f["orphaned"] else ""
+    console.print(f"shared queue {escape(f['namespace'])}: {f['queued']} requests queued, "
+                  f"{len(f['workers'])} workers{orphaned}")  # fmt: skip
+    for w in f["workers"]:
+        state = "busy" if w["busy"] else "idle"
+        console.print(f"  worker {escape(w['worker'])}: {state}, {w['fetched']} requests taken, "
+                      f"last beat {w['seconds_ago']:.0f}s ago")  # fmt: skip

@@ -45,15 +45,40 @@ def test_snapshot_raises_per_domain_concurrency_but_still_obeys_robots() -> None
 def test_redis_url_switches_to_the_shared_scrapy_redis_frontier() -> None:
     assert "SCHEDULER" not in to_scrapy(Settings())
     values = to_scrapy(Settings(crawl=CrawlSettings(redis_url="redis://127.0.0.1:6379/3")))
-    assert values["SCHEDULER"] == "scrapy_redis.scheduler.Scheduler"
+    assert values["SCHEDULER"] == "crawler.scheduler.SharedScheduler"  # scrapy-redis's, plus heartbeats
     assert values["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
     assert values["REDIS_URL"] == "redis://127.0.0.1:6379/3"
+    assert values["SCHEDULER_PERSIST"] is True  # no worker may clear the queue the others still use
+
+
+def test_redis_keys_carry_the_namespace_so_two_deployments_never_meet() -> None:
+    crawl = CrawlSettings(redis_url="redis://127.0.0.1:6379/3", redis_namespace="desk-b")
+    values = to_scrapy(Settings(crawl=crawl))
+    assert (values["SCHEDULER_QUEUE_KEY"], values["SCHEDULER_DUPEFILTER_KEY"]) == (
+        "desk-b:requests",
+        "desk-b:dupefilter",
+    )
+
+
+def test_a_source_check_never_takes_from_the_shared_queue() -> None:
+    values = to_scrapy(Settings(crawl=CrawlSettings(redis_url="redis://127.0.0.1:6379/3")), shared=False)
+    assert "SCHEDULER" not in values and "REDIS_URL" not in values
 
 
 def test_every_setting_is_one_scrapy_knows() -> None:
     from scrapy.settings import default_settings
 
-    ours = {"REDIS_URL", "SCHEDULER_PERSIST"}  # read by scrapy-redis
+    ours = {
+        "REDIS_URL",
+        "SCHEDULER_PERSIST",
+        "SCHEDULER_QUEUE_KEY",
+        "SCHEDULER_DUPEFILTER_KEY",
+    }  # scrapy-redis
+    ours |= {
+        "RASID_REDIS_NAMESPACE",
+        "RASID_WORKER_HEARTBEAT",
+        "RASID_WORKER_IDLE_CLOSE",
+    }  # crawler.scheduler
     ours |= {"RASID_RETRY_BACKOFF", "RASID_RETRY_BACKOFF_MAX"}  # read by crawler.retry
     ours |= {"RASID_ALLOW_PRIVATE_ADDRESSES"}  # read by crawler.urlpolicy
     ours |= {"RASID_SITEMAP_INDEX_MAX_CHILDREN", "RASID_SITEMAP_MAX_DEPTH"}  # read by the spider
