@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: The skip reason of a page whose text names no Russia term: recorded as seen, never extracted.
 NO_RUSSIA = "no-russia-term"
+#: How often an extraction worker checks that the crawl process still lives.
+PARENT_CHECK_SECONDS = 0.5
 #: Pages per transaction: small enough that a crash loses little, large enough to keep SQLite fast.
 BATCH_SIZE = 50
 #: Pages waiting in all sources' batches at most: a crash loses little, and memory stays bounded.
@@ -103,7 +107,12 @@ class StorePipeline:
         if self.max_age_days is not None:
             self.cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
         if self.extract_workers >= 1:
-            self.workers = ProcessPoolExecutor(self.extract_workers, mp_context=get_context("spawn"))
+            self.workers = ProcessPoolExecutor(
+                self.extract_workers,
+                mp_context=get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Page):
@@ -204,6 +213,19 @@ class StorePipeline:
         self.stats.inc_value("rasid/stored/new_hits", result.new_hits)
         self.stats.inc_value("rasid/stored/duplicates", result.duplicates)
         self.stats.inc_value("rasid/stored/already_stored", result.already_stored)
+
+
+def exit_with_parent(parent: int) -> None:
+    """In an extraction worker: exit once the crawl process is gone. A crawl killed with SIGKILL cannot stop
+    its pool, and a worker holds both ends of its task queue, so it would wait for work forever, holding the
+    crawl's stdout and stderr open (a daemon or a shell waiting on them would hang)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def extract_in_worker(page: Page, html: str) -> tuple[Any, str, str]:

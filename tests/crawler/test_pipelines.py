@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -32,3 +36,40 @@ def test_a_spawned_worker_extracts_a_windows_1256_page_and_reports_a_bad_one() -
     assert reason == ""
     assert article.title == "روسيا ومصر تبحثان التعاون في مجال الطاقة النووية"
     assert none is None and bad_reason == "no-article" and detail
+
+
+POOL_OWNER = """
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from crawler.pipelines import exit_with_parent
+
+pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=exit_with_parent, initargs=(os.getpid(),))
+print(pool.submit(os.getpid).result(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_an_extraction_worker_exits_when_the_crawl_is_killed() -> None:
+    # A crawl killed with SIGKILL cannot shut its pool down; its worker must not live on, holding its pipes.
+    owner = subprocess.Popen(
+        [sys.executable, "-c", POOL_OWNER], cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE
+    )
+    assert owner.stdout is not None
+    worker = int(owner.stdout.readline())
+    assert Path(f"/proc/{worker}").exists()
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), "the extraction worker outlived the crawl process"
+    assert owner.stdout.read() == b""  # end of file: nothing holds the crawl's stdout any more
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent (here init) has yet to reap it
