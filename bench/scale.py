@@ -29,6 +29,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -57,6 +58,8 @@ BASELINE_PAGES = 500
 PEER_FEEDS = 1
 CRAWL_TIMEOUT = 1800.0  # seconds; a crawl that takes longer is stopped and reported as such
 ROOT = Path(__file__).resolve().parents[1]
+#: Names a crawl setting capping pages per source or per run may have; such a cap is lifted here.
+PAGE_CAP = re.compile(r"max_pages|pages?_(?:cap|limit|per)|(?:cap|limit)_pages")
 #: Environment of every ``rasid crawl`` here: no politeness against our own one-host server.
 CRAWL_ENV = {
     "RASID_CRAWL__DOWNLOAD_DELAY": "0",
@@ -209,7 +212,7 @@ def _crawl_env() -> dict[str, str]:
 
     env = dict(CRAWL_ENV)
     for name in CrawlSettings.model_fields:
-        if name.startswith("max_pages"):
+        if PAGE_CAP.search(name):
             env[f"RASID_CRAWL__{name.upper()}"] = "1000000"
     return env
 
