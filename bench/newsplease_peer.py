@@ -25,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     links: list[str] = []
     for feed in feeds_file.read_text(encoding="utf-8").split():
         links += [entry.link for entry in feedparser.parse(feed).entries if entry.get("link")]
-    articles = NewsPlease.from_urls(list(dict.fromkeys(links)), fetch_images=False)
+    # request_args must be given: from_urls reads its "timeout" for each result, and with the default None
+    # every article comes back as {} (news-please 1.6.16).
+    articles = NewsPlease.from_urls(
+        list(dict.fromkeys(links)), request_args={"timeout": 30}, fetch_images=False
+    )
     stored = 0
     for number, (url, article) in enumerate(articles.items()):
         if article is None or not getattr(article, "maintext", None):

@@ -53,7 +53,7 @@ HOSTS_FILE = Path("/etc/hosts")
 SAMPLE_SECONDS = 0.1
 #: The baseline's pages/s is a per-page figure: every 4th page of 2,000 gives it in a quarter of the time.
 BASELINE_PAGES = 500
-#: The peers crawl one feed (100 pages) of every outlet, so every outlet's chrome is in their mix: news-please
+#: The peers crawl one feed (50 pages) of every outlet, so every outlet's chrome is in their mix: news-please
 #: extracts some 2 pages/s per core, and all 2,000 pages would take it most of the benchmark's ten minutes.
 PEER_FEEDS = 1
 CRAWL_TIMEOUT = 1800.0  # seconds; a crawl that takes longer is stopped and reported as such
@@ -337,11 +337,11 @@ def _trafilatura_peer(replay: ReplayProcess, work: Path, feeds: list[str], named
     (work / "feeds.txt").write_text("\n".join(feeds) + "\n", encoding="utf-8")
     out = work / "trafilatura-out"
     before = _served_pages(replay.url)
-    command = [exe, "-i", str(work / "feeds.txt"), "--feed", "--json", "-o", str(out), "--parallel", "2",
+    command = [exe, "-i", str(work / "feeds.txt"), "--feed", "--json", "--with-metadata", "-o", str(out), "--parallel", "2",
                "--config-file", str(work / "trafilatura.cfg")]  # fmt: skip
     measured = measure(command, dict(os.environ))
     stored = _stored_articles(out, "source")
-    return _peer_line("trafilatura --feed (2.3.1, --parallel 2)", measured, _served_pages(replay.url) - before,
+    return _peer_line("trafilatura --feed --with-metadata (2.3.1, --parallel 2)", measured, _served_pages(replay.url) - before,
                       stored)  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from snapshot.scaled import (
     size_summary,
 )
 
-SIZE = 120  # small: the test is about shape, not speed; still > 100, so outlets need no second feed
+SIZE = 120  # small: the test is about shape, not speed
 
 
 @pytest.fixture(scope="module")
