@@ -53,9 +53,8 @@ logger = logging.getLogger(__name__)
 SCALED_SIZES = (2000, 10000)
 RUSSIA_SHARE = 0.10  # "about one page in ten mentions Russia" (issue 12)
 FEED_ITEMS = 50  # links per RSS feed, as many outlets list; an outlet has as many feeds as it needs
-SPREAD = timedelta(
-    hours=36
-)  # the newest page is a minute old, the oldest this much (the age window is 3 days)
+#: The newest page is a minute old, the oldest this much (the crawl's age window is 3 days).
+SPREAD = timedelta(hours=36)
 MIN_TEXT = 300  # characters; shorter corpus items are captions or stubs, not articles
 #: Replaces a Russia word left in a real page's chrome (a "most read" headline, a menu item).
 NEUTRAL_WORD = "كندا"
@@ -193,7 +192,6 @@ class ServedSnapshot:
         ).encode()
 
     def feed_urls(self) -> tuple[str, ...]:
-
         return tuple(self.base + p for site in self._chrome for p in self.feed_paths(site))
 
     def routes(self) -> ScaledRoutes:
@@ -243,7 +241,11 @@ class ScaledRoutes(Mapping[str, Route]):
             assert match is not None
             self._count("feeds")
             feed = self._served.feed(match.group(1), int(match.group(2)))
-            return Route(feed, "application/rss+xml; charset=utf-8")
+            # Validators as outlets' servers send them, so a crawler's conditional requests have something
+            # to send back (the feed is the same bytes for the server's whole life).
+            validators = (("ETag", f'"{hashlib.sha1(feed).hexdigest()[:16]}"'),
+                          ("Last-Modified", format_datetime(self._served.now, usegmt=True)))  # fmt: skip
+            return Route(feed, "application/rss+xml; charset=utf-8", headers=validators)
         if key in self._homes:
             return Route(self._served.home(self._homes[key]))
         if key == "/robots.txt":

@@ -81,6 +81,8 @@ def test_feeds_list_every_page_and_the_server_serves_each_as_rendered(site: Serv
     for url in site.feed_urls():
         listed += re.findall(r"<link>(http[^<]+/news/[^<]+)</link>", _get(url).decode("utf-8"))
     assert sorted(listed) == sorted(site.url(a) for a in site.snapshot.articles)
+    with urllib.request.urlopen(site.feed_urls()[0], timeout=30) as answer:  # validators, as outlets send
+        assert answer.headers["ETag"].startswith('"') and answer.headers["Last-Modified"].endswith("GMT")
     before = json.loads(_get(site.base + ScaledRoutes.COUNTS))["articles"]
     for article in site.snapshot.articles[:5]:
         assert _get(site.url(article)) == site.page(article)
