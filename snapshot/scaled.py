@@ -14,7 +14,7 @@ one article followed by another's paragraphs (never the same text twice, so stor
 
 Building takes a few seconds (reading the corpus, the Russia test over it, taking the chrome apart), so
 the result is cached as gzipped JSON keyed by size, seed and the data's fingerprint; pages are rendered
-on request (``ScaledRoutes``), which keeps a 10,000-page server at some 100 MB.
+on request (``ScaledRoutes``), which keeps a 10,000-page server under 200 MB.
 """
 
 from __future__ import annotations
