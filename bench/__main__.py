@@ -1,4 +1,6 @@
-"""Run every benchmark in one go on this machine: ``python -m bench [--out FILE]``.
+"""Run every benchmark in one go on this machine: ``python -m bench [--out FILE] [NAME ...]``.
+
+``python -m bench scale`` runs only the named ones (the same as ``--only scale``).
 
 Each benchmark runs in its own child process, one after the other, so they never compete for the CPU;
 their output is printed and, with ``--out``, kept in one log for ``bench/RESULTS.md``.
@@ -22,6 +24,7 @@ BENCHMARKS = (
     ("classify", ("--runs", "7")),
     ("dedup", ()),
     ("store", ()),
+    ("scale", ()),  # issue 12: the scaled snapshot, peers, a re-crawl and memory at 2,000 and 10,000 pages
 )
 
 
@@ -29,7 +32,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=None, help="also write everything printed to this file")
     parser.add_argument("--only", action="append", default=None, help="run only this benchmark (repeatable)")
+    parser.add_argument("names", nargs="*", help="run only these benchmarks (as --only)")
     args = parser.parse_args()
+    unknown = sorted(set(args.names) - {name for name, _ in BENCHMARKS})
+    if unknown:
+        parser.error(
+            f"no benchmark named {', '.join(unknown)} (known: {', '.join(n for n, _ in BENCHMARKS)})"
+        )
+    args.only = (args.only or []) + args.names or None
     root = Path(__file__).resolve().parents[1]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
     header = (

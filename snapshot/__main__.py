@@ -16,6 +16,7 @@ from pathlib import Path
 
 from snapshot.build import build_snapshot
 from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE, SiteServer
+from snapshot.scaled import load_scaled
 
 
 def serve(
@@ -25,20 +26,34 @@ def serve(
     port: int = 0,
     sources_out: Path | None = None,
     on_ready: Callable[[str], None] = print,
+    scaled: bool = False,
+    host_name: str | None = None,
 ) -> None:
-    """Build the snapshot, serve it on 127.0.0.1, call ``on_ready(base URL)``, serve until SIGTERM or SIGINT."""
-    snapshot = build_snapshot(data_dir, size=size, seed=seed)
-    server = SiteServer({}, port=port, compress=True)
-    server.set_routes(snapshot.routes(server.url))
-    if sources_out is not None:
-        snapshot.write_sources_yaml(sources_out, server.url)
+    """Build the snapshot, serve it on 127.0.0.1, call ``on_ready(base URL)``, serve until SIGTERM or SIGINT.
+
+    ``scaled`` serves the scaled snapshot of ``size`` pages instead (``snapshot.scaled``), uncompressed so
+    the server's share of the two cores stays small; ``host_name`` (one that resolves to 127.0.0.1) is
+    put in the URLs instead of the address, for crawlers that refuse links to an IP address.
+    """
+    server = SiteServer({}, port=port, compress=not scaled)
+    base = f"http://{host_name}:{server.port}" if host_name else server.url
+    if scaled:
+        served = load_scaled(data_dir, size, seed).served(base)
+        server.set_routes(served.routes())
+        if sources_out is not None:
+            served.write_sources_yaml(sources_out)
+    else:
+        snapshot = build_snapshot(data_dir, size=size, seed=seed)
+        server.set_routes(snapshot.routes(base))
+        if sources_out is not None:
+            snapshot.write_sources_yaml(sources_out, base)
 
     def _stop(signum: int, frame: object) -> None:
         server.request_stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    on_ready(server.url)
+    on_ready(base)
     server.serve_forever()
     server.stop()
 
@@ -50,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snapshot", description=main.__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_SHARED_DATA, help="the shared real data folder")
     parser.add_argument("--size", type=int, default=SNAPSHOT_SIZE, help="number of pool articles to serve")
+    parser.add_argument("--scaled", action="store_true", help="serve the scaled snapshot of --size pages")
+    parser.add_argument(
+        "--host-name", default=None, help="host name for the URLs (it must resolve to 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=SNAPSHOT_SEED)
     parser.add_argument(
@@ -67,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(url + "\n")
         sys.stdout.flush()
 
-    serve(args.data, args.size, args.seed, args.port, args.sources_out, ready)
+    serve(args.data, args.size, args.seed, args.port, args.sources_out, ready, args.scaled, args.host_name)
     return 0
 
 

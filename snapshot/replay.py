@@ -340,13 +340,19 @@ def _float(text: str, default: float) -> float:
         return default
 
 
+def _own(routes: Mapping[str, Route]) -> Mapping[str, Route]:
+    """A dict is copied (its owner may change it); any other mapping is kept, e.g. one that renders pages
+    on request (``snapshot.scaled.ScaledRoutes``), so a server need not hold thousands of pages at once."""
+    return dict(routes) if isinstance(routes, dict) else routes
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256  # a crawl opens many connections at once
 
     def __init__(self, address: tuple[str, int], routes: Mapping[str, Route], compress: bool) -> None:
-        self.routes = dict(routes)
+        self.routes = _own(routes)
         self.compress = compress
         self.gzipped: dict[int, tuple[Route, bytes]] = {}  # compressed once, on first request
         self.etags: dict[int, tuple[Route, str]] = {}
@@ -382,7 +388,7 @@ class SiteServer:
 
     def set_routes(self, routes: Mapping[str, Route]) -> None:
         """Replace the route table (the snapshot's pages need the URL, known only once bound)."""
-        self._server.routes = dict(routes)
+        self._server.routes = _own(routes)
         self._server.gzipped.clear()
 
     def start(self) -> SiteServer:
@@ -425,9 +431,13 @@ class ReplayProcess:
     """Runs ``python -m snapshot`` in a child process: ``with ReplayProcess(dir) as replay: replay.url``."""
 
     def __init__(
-        self, data_dir: Path, size: int = SNAPSHOT_SIZE, seed: int = SNAPSHOT_SEED, port: int = 0
-    ) -> None:
+        self, data_dir: Path, size: int = SNAPSHOT_SIZE, seed: int = SNAPSHOT_SEED, port: int = 0,
+        scaled: bool = False, host_name: str | None = None,
+    ) -> None:  # fmt: skip
+        """``scaled`` serves ``snapshot.scaled`` of ``size`` pages; ``host_name`` goes in its URLs."""
         self.data_dir = Path(data_dir)
+        self.scaled = scaled
+        self.host_name = host_name
         self.size = size
         self.seed = seed
         self.port = port
@@ -441,6 +451,8 @@ class ReplayProcess:
             sys.executable, "-m", "snapshot", "--data", str(self.data_dir), "--size", str(self.size),
             "--seed", str(self.seed), "--port", str(self.port), "--sources-out", str(self.sources_file),
         ]  # fmt: skip
+        command += ["--scaled"] if self.scaled else []
+        command += ["--host-name", self.host_name] if self.host_name else []
         stderr_path = Path(self._tmp.name) / "stderr.log"
         self._stderr = stderr_path.open("wb")
         self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr)
