@@ -107,6 +107,13 @@ class CrawlSettings(BaseModel):
     sitemap_max_depth: int = Field(
         3, ge=1, description="sitemap hops from an entry point (robots.txt -> index -> index -> urlset is 3)"
     )
+    extract_workers: int | None = Field(
+        None,
+        ge=0,
+        le=32,
+        description="processes extracting pages beside the crawl; None: one per core but one (at most 4),"
+        " 0: extract in the crawl process (less memory, one core)",
+    )
     max_pages_per_source: int = Field(
         500,
         ge=1,

@@ -259,7 +259,8 @@ def _run(
     # (objects are kept as they are: Scrapy copies settings only when the crawler is created).
     crawler.settings.set("RASID_DESTINATION", destination)
     crawler.settings.set("RASID_MAX_AGE_DAYS", spider_kwargs.get("max_age_days"))
-    crawler.settings.set("RASID_EXTRACT_WORKERS", 0 if spider_kwargs.get("article_urls") else EXTRACT_WORKERS)
+    workers = EXTRACT_WORKERS if settings.crawl.extract_workers is None else settings.crawl.extract_workers
+    crawler.settings.set("RASID_EXTRACT_WORKERS", 0 if spider_kwargs.get("article_urls") else workers)
     outcome: dict[str, str] = {"reason": "unknown"}
 
     def report(*_args: Any, **_kwargs: Any) -> None:
