@@ -9,7 +9,9 @@ Progress is reported through a callback fed from Scrapy's signals; the counters 
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -242,10 +244,17 @@ def _run(
 
     root = logging.getLogger()
     level = root.level
+    # Requests waiting to be fetched go to Scrapy's disk queues in a folder of this run's own (removed at
+    # the end), so a listing of thousands of links does not grow memory; a shared frontier keeps them in Redis.
+    queue_dir = None if shared else tempfile.mkdtemp(prefix="rasid-queue-")
     logging.disable(logging.INFO)  # Scrapy's start-up banner (versions, settings) is not ours to show
     try:
         process = CrawlerProcess(
-            {**to_scrapy(settings, snapshot=snapshot, shared=shared), "LOG_INSTALL_ROOT_HANDLER": False}
+            {
+                **to_scrapy(settings, snapshot=snapshot, shared=shared),
+                "LOG_INSTALL_ROOT_HANDLER": False,
+                **({"JOBDIR": queue_dir} if queue_dir else {}),
+            }
         )
     finally:
         logging.disable(logging.NOTSET)
@@ -301,5 +310,7 @@ def _run(
         process.start(install_signal_handlers=True)
     finally:
         signal.signal(signal.SIGINT, previous)
+        if queue_dir:
+            shutil.rmtree(queue_dir, ignore_errors=True)
     report()
     return outcome["reason"]
