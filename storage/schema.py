@@ -64,6 +64,8 @@ def ensure_current(engine: Engine, create: bool = True) -> None:
         return
     if current is None:
         tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        if tables and current_revision(engine) == head:
+            return  # another process (a crawl worker started at the same time) made it since we looked
         if tables:
             raise SchemaError(
                 f"database has tables ({', '.join(sorted(tables)[:3])}...) but no rasid revision: "
