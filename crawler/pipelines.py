@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from crawler.extract import MIN_TEXT_CHARS, NoArticle, article_from_html, decode_page
+from crawler.extract import NoArticle, article_from_html, decode_page
 from crawler.page import Page
-from crawler.prefilter import may_be_hit, text_length
+from crawler.prefilter import NO_RUSSIA, skip_reason
 from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The skip reason of a page whose text names no Russia term: recorded as seen, never extracted.
-NO_RUSSIA = "no-russia-term"
 #: How often an extraction worker checks that the crawl process still lives.
 PARENT_CHECK_SECONDS = 0.5
 #: Pages per transaction: small enough that a crash loses little, large enough to keep SQLite fast.
@@ -151,12 +149,10 @@ class StorePipeline:
     async def _extract(self, page: Page) -> tuple[Any, str, str]:
         try:
             html = decode_page(page)
-            if self.names_russia is not None and not may_be_hit(html, page.listed_title, self.names_russia):
-                # A page with less text in all than an article's minimum is broken or script-only: say so,
-                # as extraction would have, rather than pass it off quietly as one more page without Russia.
-                if (length := text_length(html)) < MIN_TEXT_CHARS:
-                    return None, "no-article", f"the whole page has {length} characters of text"
-                return None, NO_RUSSIA, ""
+            if self.names_russia is not None:
+                skipped = skip_reason(html, page.listed_title, self.names_russia)
+                if skipped is not None:
+                    return None, *skipped
         except NoArticle as exc:
             return None, exc.reason, exc.detail
         except Exception as exc:  # noqa: BLE001 - one bad page must not end the run

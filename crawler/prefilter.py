@@ -14,6 +14,11 @@ import html
 import re
 from collections.abc import Callable
 
+from crawler.extract import MIN_TEXT_CHARS
+
+#: The skip reason of a page whose whole text names no Russia term: recorded as seen, never extracted.
+NO_RUSSIA = "no-russia-term"
+
 #: Script and style bodies are code, not text (JSON-LD is kept: trafilatura reads titles from it), and
 #: comments may hold stray ``>`` that would confuse the tag pass.
 HIDDEN_RE = re.compile(
@@ -42,9 +47,22 @@ def page_text(document: str) -> str:
 
 def may_be_hit(document: str, listed_title: str | None, names_russia: Callable[[str], bool]) -> bool:
     """False only when neither the page's text nor the title its listing gave names Russia."""
-    return names_russia(f"{listed_title or ''}\n{page_text(document)}")
+    return skip_reason(document, listed_title, names_russia) is None
 
 
-def text_length(document: str) -> int:
-    """Characters of text on the whole page, spaces folded: an empty or script-only page has next to none."""
-    return len(" ".join(page_text(document).split()))
+def skip_reason(
+    document: str, listed_title: str | None, names_russia: Callable[[str], bool]
+) -> tuple[str, str] | None:
+    """None for a page that may be a hit, else why it is not extracted: ``(reason, detail)``.
+
+    A page naming no Russia term with less text in all than an article's minimum is broken or script-only:
+    it is said so (``no-article``), as extraction would have, rather than passed off quietly as one more
+    page without Russia. The page's text is read once for both.
+    """
+    text = page_text(document)
+    if names_russia(f"{listed_title or ''}\n{text}"):
+        return None
+    length = len(" ".join(text.split()))
+    if length < MIN_TEXT_CHARS:
+        return "no-article", f"the whole page has {length} characters of text"
+    return NO_RUSSIA, ""
