@@ -233,32 +233,41 @@ class FrontierMiddleware:
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        parent = response.request.meta.get(PENDING) if response.request is not None else None
-        items, links = False, 0
+        parent, seen = _parent(response), _Output()
         async for value in result:
-            if isinstance(value, Request):
-                if parent is not None:
-                    value.meta[PARENT] = parent
-                links += 1
-            else:
-                items = True
-            yield value
-        self._done(response, items, links)
+            yield seen.mark(value, parent)
+        self._done(response, seen)
 
     def process_spider_output(self, response: Response, result: Any) -> Any:
-        parent = response.request.meta.get(PENDING) if response.request is not None else None
-        items, links = False, 0
+        parent, seen = _parent(response), _Output()
         for value in result:
-            if isinstance(value, Request):
-                if parent is not None:
-                    value.meta[PARENT] = parent
-                links += 1
-            else:
-                items = True
-            yield value
-        self._done(response, items, links)
+            yield seen.mark(value, parent)
+        self._done(response, seen)
 
-    def _done(self, response: Response, items: bool, links: int) -> None:
+    def _done(self, response: Response, seen: _Output) -> None:
         self.crawler.signals.send_catch_log(
-            signal=request_done, request=response.request, stored_later=items, links=links
+            signal=request_done, request=response.request, stored_later=seen.items, links=seen.links
         )
+
+
+def _parent(response: Response) -> Any:
+    """The pending copy of the request this response answers, if it was taken from the shared queue."""
+    return response.request.meta.get(PENDING) if response.request is not None else None
+
+
+class _Output:
+    """What a callback's output held, counted as it passes (the sync and async paths share it)."""
+
+    def __init__(self) -> None:
+        self.items = False
+        self.links = 0
+
+    def mark(self, value: Any, parent: Any) -> Any:
+        """Tie a request to its parent's pending copy and count it; note an item."""
+        if isinstance(value, Request):
+            if parent is not None:
+                value.meta[PARENT] = parent
+            self.links += 1
+        else:
+            self.items = True
+        return value
