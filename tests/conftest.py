@@ -15,7 +15,7 @@ SHARED_DATA = Path(os.environ.get("RASID_SHARED_DATA", DEFAULT_SHARED_DATA))
 POSTGRES_URL = os.environ.get("RASID_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("RASID_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
-pytest_plugins = ["tests.servers", "tests.rasid.digest_fixtures"]
+pytest_plugins = ["tests.servers", "tests.rasid.digest_fixtures", "tests.rasid.daemons"]
 
 
 @pytest.fixture(scope="session")

@@ -404,14 +404,6 @@ def _start_daemon(tmp: Path, db: str, sources: Path, **schedule: str) -> Daemon:
     return Daemon(process, log, db)
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 @pytest.mark.slow
 def test_a_daemon_killed_with_its_crawl_is_taken_over_and_the_next_run_stores_each_article_once(
     shared_data: Path, tmp_path: Path, daemons: list[Daemon]

@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from storage.db import make_engine
@@ -153,3 +154,12 @@ def status_report(db: str) -> dict[str, Any]:
 def fired(runs: list[RunRecord]) -> list[datetime]:
     """When each run (skipped ones included) was started by the scheduler."""
     return [r.started_at for r in runs]
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Daemons a test starts (append them); each is killed when the test ends, however it ends."""
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        daemon.kill()

@@ -18,7 +18,15 @@ import pytest
 from snapshot.replay import SNAPSHOT_SEED, ReplayProcess
 from storage.daemons import DaemonStore
 from storage.db import make_engine
-from tests.rasid.daemons import DEAD_FEED, Daemon, fired, slow_source, status, status_report, write_sources
+from tests.rasid.daemons import (
+    DEAD_FEED,
+    Daemon,
+    fired,
+    slow_source,
+    status,
+    status_report,
+    write_sources,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +39,6 @@ ON_TIME = 1.0
 def snapshot(shared_data: Path) -> Iterator[ReplayProcess]:
     with ReplayProcess(shared_data, size=12, seed=SNAPSHOT_SEED, port=0) as replay:
         yield replay
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
 
 
 def _on_grid(times: list[datetime], interval: float) -> None:
