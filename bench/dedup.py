@@ -75,10 +75,12 @@ def corpus_pairs(articles: dict[str, dict]) -> tuple[dict[str, np.ndarray], int,
     lsh = MinHashLSH(threshold=dedup.NEAR_DUP_THRESHOLD - dedup.LSH_MARGIN, num_perm=dedup.NUM_PERM)
     keys = list(signatures)
     for key in keys:
-        lsh.insert(key, LeanMinHash(seed=dedup.SEED, hashvalues=signatures[key], scheme=dedup.SCHEME))
+        lsh.insert(key, LeanMinHash(seed=dedup.SEED, hashvalues=signatures[key], scheme=dedup.scheme()))
     seen = set()
     for key in keys:
-        for other in lsh.query(LeanMinHash(seed=dedup.SEED, hashvalues=signatures[key], scheme=dedup.SCHEME)):
+        for other in lsh.query(
+            LeanMinHash(seed=dedup.SEED, hashvalues=signatures[key], scheme=dedup.scheme())
+        ):
             pair = tuple(sorted((key, other)))
             if other == key or pair in seen:
                 continue
@@ -115,7 +117,7 @@ def lookup_cost(
             values = dedup.from_bytes(blob)
             session.insert(
                 key,
-                LeanMinHash(seed=dedup.SEED, hashvalues=values, scheme=dedup.SCHEME),
+                LeanMinHash(seed=dedup.SEED, hashvalues=values, scheme=dedup.scheme()),
                 check_duplication=False,
             )
     datasketch_rebuild = time.perf_counter() - start

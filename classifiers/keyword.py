@@ -12,6 +12,7 @@ import copy
 import logging
 import re
 from collections import Counter
+from functools import cached_property
 from typing import Literal
 
 from classifiers.decision import (
@@ -60,29 +61,41 @@ class KeywordClassifier:
                 if core not in seen:
                     seen.add(core)
                     terms.append((term, (group, term)))
-        self._terms = TermIndex(terms)
+        self._term_list = terms
         # Russia (with the phrases that hide it) alone: most of the text is read only by this small pattern,
         # and the full one runs only over the title and the sentences that name Russia.
         self._russia = TermIndex(t for t in terms if t[1][0].role in ("russia", "ignore"))
         self._russia_words = self._russia.flags(lambda payload: payload[0].role == "russia")
-        # What can give a Russia sentence value (cooperation and meeting terms, blocs), and any longer term
-        # holding a Russia word (القوات الروسية): an article with none of them in its title or Russia
-        # sentences scores 0, so the full pattern and the decision are skipped (most Russia articles).
-        russia_cores = {core_of(term)[0] for term, (group, _) in terms if group.role == "russia"}
-        self._ties = compile_terms(
+        self._no_russia = Verdict(is_hit=False, score=0.0, classifier_version=self.version)
+
+    # The two larger patterns take 0.6 s to compile, longer than an unchanged re-crawl takes to run: they are
+    # compiled when the first article naming Russia needs them, and a crawl that extracts nothing never does.
+
+    @cached_property
+    def _terms(self) -> TermIndex[tuple[TermGroup, str]]:
+        """Every term: read over the title and the sentences that name Russia."""
+        return TermIndex(self._term_list)
+
+    @cached_property
+    def _ties(self) -> re.Pattern[str]:
+        """What can give a Russia sentence value (cooperation and meeting terms, blocs), and any longer term
+        holding a Russia word (القوات الروسية): an article with none of them in its title or Russia
+        sentences scores 0, so the full pattern and the decision are skipped (most Russia articles)."""
+        russia_cores = {core_of(term)[0] for term, (group, _) in self._term_list if group.role == "russia"}
+        return compile_terms(
             core_of(term)[0]
-            for term, (group, _) in terms
+            for term, (group, _) in self._term_list
             if group.role in ("cooperation", "meeting")
-            or (group.role == "partner" and group.canonical in keywords.blocs)
+            or (group.role == "partner" and group.canonical in self.keywords.blocs)
             or (
                 group.role not in ("russia", "ignore")
                 and any(core in core_of(term)[0] for core in russia_cores)
             )
         )
-        self._no_russia = Verdict(is_hit=False, score=0.0, classifier_version=self.version)
 
     def with_model(self, model: DecisionModel | None) -> KeywordClassifier:
         """The same rules (patterns compiled once) deciding with another model: cross-validation's folds."""
+        self._terms, self._ties  # noqa: B018 - compiled here, once, not in every clone
         clone = copy.copy(self)
         clone.model = model
         clone.version = self.rules_version + (f"+{model.version}" if model else "")

@@ -7,15 +7,19 @@ the same topic share few of them. The index lives in memory and is rebuilt from 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from classifiers.normalize import normalize
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +41,20 @@ MIN_WORDS = 20
 SEED = 1
 
 WORD_RE = re.compile(r"\w+")
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED)  # permutations computed once, copied per article
-#: datasketch 2 records how values were made; stored signatures must be read back with the same scheme.
-SCHEME = _TEMPLATE.scheme
+
+
+@functools.cache
+def _template() -> MinHash:
+    """The permutations, computed once and copied per article. datasketch loads scipy under it (0.4 s), so
+    it is imported on first use: a crawl that stores no new article (most re-crawls) never pays for it."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED)
+
+
+def scheme() -> str:
+    """How datasketch 2 made the values; stored signatures must be read back with the same scheme."""
+    return str(_template().scheme)
 
 
 def words(text: str) -> list[str]:
@@ -79,7 +94,7 @@ def _signature(tokens: list[str]) -> np.ndarray | None:
         " ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8")
         for i in range(len(tokens) - SHINGLE_WORDS + 1)
     }
-    minhash = _TEMPLATE.copy()
+    minhash = _template().copy()
     minhash.update_batch(list(shingles))
     return minhash.hashvalues.astype(np.uint32)
 
@@ -109,6 +124,8 @@ class NearDuplicateIndex:
 
     def __init__(self, threshold: float = NEAR_DUP_THRESHOLD) -> None:
         self.threshold = threshold
+        from datasketch import MinHashLSH
+
         # datasketch's own choice of bands and rows for this threshold (its public b and r attributes).
         tuned = MinHashLSH(threshold=max(0.05, threshold - LSH_MARGIN), num_perm=NUM_PERM)
         self.bands, self.rows = tuned.b, tuned.r

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
@@ -59,7 +60,7 @@ class BatchWriter:
 
     def __init__(self, engine: Engine, near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD) -> None:
         self.engine = engine
-        self._index = dedup.NearDuplicateIndex(near_dup_threshold)
+        self._near_dup_threshold = near_dup_threshold
         self._story_of: dict[int, int | None] = {}  # story of each indexed article (stories never merge)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # Statements built once and executed with parameter dicts: per-call .values() cost more than SQL.
@@ -69,6 +70,11 @@ class BatchWriter:
             .returning(ArticleRow.id)
         )
         self._sql_story = insert(StoryRow).returning(StoryRow.id)
+
+    @cached_property
+    def _index(self) -> dedup.NearDuplicateIndex:
+        """Built on first use: a crawl that stores nothing (an unchanged re-crawl) never loads datasketch."""
+        return dedup.NearDuplicateIndex(self._near_dup_threshold)
 
     @property
     def index_size(self) -> int:
