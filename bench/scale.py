@@ -10,6 +10,9 @@ in one go:
    the run's own duration and over the command's wall time, the ratio to the baseline, the process
    tree's peak RSS (sampled with psutil every 0.1 s, worker processes included);
 4. the same crawl again on the unchanged snapshot and database: its wall time as a share of the first;
+   then as the monitor runs it, ``rasid daemon`` crawling the same database every ``--daemon-interval``:
+   each scheduled re-crawl's run time (from the job firing to the run's end, the crawl child included),
+   the first one's child started with the daemon, the later ones' started ahead (the spare);
 5. peers on the same snapshot: trafilatura's own feed crawl (``trafilatura -i FEEDS --feed``) and
    news-please's RSS crawler, each with its wall time, the article pages the server answered and the
    articles it stored (peers come from the optional ``[bench]`` extra and are skipped when missing);
@@ -31,6 +34,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="baseline passes; the best is quoted")
     parser.add_argument("--baseline-pages", type=int, default=BASELINE_PAGES,
                         help="pages the baseline extracts, spread evenly over the snapshot (0: all)")  # fmt: skip
+    parser.add_argument("--daemon-runs", type=int, default=3, help="scheduled re-crawls measured")
+    parser.add_argument("--daemon-interval", default="15s", help="the daemon's crawl interval")
     parser.add_argument("--no-peers", action="store_true", help="skip trafilatura's and news-please's crawls")
     parser.add_argument("--peer-feeds", type=int, default=PEER_FEEDS,
                         help="feeds of each outlet the peers crawl (0: all); they are slower than rasid")  # fmt: skip
@@ -155,6 +161,16 @@ def main(argv: list[str] | None = None) -> int:
             share = again.measured.wall / first.measured.wall
             print(f"- wall time {share:.1%} of the first crawl's ({again.run_seconds / first.run_seconds:.1%} "
                   f"of its run time); article pages fetched again: {again.served_pages} (target <= 5 %)")  # fmt: skip
+            before = _served_pages(replay.url)
+            scheduled = _daemon_recrawls(replay, work / "first.db", args.daemon_runs, args.daemon_interval)
+            print(
+                f"\n## the same crawl again, scheduled: `rasid daemon`, a crawl every {args.daemon_interval}"
+            )
+            for number, seconds in enumerate(scheduled, 1):
+                how = "its child started with the daemon" if number == 1 else "the spare child started ahead"
+                print(f"- scheduled re-crawl {number}: {seconds:.2f} s = **{seconds / first.measured.wall:.1%}** "
+                      f"of the first crawl's wall time ({how})")  # fmt: skip
+            print(f"- article pages fetched again: {_served_pages(replay.url) - before}")
             if args.no_peers:
                 print("\n## peers: skipped (--no-peers)")
             else:
@@ -241,6 +257,38 @@ def _rasid_crawl(replay: ReplayProcess, db_file: Path) -> CrawlFigures:
         measured, (run.finished_at - run.started_at).total_seconds(), s.pages_fetched, s.articles_extracted,
         s.articles_stored, s.hits, s.skipped, s.errors, _served_pages(replay.url) - before,
     )  # fmt: skip
+
+
+def _daemon_recrawls(replay: ReplayProcess, db_file: Path, runs: int, interval: str) -> list[float]:
+    """``rasid daemon`` on ``db_file`` until ``runs`` scheduled crawls ended: each one's run seconds."""
+    from storage.db import make_engine
+    from storage.repository import Repository
+
+    db = f"sqlite:///{db_file}"
+    env = {**os.environ, **_crawl_env(), "RASID_SCHEDULE__CRAWL_INTERVAL": interval,
+           "RASID_SCHEDULE__HEARTBEAT": "5s", "RASID_DIGEST__SMTP_PORT": "1"}  # fmt: skip
+    command = [sys.executable, "-m", "rasid.cli", "daemon", "--sources", str(replay.sources_file), "--db", db]
+    with tempfile.TemporaryFile() as log:
+        daemon = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        engine = make_engine(db)
+        try:
+            deadline = time.monotonic() + CRAWL_TIMEOUT
+            while time.monotonic() < deadline and daemon.poll() is None:
+                done = [r for r in Repository(engine).runs(limit=100, scheduled_only=True)
+                        if r.job == "crawl" and r.finished_at is not None and r.outcome != "skipped"]  # fmt: skip
+                if len(done) >= runs:
+                    break
+                time.sleep(0.5)
+        finally:
+            engine.dispose()
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=60)
+        log.seek(0)
+        said = log.read().decode("utf-8", "replace")
+    if len(done) < runs or any(r.outcome != "ok" for r in done):
+        raise SystemExit(f"rasid daemon did not finish {runs} crawls:\n{said[-3000:]}")
+    done.sort(key=lambda r: r.started_at)
+    return [(r.finished_at - r.started_at).total_seconds() for r in done if r.finished_at is not None]
 
 
 def _crawl_line(f: CrawlFigures) -> str:

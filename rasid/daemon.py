@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from config.settings import ConfigError
 from rasid import jobs
-from rasid.crawl_process import LOG_FORMAT, CrawlChild, start_child
+from rasid.crawl_process import LOG_FORMAT, CrawlChild, spawn_child
 from rasid.health import assess
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class Daemon:
         self._reload_requested = False
         self._lock = threading.Lock()
         self._children: dict[str, CrawlChild] = {}
+        self._spare: CrawlChild | None = None  # the next run's child, started ahead (rasid/crawl_process.py)
         self._ended: set[str] = set()  # jobs whose child the shutdown ended
         self._active = 0  # crawl jobs between start and their recorded outcome
         self._idle = threading.Condition(self._lock)
@@ -157,7 +158,8 @@ class Daemon:
         with self._lock:
             if self.stopping.is_set():  # checked under the lock the shutdown takes to list the children
                 return None
-            child = start_child(self._child_settings, run_id, self._active_sources, names, self.snapshot)
+            child = self._take_spare()
+            child.send(self._child_settings, run_id, self._active_sources, names, self.snapshot)
             self._children[job_id] = child
             self._active += 1
         logger.debug("%s run %d: crawl child pid %d for %d sources", job_id, run_id, child.pid, len(names))
@@ -175,6 +177,22 @@ class Daemon:
                 self._active -= 1
             self._ended.discard(job_id)
             self._idle.notify_all()
+            self._ready_spare()
+
+    def _take_spare(self) -> CrawlChild:
+        """The spare for a run starting now (under the lock); a new child when there is none, or it died."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.process.poll() is not None:
+            logger.warning(
+                "the spare crawl child pid %d had ended (%s)", spare.pid, spare.reason(spare.wait())
+            )
+            spare = None
+        return spare if spare is not None else spawn_child()
+
+    def _ready_spare(self) -> None:
+        """Start the next run's child ahead (under the lock), between crawls: it loads while nothing runs."""
+        if self._spare is None and not self.stopping.is_set():
+            self._spare = spawn_child()
 
     # -- the scheduler ------------------------------------------------------------------------------
 
@@ -294,6 +312,8 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGHUP, self._on_hup)
         jobs.bind(self)
+        with self._lock:
+            self._ready_spare()
         self.open_scheduler()
         assert self.scheduler is not None
         self.scheduler.resume()
@@ -368,6 +388,9 @@ class Daemon:
         self.scheduler.pause()
         with self._lock:
             running = list(self._children)
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.discard()
         if running:
             logger.info("stopping: waiting up to %gs for the running crawl (%s)", grace, ", ".join(running))
         deadline = time.monotonic() + grace

@@ -418,7 +418,8 @@ def test_a_daemon_killed_with_its_crawl_is_taken_over_and_the_next_run_stores_ea
             tmp_path, f"sqlite:///{db_file}", sources, crawl_interval="5s", shutdown_grace="1s"
         )
         daemons.append(first)
-        children = first.wait_for("a running crawl child", first.crawl_children)
+        first.wait_for("a running crawl child", first.crawl_children)
+        children = first.children()  # the crawl and the spare
         for pid in (first.process.pid, *children):  # as a power cut would: no handler, no cleanup
             os.kill(pid, signal.SIGKILL)
         first.process.wait(timeout=30)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rasid.crawl_process import CRAWL_NAME, SPARE_NAME
 from storage.db import make_engine
 from storage.repository import Repository, RunRecord
 from tests.crawler.conftest import FAST_ENV, ROOT
@@ -97,8 +98,8 @@ class Daemon:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}:\n{self.stderr()[-3000:]}")
 
-    def crawl_children(self) -> list[int]:
-        """Pids of the daemon's crawl children (from /proc)."""
+    def children(self) -> list[int]:
+        """Pids of the daemon's children (from /proc): its crawl children and the spare."""
         pids: list[int] = []
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             try:
@@ -106,6 +107,14 @@ class Daemon:
             except OSError:
                 continue
         return pids
+
+    def crawl_children(self) -> list[int]:
+        """Pids of the children crawling now (the spare waiting for the next run left out)."""
+        return [pid for pid in self.children() if _name(pid) == CRAWL_NAME]
+
+    def spare(self) -> list[int]:
+        """Pid of the spare crawl child waiting for the next run, if any."""
+        return [pid for pid in self.children() if _name(pid) == SPARE_NAME]
 
     def stop(self, timeout: float = 30) -> tuple[int, float]:
         """SIGTERM; the exit code and the seconds it took."""
@@ -118,13 +127,20 @@ class Daemon:
         """Teardown after a failed test: the daemon and its crawl children (in sessions of their own)."""
         if self.process.poll() is not None:
             return
-        for pid in self.crawl_children():
+        for pid in self.children():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         self.process.kill()
         self.process.wait()
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def status(db: str) -> tuple[int, dict[str, Any] | str]:

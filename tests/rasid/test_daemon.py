@@ -185,6 +185,53 @@ def test_the_digest_job_runs_at_digest_time(
     daemon.stop()
 
 
+def _running(pid: int) -> bool:
+    """Whether the process lives (a zombie left for init to reap does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_the_next_crawl_runs_in_a_child_started_ahead_and_a_stop_ends_the_spare(
+    snapshot: ReplayProcess, sqlite_url: str, tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    sources = write_sources(tmp_path / "sources.yaml", snapshot.sources_file, ("alarabiya",))
+    daemon = Daemon.start(
+        tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="5s", shutdown_grace="2s"
+    )
+    daemons.append(daemon)
+    daemon.wait_for("a finished crawl", lambda: any(r.outcome == "ok" for r in daemon.runs()))
+    [spare] = daemon.wait_for("a spare child waiting for the next run", daemon.spare)
+    [crawling] = daemon.wait_for("the next crawl", daemon.crawl_children, timeout=30)
+    assert crawling == spare
+    daemon.wait_for("the next crawl finished", lambda: sum(r.outcome == "ok" for r in daemon.runs()) >= 2)
+    [next_spare] = daemon.wait_for("a new spare", daemon.spare)
+    assert next_spare != spare
+    code, _ = daemon.stop()
+    assert code == 0
+    assert not _running(spare) and not _running(next_spare)
+    assert "Traceback" not in daemon.stderr()
+
+
+def test_a_spare_child_exits_by_itself_when_the_daemon_is_killed(
+    snapshot: ReplayProcess, sqlite_url: str, tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    sources = write_sources(tmp_path / "sources.yaml", snapshot.sources_file, ("alarabiya",))
+    daemon = Daemon.start(
+        tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="1h", shutdown_grace="2s"
+    )
+    daemons.append(daemon)
+    daemon.wait_for("a finished crawl", lambda: any(r.outcome == "ok" for r in daemon.runs()))
+    [spare] = daemon.wait_for("a spare child waiting for the next run", daemon.spare)
+    daemon.process.kill()  # no handler runs: only the spare's stdin closing tells it
+    daemon.process.wait()
+    deadline = time.monotonic() + 30
+    while _running(spare) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(spare)
+
+
 def test_status_without_a_database_says_so_in_one_line_and_creates_nothing(tmp_path: Path) -> None:
     db_file = tmp_path / "none" / "rasid.db"
     code, message = status(f"sqlite:///{db_file}")
