@@ -192,7 +192,10 @@ class Daemon:
     def _ready_spare(self) -> None:
         """Start the next run's child ahead (under the lock), between crawls: it loads while nothing runs."""
         if self._spare is None and not self.stopping.is_set():
-            self._spare = spawn_child()
+            try:
+                self._spare = spawn_child()
+            except OSError as exc:  # no memory or processes left: the run starts its own child, or says why
+                logger.warning("no spare crawl child started: %s", exc)
 
     # -- the scheduler ------------------------------------------------------------------------------
 

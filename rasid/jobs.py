@@ -49,7 +49,12 @@ def crawl(job_id: str) -> None:
     run_id = repository.start_run(names, snapshot=daemon.snapshot, job=job_id)
     started = time.monotonic()
     try:
-        child = daemon.start_child(job_id, run_id, names)
+        try:
+            child = daemon.start_child(job_id, run_id, names)
+        except OSError as exc:  # no memory or processes left to start it: the run failed, the next may not
+            daemon.store.end_run(run_id, "failed", f"crawl child not started: {exc}")
+            logger.error("%s run %d: crawl child not started: %s", job_id, run_id, exc)
+            return
         if child is None:  # SIGTERM came between the scheduler's call and the child's start
             daemon.store.end_run(
                 run_id, "interrupted", "interrupted: the daemon stopped before the crawl began"

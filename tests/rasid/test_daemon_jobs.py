@@ -144,3 +144,34 @@ def test_a_source_failing_run_after_run_is_left_out_until_it_answers_again(
     assert daemon.due_sources("crawl", next_run + timedelta(minutes=15)) == ["kuna", "wam"]
     crawled({"pages": 4, "errors": 0})  # crawled again after its pause, it answered
     assert daemon.due_sources("crawl", next_run) == ["kuna", "wam"]
+
+
+def test_a_crawl_child_that_cannot_be_started_fails_its_run_in_one_line_and_the_daemon_goes_on(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A fork that fails (no memory, no processes left) cannot be caused here for root, so spawning is replaced.
+    from rasid import daemon as daemon_module
+    from rasid import jobs
+
+    def no_fork() -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(SOURCES, encoding="utf-8")
+    daemon = _daemon(sqlite_url, sources)
+    assert daemon.scheduler is not None
+    daemon.scheduler.pause()
+    monkeypatch.setattr(daemon_module, "spawn_child", no_fork)
+    jobs.bind(daemon)
+    try:
+        # Neither the run's child nor the spare after it can start: no exception reaches the scheduler.
+        jobs.crawl("crawl")
+    finally:
+        jobs.bind(None)
+        daemon.scheduler.shutdown(wait=False)
+    [run] = daemon.repository.runs(limit=5, scheduled_only=True)
+    assert run.outcome == "failed"
+    assert run.status == "crawl child not started: [Errno 12] Cannot allocate memory"
+    assert run.finished_at is not None
+    assert "no spare crawl child started: [Errno 12] Cannot allocate memory" in caplog.text
+    assert daemon._active == 0 and not daemon._children
