@@ -41,6 +41,11 @@ request_done = object()
 PARENT = "rasid_listing"
 #: Request meta key of a popped request's copy in the worker's pending hash.
 PENDING = "rasid_pending"
+#: How often a worker with nothing to do asks the shared queue again. Scrapy's engine asks its scheduler
+#: every 5 s once it has nothing (``ExecutionEngine._SLOT_HEARTBEAT_INTERVAL``, private: pinned by
+#: ``scrapy<2.20`` and tests/crawler/test_scrapy_private_api.py): a worker whose queue ran dry while another
+#: parsed a feed sat out those 5 s each time, and two workers crawled slower than one.
+QUEUE_POLL_SECONDS = 0.25
 
 
 class SharedScheduler(Scheduler):
@@ -66,6 +71,8 @@ class SharedScheduler(Scheduler):
     def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
         instance = super().from_crawler(crawler)
         instance.crawler = crawler
+        if crawler.engine is not None:  # built by the engine, before it starts its heartbeat
+            crawler.engine._SLOT_HEARTBEAT_INTERVAL = QUEUE_POLL_SECONDS
         settings = crawler.settings
         instance.keys = Keys(settings.get("RASID_REDIS_NAMESPACE", "rasid"))
         instance.beat_seconds = settings.getfloat("RASID_WORKER_HEARTBEAT", 10.0)

@@ -1,8 +1,10 @@
-"""The two private Scrapy methods rasid relies on, pinned (``scrapy<2.20`` in pyproject.toml) and checked here.
+"""The private Scrapy names rasid relies on, pinned (``scrapy<2.20`` in pyproject.toml) and checked here.
 
 ``SitemapSpider._get_sitemap_body`` gunzips a sitemap within DOWNLOAD_MAXSIZE; ``Sitemap._process_sitemap_element``
 turns one ``<url>`` into a dict, which ``crawler.discovery.NewsSitemap`` extends with the news fields. When a
 Scrapy release changes either, these tests fail before a crawl silently reads no sitemap.
+``ExecutionEngine._SLOT_HEARTBEAT_INTERVAL`` is how often the engine asks an empty scheduler again; a shared-queue
+worker shortens it (``crawler.scheduler.QUEUE_POLL_SECONDS``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import gzip
 import inspect
 
+from scrapy.core.engine import ExecutionEngine
 from scrapy.http import Request, Response, XmlResponse
 from scrapy.spiders import SitemapSpider
 from scrapy.utils.sitemap import Sitemap
@@ -42,3 +45,9 @@ def test_sitemap_still_processes_elements_one_by_one() -> None:
     [entry] = list(entries)
     assert kind == "urlset" and entry["loc"] == "https://ex.com/a.html"
     assert entry["news_title"] == "خبر" and entry["news_publication_date"] == "2026-01-02T03:04:05Z"
+
+
+def test_the_engine_still_asks_its_scheduler_again_every_slot_heartbeat_interval() -> None:
+    assert isinstance(ExecutionEngine._SLOT_HEARTBEAT_INTERVAL, float)
+    # Read from the instance when the heartbeat starts, so a value set on the engine before that counts.
+    assert "self._SLOT_HEARTBEAT_INTERVAL" in inspect.getsource(ExecutionEngine._start_request_processing)
