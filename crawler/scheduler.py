@@ -73,6 +73,8 @@ class SharedScheduler(Scheduler):
         instance.crawler = crawler
         if crawler.engine is not None:  # built by the engine, before it starts its heartbeat
             crawler.engine._SLOT_HEARTBEAT_INTERVAL = QUEUE_POLL_SECONDS
+        else:  # a Scrapy that builds the scheduler earlier: the worker still works, idling 5 s at a time
+            logger.warning("no Scrapy engine yet: an idle worker asks the shared queue every 5 s")
         settings = crawler.settings
         instance.keys = Keys(settings.get("RASID_REDIS_NAMESPACE", "rasid"))
         instance.beat_seconds = settings.getfloat("RASID_WORKER_HEARTBEAT", 10.0)

@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 
 #: Child log lines as the daemon's own, so journald shows one stream.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-#: The name a child shows in ps and /proc while it waits as the spare, and once it crawls.
+#: Seconds a SIGKILLed spare is waited for before the daemon goes on without it.
+DISCARD_WAIT = 5.0
+#: The name (comm) a child shows in ``ps -e``, ``top`` and ``pgrep`` while it waits as the spare, and once it
+#: crawls; ``ps aux`` shows the command line, the same for both.
 SPARE_NAME, CRAWL_NAME = "rasid-spare", "rasid-crawl"
 #: What every crawl imports, loaded before the request arrives. None of it installs Twisted's reactor:
 #: the crawl installs the one its settings name.
@@ -100,9 +103,14 @@ class CrawlChild:
         """End a spare that will get no run (it holds no data, so SIGKILL loses nothing)."""
         try:
             self.process.kill()
+            self.process.wait(timeout=DISCARD_WAIT)
         except ProcessLookupError:
             pass
-        self.wait()
+        except subprocess.TimeoutExpired:  # stuck in the kernel (a dead disk): not worth holding a stop for
+            logger.warning("crawl child pid %d did not end within %gs of SIGKILL", self.pid, DISCARD_WAIT)
+            return
+        if self._relay is not None:
+            self._relay.join(timeout=DISCARD_WAIT)
 
 
 def spawn_child() -> CrawlChild:
@@ -118,7 +126,12 @@ def spawn_child() -> CrawlChild:
     assert process.stdin is not None and process.stderr is not None
     child = CrawlChild(process)
     child._relay = threading.Thread(target=_relay, args=(process.stderr, child), daemon=True)
-    child._relay.start()
+    try:
+        child._relay.start()
+    except RuntimeError as exc:  # no thread can be started (the same exhaustion as a failed fork)
+        child._relay = None
+        child.discard()
+        raise OSError(f"cannot start a thread for the crawl child: {exc}") from None
     return child
 
 

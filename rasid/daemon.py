@@ -159,7 +159,11 @@ class Daemon:
             if self.stopping.is_set():  # checked under the lock the shutdown takes to list the children
                 return None
             child = self._take_spare()
-            child.send(self._child_settings, run_id, self._active_sources, names, self.snapshot)
+            try:
+                child.send(self._child_settings, run_id, self._active_sources, names, self.snapshot)
+            except BaseException:
+                child.discard()  # a child without its run would wait on stdin for ever
+                raise
             self._children[job_id] = child
             self._active += 1
         logger.debug("%s run %d: crawl child pid %d for %d sources", job_id, run_id, child.pid, len(names))
@@ -190,7 +194,7 @@ class Daemon:
         return spare if spare is not None else spawn_child()
 
     def _ready_spare(self) -> None:
-        """Start the next run's child ahead (under the lock), between crawls: it loads while nothing runs."""
+        """Start the next run's child ahead (under the lock), once a crawl has ended: it loads between runs."""
         if self._spare is None and not self.stopping.is_set():
             try:
                 self._spare = spawn_child()

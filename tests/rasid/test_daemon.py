@@ -198,9 +198,13 @@ def _running(pid: int) -> bool:
 def test_the_next_crawl_runs_in_a_child_started_ahead_and_a_stop_ends_the_spare(
     snapshot: ReplayProcess, sqlite_url: str, tmp_path: Path, daemons: list[Daemon]
 ) -> None:
-    sources = write_sources(tmp_path / "sources.yaml", snapshot.sources_file, ("alarabiya",))
+    # A feed answering after 2 s keeps each crawl long enough to be seen crawling: an unchanged re-crawl
+    # in a spare is otherwise over between two looks at /proc.
+    sources = write_sources(
+        tmp_path / "sources.yaml", snapshot.sources_file, ("alarabiya",), [slow_source(snapshot.url, 2)]
+    )
     daemon = Daemon.start(
-        tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="5s", shutdown_grace="2s"
+        tmp_path, sqlite_url, sources, snapshot.url, crawl_interval="6s", shutdown_grace="2s"
     )
     daemons.append(daemon)
     daemon.wait_for("a finished crawl", lambda: any(r.outcome == "ok" for r in daemon.runs()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,15 +11,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(code: str) -> str:
+def _run(code: str, tmp_path: Path) -> str:
+    """``code`` in a fresh interpreter, on rasid's defaults (no configuration file of the user's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RASID_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()
 
 
-def test_the_cli_and_a_crawl_that_stores_nothing_do_not_load_datasketch_or_scipy() -> None:
+def test_the_cli_and_a_crawl_that_stores_nothing_do_not_load_datasketch_or_scipy(tmp_path: Path) -> None:
     # The crawl's modules, the repository and its writer, as `rasid crawl` loads them before any page.
     out = _run(
         """
@@ -28,12 +33,13 @@ def test_the_cli_and_a_crawl_that_stores_nothing_do_not_load_datasketch_or_scipy
         from storage.repository import Repository
         repository = Repository(make_engine("sqlite://"))
         print(sorted(m for m in ("datasketch", "scipy") if m in sys.modules))
-        """
+        """,
+        tmp_path,
     )
     assert out == "[]"
 
 
-def test_the_classifier_compiles_its_full_patterns_only_for_an_article_naming_russia() -> None:
+def test_the_classifier_compiles_its_full_patterns_only_for_an_article_naming_russia(tmp_path: Path) -> None:
     out = _run(
         """
         from config.settings import load_settings
@@ -46,6 +52,7 @@ def test_the_classifier_compiles_its_full_patterns_only_for_an_article_naming_ru
         after_local = compiled()
         verdict = classifier.classify("روسيا ومصر توقعان اتفاقية", "وقعت روسيا ومصر اتفاقية للتعاون في الطاقة النووية.")
         print(before, after_local, compiled(), verdict.is_hit)
-        """
+        """,
+        tmp_path,
     )
     assert out == "[] [] ['_terms', '_ties'] True"
