@@ -1,9 +1,12 @@
-"""Robots.txt beyond Scrapy's ``RobotsTxtMiddleware``: a line when it cannot be read, and a second check.
+"""Robots.txt beyond Scrapy's ``RobotsTxtMiddleware``: RFC 9309's unreachable rule, a line, and a second check.
 
 - ``RobotsTxtReportMiddleware``: Scrapy parses whatever a robots.txt request returns (a 500 page included)
   and, when the download fails (too large, timed out, refused), allows everything; its own log line carries
   a traceback and is silenced in ``crawler.runner``. This one watches those requests through the public
-  downloader-middleware hooks and says what happened in one line per host.
+  downloader-middleware hooks and says what happened in one line per host. A robots.txt that is
+  unreachable (RFC 9309 2.3.1.4: a 5xx after the retries, or a network failure) means "disallow all": it
+  tells the recheck below, and the host is not crawled this run (the next run asks again). One too large
+  to download is read as no rule, as Scrapy reads it (the RFC would parse its first 500 KiB).
 - ``RobotsRecheckMiddleware``: Scrapy's middleware (2.13+, asyncio reactor) makes every request to a host
   wait for that host's robots.txt on one Deferred, each through ``Deferred.asFuture``; the callback that
   resolves the first waiter returns None, so every later waiter gets None, which Scrapy reads as "no
@@ -34,6 +37,11 @@ logger = logging.getLogger(__name__)
 REPORT_ORDER = 540
 #: Right after Scrapy's RobotsTxtMiddleware (100), so its own refusals come first and are counted once.
 RECHECK_ORDER = 101
+#: How a request refused for its host's unreachable robots.txt fails (crawler.spiders.news reads it).
+UNREACHABLE = "robots.txt unreachable"
+#: A custom Scrapy signal: a host's robots.txt is unreachable (arguments ``netloc``, ``reason``), so nothing
+#: there is fetched; each refused request fails with "robots.txt unreachable: <reason>", an error of its source.
+robots_unreachable = object()
 
 
 class RobotsTxtReportMiddleware:
@@ -41,6 +49,7 @@ class RobotsTxtReportMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
+        self.signals = crawler.signals
         self._said: set[str] = set()
 
     @classmethod
@@ -48,28 +57,39 @@ class RobotsTxtReportMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        # A 4xx means "no robots.txt" (RFC 9309: allow all), as Scrapy reads it too; a 5xx is a failure.
+        # A 4xx means "no robots.txt" (RFC 9309: allow all), as Scrapy reads it too; a 5xx is unreachable.
         if _is_robots(request) and response.status >= 500:
-            self._say(request.url, f"http {response.status}")
+            self._unreachable(request, f"http {response.status}")
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if _is_robots(request):
-            from twisted.python.failure import Failure
+        if not _is_robots(request) or isinstance(exception, IgnoreRequest):
+            return  # refused by rasid's own URL policy: its pages are refused the same way
+        from twisted.python.failure import Failure
 
-            from crawler.spiders.news import describe_failure
+        from crawler.spiders.news import describe_failure
 
-            self._say(request.url, describe_failure(Failure(exception)))
+        reason = describe_failure(Failure(exception))
+        if reason.startswith("too large"):
+            self._say(request.url, reason, "its host is crawled as if it allowed everything")
+        else:
+            self._unreachable(request, reason)
 
-    def _say(self, url: str, reason: str) -> None:
+    def _unreachable(self, request: Request, reason: str) -> None:
+        """Before Scrapy parses the answer and lets the host's waiting requests go: the recheck stops them."""
+        netloc = urlparse_cached(request).netloc
+        self.signals.send_catch_log(signal=robots_unreachable, netloc=netloc, reason=reason)
+        self._say(
+            request.url, reason, "its host is not crawled this run (RFC 9309: unreachable, disallow all)"
+        )
+
+    def _say(self, url: str, reason: str, consequence: str) -> None:
         if url in self._said:
             return
         self._said.add(url)
         if self.stats is not None:
             self.stats.inc_value("rasid/robots_unreadable")
-        logger.warning(
-            "robots.txt %s not read (%s): its host is crawled as if it allowed everything", url, reason
-        )
+        logger.warning("robots.txt %s not read (%s): %s", url, reason, consequence)
 
 
 def _is_robots(request: Request) -> bool:
@@ -85,7 +105,9 @@ class RobotsRecheckMiddleware:
         self.useragent = settings.get("ROBOTSTXT_USER_AGENT") or None
         self.default_useragent = settings.get("USER_AGENT")
         self.parsers: dict[str, Any] = {}  # netloc -> Scrapy's RobotParser
+        self.unreachable: dict[str, str] = {}  # netloc -> why its robots.txt could not be reached this run
         crawler.signals.connect(self._parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(self._unreachable, signal=robots_unreachable)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RobotsRecheckMiddleware:
@@ -96,10 +118,18 @@ class RobotsRecheckMiddleware:
     def _parsed(self, robotparser: Any, request: Request) -> None:
         self.parsers[urlparse_cached(request).netloc] = robotparser
 
+    def _unreachable(self, netloc: str, reason: str) -> None:
+        self.unreachable[netloc] = reason
+
     def process_request(self, request: Request) -> None:
         if request.meta.get("dont_obey_robotstxt"):
             return
-        parser = self.parsers.get(urlparse_cached(request).netloc)
+        netloc = urlparse_cached(request).netloc
+        if netloc in self.unreachable:
+            if self.stats is not None:
+                self.stats.inc_value("robotstxt/forbidden")
+            raise IgnoreRequest(f"{UNREACHABLE}: {self.unreachable[netloc]}")
+        parser = self.parsers.get(netloc)
         if parser is None:
             return
         useragent = self.useragent or request.headers.get(b"User-Agent", self.default_useragent)

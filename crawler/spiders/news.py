@@ -29,6 +29,7 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.page import Page
+from crawler.robots import UNREACHABLE
 from crawler.stats import ERRORS, NOT_MODIFIED, OVER_BUDGET, PAGES, count
 from crawler.urlpolicy import RefusedURL
 from storage.errors import StorageError
@@ -419,6 +420,8 @@ def describe_failure(failure: Failure) -> str:
     if isinstance(value, HttpError):
         return f"http {value.response.status}"
     if isinstance(value, IgnoreRequest):
+        if str(value).startswith(UNREACHABLE):  # an error of the source: it gets nothing this run
+            return str(value)
         if "robots" in str(value).lower():
             return "robots.txt"
         return str(value) if str(value).startswith("redirect loop") else f"ignored: {value}"

@@ -323,7 +323,7 @@ def build_outlet(
     behaviours = {
         "robots-huge": "a robots.txt larger than DOWNLOAD_MAXSIZE: the outlet is still crawled",
         "robots-binary": "a robots.txt of random bytes: the outlet is still crawled",
-        "robots-500": "robots.txt answers 500: the outlet is still crawled",
+        "robots-500": "robots.txt answers 500 after the retries: unreachable (RFC 9309), so nothing of the outlet is fetched this run",
     }
     for name, robots_route in robots.items():
         rbase = robots_bases[name]
@@ -335,7 +335,8 @@ def build_outlet(
             page: Route(_html(a, fresh, rbase + page).encode()),
             f"/{name}/feed.xml": Route(rss([(a.title, rbase + page, fresh)]), "application/rss+xml"),
         }
-        out.cases.append(Case(name, behaviours[name], rbase + page, stored=a.title))
+        reachable = name != "robots-500"
+        out.cases.append(Case(name, behaviours[name], rbase + page, stored=a.title if reachable else None))
 
     robots_sources = "".join(
         f"  - {{name: {name}, url: '{rb}/{name}/', feeds: ['{rb}/{name}/feed.xml']}}\n"

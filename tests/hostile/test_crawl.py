@@ -150,12 +150,11 @@ def test_no_stored_article_is_mojibake(hostile_crawl: HostileCrawl) -> None:
             assert junk not in text
 
 
-@pytest.mark.parametrize(("name", "reason"), [("robots-huge", "too large"), ("robots-500", "http 500"),
-                                              ("robots-binary", None)])  # fmt: skip
-def test_an_unreadable_robots_txt_is_one_line_and_its_host_is_still_crawled(
+@pytest.mark.parametrize(("name", "reason"), [("robots-huge", "too large"), ("robots-binary", None)])
+def test_a_robots_txt_too_large_or_unparsable_is_read_as_no_rule(
     hostile_crawl: HostileCrawl, name: str, reason: str | None
 ) -> None:
-    # Scrapy crawls a host whose robots.txt it cannot read as if it allowed all; rasid says so, once.
+    # Scrapy reads a robots.txt it cannot download in full as allowing all; rasid says so, once.
     # Random bytes are read (as no rule at all), so nothing is said about them.
     robots = _case(hostile_crawl, name).url.split(f"/{name}/", 1)[0] + "/robots.txt"
     lines = hostile_crawl.lines_naming(robots)
@@ -163,6 +162,21 @@ def test_an_unreadable_robots_txt_is_one_line_and_its_host_is_still_crawled(
         assert lines == []
     else:
         assert len(lines) == 1 and reason in lines[0] and "as if it allowed everything" in lines[0], lines
+    assert f"/{name}/2026/article-1.html" in hostile_crawl.paths
+
+
+def test_an_unreachable_robots_txt_is_one_line_and_nothing_of_its_host_is_fetched(
+    hostile_crawl: HostileCrawl,
+) -> None:
+    # RFC 9309 2.3.1.4: a robots.txt answering 5xx (after the retries) means "disallow all" for now.
+    robots = _case(hostile_crawl, "robots-500").url.split("/robots-500/", 1)[0] + "/robots.txt"
+    lines = hostile_crawl.lines_naming(robots)
+    assert len(lines) == 1 and "http 500" in lines[0] and "not crawled this run" in lines[0], lines
+    assert [p for p in hostile_crawl.paths if p.startswith("/robots-500/")] == []  # neither feed nor page
+    # The source got nothing this run, and its feed says why as an error (so a daemon backs it off).
+    feed = robots.removesuffix("/robots.txt") + "/robots-500/feed.xml"
+    [line] = hostile_crawl.lines_naming(feed)
+    assert "robots.txt unreachable: http 500" in line, line
 
 
 def test_the_docs_table_lists_every_case(hostile_crawl: HostileCrawl) -> None:
