@@ -3,10 +3,12 @@
 - ``RobotsTxtReportMiddleware``: Scrapy parses whatever a robots.txt request returns (a 500 page included)
   and, when the download fails (too large, timed out, refused), allows everything; its own log line carries
   a traceback and is silenced in ``crawler.runner``. This one watches those requests through the public
-  downloader-middleware hooks and says what happened in one line per host. A robots.txt that is
-  unreachable (RFC 9309 2.3.1.4: a 5xx after the retries, or a network failure) means "disallow all": it
-  tells the recheck below, and the host is not crawled this run (the next run asks again). One too large
-  to download is read as no rule, as Scrapy reads it (the RFC would parse its first 500 KiB).
+  downloader-middleware hooks and says what happened in one line per host. A robots.txt answering 5xx
+  after the retries is unreachable (RFC 9309 2.3.1.4) and means "disallow all": it tells the recheck below,
+  and the host is not crawled this run (the next run asks again). One that cannot be downloaded at all (a
+  timeout, a refused connection) leaves the host to its own requests, which fail with their own reasons
+  when the host is down; one too large is read as no rule, as Scrapy reads it (the RFC would parse its
+  first 500 KiB).
 - ``RobotsRecheckMiddleware``: Scrapy's middleware (2.13+, asyncio reactor) makes every request to a host
   wait for that host's robots.txt on one Deferred, each through ``Deferred.asFuture``; the callback that
   resolves the first waiter returns None, so every later waiter gets None, which Scrapy reads as "no
@@ -69,11 +71,10 @@ class RobotsTxtReportMiddleware:
 
         from crawler.spiders.news import describe_failure
 
+        # A timeout, a refused connection, a name that does not resolve: the host's own requests fail the
+        # same way, each with its own reason, so the host is left to them rather than disallowed.
         reason = describe_failure(Failure(exception))
-        if reason.startswith("too large"):
-            self._say(request.url, reason, "its host is crawled as if it allowed everything")
-        else:
-            self._unreachable(request, reason)
+        self._say(request.url, reason, "its host is crawled as if it allowed everything")
 
     def _unreachable(self, request: Request, reason: str) -> None:
         """Before Scrapy parses the answer and lets the host's waiting requests go: the recheck stops them."""
