@@ -73,6 +73,8 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False, shared: bool = True
             "crawler.robots.RobotsRecheckMiddleware": ROBOTS_RECHECK_ORDER,
         },
         "DOWNLOAD_HANDLERS": DISABLED_DOWNLOAD_HANDLERS,
+        # Scrapy 2.19 starts all of a host's queued requests at once; this one keeps the per-domain limit.
+        "DOWNLOADER": "crawler.downloader.PoliteDownloader",
         # The snapshot is our own server on 127.0.0.1: its address is exempt from the internal-address check.
         "RASID_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses or snapshot,
         "RASID_SITEMAP_INDEX_MAX_CHILDREN": crawl.sitemap_index_max_children,
