@@ -65,8 +65,10 @@ class CrawlChild:
     def pid(self) -> int:
         return self.process.pid
 
-    def wait(self) -> int:
-        code = self.process.wait()
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit code, once the child ended and its last stderr line is read (``TimeoutExpired`` after
+        ``timeout`` seconds)."""
+        code = self.process.wait(timeout)
         if self._relay is not None:
             self._relay.join(timeout=5)
         return code
@@ -103,14 +105,11 @@ class CrawlChild:
         """End a spare that will get no run (it holds no data, so SIGKILL loses nothing)."""
         try:
             self.process.kill()
-            self.process.wait(timeout=DISCARD_WAIT)
+            self.wait(DISCARD_WAIT)
         except ProcessLookupError:
             pass
         except subprocess.TimeoutExpired:  # stuck in the kernel (a dead disk): not worth holding a stop for
             logger.warning("crawl child pid %d did not end within %gs of SIGKILL", self.pid, DISCARD_WAIT)
-            return
-        if self._relay is not None:
-            self._relay.join(timeout=DISCARD_WAIT)
 
 
 def spawn_child() -> CrawlChild:
