@@ -16,9 +16,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from storage.repository import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -36,7 +41,8 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _finished_crawls(db: str) -> int:
+def finished_crawl_runs(db: str) -> list[RunRecord]:
+    """The daemon's crawl runs that ended (not running, not skipped), newest first."""
     from storage.db import make_engine
     from storage.repository import Repository
 
@@ -44,24 +50,35 @@ def _finished_crawls(db: str) -> int:
     try:
         runs = Repository(engine).runs(limit=1000, scheduled_only=True)
     except Exception:  # noqa: BLE001 - the schema is not there in the first second
-        return 0
+        return []
     finally:
         engine.dispose()
-    return sum(1 for r in runs if r.job == "crawl" and r.outcome not in ("running", "skipped"))
+    return [r for r in runs if r.job == "crawl" and r.outcome not in ("running", "skipped")]
 
 
-def _start(db: str, sources: Path, url: str, interval: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
+def _finished_crawls(db: str) -> int:
+    return len(finished_crawl_runs(db))
+
+
+def start_daemon(
+    db: str, sources: Path, url: str | None, interval: str, log: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``rasid daemon`` crawling every ``interval`` without delays (on the snapshot at ``url``, if given),
+    its stderr appended to ``log``; ``env`` adds settings."""
+    environment = {
         **os.environ,
         "RASID_SCHEDULE__CRAWL_INTERVAL": interval,
         "RASID_SCHEDULE__HEARTBEAT": "10s",
         "RASID_CRAWL__DOWNLOAD_DELAY": "0",
         "RASID_CRAWL__AUTOTHROTTLE": "false",
+        **(env or {}),
     }
-    env.pop("RASID_CONFIG", None)
-    command = [sys.executable, "-m", "rasid.cli", "daemon", "--snapshot-url", url, "--sources", str(sources),
-               "--db", db]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+    environment.pop("RASID_CONFIG", None)
+    command = [sys.executable, "-m", "rasid.cli", "daemon", *(["--snapshot-url", url] if url else []),
+               "--sources", str(sources), "--db", db]  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log.open("ab")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         db = f"sqlite:///{Path(tmp) / 'rasid.db'}"
         log = Path(tmp) / "daemon.log"
 
-        daemon = _start(db, sources, replay.url, args.interval, log)
+        daemon = start_daemon(db, sources, replay.url, args.interval, log)
         rss: list[float] = []
         cpu: list[float] = []
         started = time.monotonic()
@@ -103,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         daemon.wait(timeout=120)
 
         # Idle: a one-hour interval, after the run that a changed interval starts at once.
-        idle = _start(db, sources, replay.url, "1h", log)
+        idle = start_daemon(db, sources, replay.url, "1h", log)
         while _finished_crawls(db) < args.runs + 1:
             time.sleep(0.2)
         time.sleep(2)

@@ -261,31 +261,21 @@ def _rasid_crawl(replay: ReplayProcess, db_file: Path) -> CrawlFigures:
 
 def _daemon_recrawls(replay: ReplayProcess, db_file: Path, runs: int, interval: str) -> list[float]:
     """``rasid daemon`` on ``db_file`` until ``runs`` scheduled crawls ended: each one's run seconds."""
-    from storage.db import make_engine
-    from storage.repository import Repository
+    from bench.daemon import finished_crawl_runs, start_daemon
 
-    db = f"sqlite:///{db_file}"
-    env = {**os.environ, **_crawl_env(), "RASID_SCHEDULE__CRAWL_INTERVAL": interval,
-           "RASID_SCHEDULE__HEARTBEAT": "5s", "RASID_DIGEST__SMTP_PORT": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "rasid.cli", "daemon", "--sources", str(replay.sources_file), "--db", db]
-    with tempfile.TemporaryFile() as log:
-        daemon = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-        engine = make_engine(db)
-        try:
-            deadline = time.monotonic() + CRAWL_TIMEOUT
-            while time.monotonic() < deadline and daemon.poll() is None:
-                done = [r for r in Repository(engine).runs(limit=100, scheduled_only=True)
-                        if r.job == "crawl" and r.finished_at is not None and r.outcome != "skipped"]  # fmt: skip
-                if len(done) >= runs:
-                    break
-                time.sleep(0.5)
-        finally:
-            engine.dispose()
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(timeout=60)
-        log.seek(0)
-        said = log.read().decode("utf-8", "replace")
+    db, log = f"sqlite:///{db_file}", db_file.with_suffix(".daemon.log")
+    daemon = start_daemon(db, replay.sources_file, None, interval, log, _crawl_env())
+    try:
+        deadline = time.monotonic() + CRAWL_TIMEOUT
+        while len(done := finished_crawl_runs(db)) < runs and daemon.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
     if len(done) < runs or any(r.outcome != "ok" for r in done):
+        said = log.read_text(encoding="utf-8", errors="replace")
         raise SystemExit(f"rasid daemon did not finish {runs} crawls:\n{said[-3000:]}")
     done.sort(key=lambda r: r.started_at)
     return [(r.finished_at - r.started_at).total_seconds() for r in done if r.finished_at is not None]
