@@ -302,6 +302,11 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds to wait for another process's lock (SQLite) or a connection (PostgreSQL)",
     )
+    near_duplicate_window: Duration = Field(
+        timedelta(days=30),
+        description="a new article is compared with the articles fetched within this time to join their story;"
+        " older ones are not held in memory, so a crawl's memory follows this window, not the database",
+    )
     sources_file: Path = Field(PACKAGE_DIR / "sources.yaml", description="the outlets to crawl")
     keywords_file: Path = Field(PACKAGE_DIR / "keywords.yaml", description="the classifier's term groups")
     classifier_model: Path | None = Field(

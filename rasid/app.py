@@ -32,7 +32,7 @@ def open_repository(settings: Settings, *, create: bool = False) -> Repository:
     engine = make_engine(
         settings.database_url.get_secret_value(), create=create, busy_timeout=settings.database_busy_timeout
     )
-    repository = Repository(engine)
+    repository = Repository(engine, near_dup_window=settings.near_duplicate_window)
     repository.prepare(create=create)
     return repository
 

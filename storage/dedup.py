@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +38,9 @@ NEAR_DUP_THRESHOLD = 0.5
 LSH_MARGIN = 0.1
 #: Texts shorter than this many words get no signature: a one-line brief shares its whole text by chance.
 MIN_WORDS = 20
+#: Articles fetched longer ago than this are not compared with new ones (``near_duplicate_window``): copies
+#: of one agency text appear within days, and the in-memory index must not grow with the database.
+NEAR_DUP_WINDOW = timedelta(days=30)
 #: Seed shared by every signature ever stored; changing it invalidates all stored signatures.
 SEED = 1
 

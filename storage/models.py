@@ -186,7 +186,7 @@ class ArticleRow(Base):
     published: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     author: Mapped[str | None] = mapped_column(Text)
     lang: Mapped[str | None] = mapped_column(Text)  # as the page declares it, unvalidated
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # the near-duplicate window (0011)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"), index=True)
     # Added by revision 0002 (de-duplication and stories).

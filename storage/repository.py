@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -87,11 +87,16 @@ _OUTCOMES = {"ok": "ok", "interrupted": "interrupted"}
 class Repository:
     """Reads and writes through one engine; holds the in-memory near-duplicate index for this process."""
 
-    def __init__(self, engine: Engine, near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD,
+        near_dup_window: timedelta = dedup.NEAR_DUP_WINDOW,
+    ) -> None:
         self.engine = engine
         # Reads begin DEFERRED on SQLite, so `rasid hits` never queues behind a crawl's write lock.
         self.reader = engine.execution_options(read_only=True)
-        self._writer = BatchWriter(engine, near_dup_threshold)
+        self._writer = BatchWriter(engine, near_dup_threshold, near_dup_window)
 
     def prepare(self, create: bool = True) -> None:
         """Upgrade a brand-new empty database to head (``NoDatabase`` unless ``create``); refuse an older one."""

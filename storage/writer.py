@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -58,9 +59,15 @@ class Batch:
 class BatchWriter:
     """Stores batches through one engine, deciding each article's story against the in-memory index."""
 
-    def __init__(self, engine: Engine, near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD,
+        near_dup_window: timedelta = dedup.NEAR_DUP_WINDOW,
+    ) -> None:
         self.engine = engine
         self._near_dup_threshold = near_dup_threshold
+        self._near_dup_window = near_dup_window
         self._story_of: dict[int, int | None] = {}  # story of each indexed article (stories never merge)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # Statements built once and executed with parameter dicts: per-call .values() cost more than SQL.
@@ -260,11 +267,18 @@ class BatchWriter:
             conn.execute(self._insert(SourceRow).on_conflict_do_nothing(index_elements=["name"]), rows)
 
     def refresh_index(self, conn: Connection) -> None:
-        """Load signatures stored since the last look (by this process at startup, or by other writers)."""
+        """Load signatures stored since the last look (by this process at startup, or by other writers).
+
+        Only articles fetched within the near-duplicate window: agency copy is republished within days, and
+        a database that has grown for months must not be held in memory (nor read) by every crawl.
+        """
         rows = conn.execute(
             select(SignatureRow.article_id, SignatureRow.hashvalues, ArticleRow.story_id)
             .join(ArticleRow, ArticleRow.id == SignatureRow.article_id)
-            .where(SignatureRow.article_id > self._index.last_id)
+            .where(
+                SignatureRow.article_id > self._index.last_id,
+                ArticleRow.fetched_at >= utcnow() - self._near_dup_window,
+            )
             .order_by(SignatureRow.article_id)
         ).all()
         self._story_of.update((r.article_id, r.story_id) for r in rows)

@@ -31,19 +31,19 @@ def invoke(*args: str) -> tuple[int, str]:
 
 def test_db_upgrade_brings_an_empty_database_to_head_and_is_safe_to_repeat(database_url: str) -> None:
     code, out = invoke("db", "upgrade", "--db", database_url)
-    assert code == 0 and "upgraded from empty to 0010" in out
+    assert code == 0 and "upgraded from empty to 0011" in out
     code, out = invoke("db", "upgrade", "--db", database_url)
-    assert code == 0 and "already at 0010 (head)" in out
+    assert code == 0 and "already at 0011 (head)" in out
 
 
 def test_db_current_exits_1_behind_head_and_0_after_upgrade(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine, "0001")
     code, out = invoke("db", "current", "--db", database_url)
-    assert code == 1 and "0001, code needs 0010: run `rasid db upgrade`" in out
+    assert code == 1 and "0001, code needs 0011: run `rasid db upgrade`" in out
     code, out = invoke("db", "upgrade", "--db", database_url)
-    assert code == 0 and "upgraded from 0001 to 0010" in out
-    assert current_revision(engine) == "0010"
+    assert code == 0 and "upgraded from 0001 to 0011" in out
+    assert current_revision(engine) == "0011"
     assert invoke("db", "current", "--db", database_url)[0] == 0
     engine.dispose()
 
@@ -51,7 +51,7 @@ def test_db_current_exits_1_behind_head_and_0_after_upgrade(database_url: str) -
 def test_db_current_on_an_empty_database_says_empty_and_exits_1() -> None:
     code, out = invoke("db", "current", "--db", "sqlite:///:memory:")
     assert code == 1
-    assert out.strip().endswith(": empty, code needs 0010: run `rasid db upgrade`")
+    assert out.strip().endswith(": empty, code needs 0011: run `rasid db upgrade`")
 
 
 @pytest.fixture

@@ -172,7 +172,7 @@ def test_hits_on_a_database_at_an_older_revision_says_what_to_run(sqlite_url: st
     done = _rasid("hits", "--db", sqlite_url)
     assert done.returncode == 2
     assert (
-        done.stderr.strip() == "error: database is at revision 0001, code needs 0010: run `rasid db upgrade`"
+        done.stderr.strip() == "error: database is at revision 0001, code needs 0011: run `rasid db upgrade`"
     )
 
 

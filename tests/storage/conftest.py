@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
@@ -26,7 +26,7 @@ class FakeArticle:
     published: datetime | None = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     author: str | None = None
     lang: str | None = "ar"
-    fetched_at: datetime = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # inside the near-dup window
 
 
 def hit_verdict(
@@ -55,8 +55,16 @@ def outcome(
     verdict: Verdict | None = None,
     canonical: str | None = None,
     extra_urls: tuple[str, ...] = (),
+    fetched_at: datetime | None = None,
 ) -> PageOutcome:
-    article = FakeArticle(url=url, canonical_url=canonical or url, source=source, title=title, text=text)
+    article = FakeArticle(
+        url=url,
+        canonical_url=canonical or url,
+        source=source,
+        title=title,
+        text=text,
+        fetched_at=fetched_at or datetime.now(UTC),
+    )
     return PageOutcome(
         source=source, urls=(url, *extra_urls), article=article, verdict=verdict or hit_verdict()
     )

@@ -16,13 +16,13 @@ from tests.storage.test_repository import TEXT_A
 
 
 def test_head_is_the_listing_validators_revision() -> None:
-    assert head_revision() == "0010"
+    assert head_revision() == "0011"
 
 
 def test_migration_from_an_empty_database_creates_every_table(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == "0010"
+    assert current_revision(engine) == "0011"
     assert set(inspect(engine).get_table_names()) >= {
         "sources",
         "crawl_runs",
@@ -62,7 +62,7 @@ def test_upgrade_from_an_earlier_revision_keeps_stored_articles(database_url: st
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0010"
+    assert current_revision(engine) == "0011"
     with engine.connect() as conn:
         row = conn.execute(text("SELECT title, text FROM articles")).one()
     assert tuple(row) == ("عنوان", "نص")
@@ -79,7 +79,7 @@ def test_app_refuses_a_database_at_an_older_revision_with_what_to_run(database_u
     upgrade(engine, "0001")
     with pytest.raises(SchemaError) as raised:
         Repository(engine).prepare()
-    assert str(raised.value) == "database is at revision 0001, code needs 0010: run `rasid db upgrade`"
+    assert str(raised.value) == "database is at revision 0001, code needs 0011: run `rasid db upgrade`"
     assert current_revision(engine) == "0001"  # refusing never upgrades behind the operator's back
     engine.dispose()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from storage.records import PageOutcome
 from storage.repository import Repository
@@ -157,3 +157,24 @@ def test_stories_are_listed_newest_event_first(repo: Repository) -> None:
         run_id,
     )
     assert [s.title for s in repo.stories()] == ["جديد", "قديم"]
+
+
+def test_a_copy_of_an_article_older_than_the_window_starts_a_new_story(repo: Repository) -> None:
+    run_id = repo.start_run(["wam", "rt"])
+    month_ago = datetime.now(UTC) - timedelta(days=31)
+    repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam", fetched_at=month_ago)], run_id)
+    later = Repository(repo.engine, near_dup_window=timedelta(days=30))
+    assert later.load_index() == 0  # the month-old article is not held in memory
+    assert later.store([outcome("https://rt.com/a", RT_TEXT, source="rt")], run_id).duplicates == 0
+    assert len(later.stories()) == 2
+
+
+def test_a_copy_of_an_article_inside_the_window_joins_its_story(repo: Repository) -> None:
+    run_id = repo.start_run(["wam", "rt"])
+    days_ago = datetime.now(UTC) - timedelta(days=29)
+    repo.store([outcome("https://wam.ae/ar/1", WAM_TEXT, source="wam", fetched_at=days_ago)], run_id)
+    later = Repository(repo.engine, near_dup_window=timedelta(days=30))
+    assert later.load_index() == 1
+    assert later.store([outcome("https://rt.com/a", RT_TEXT, source="rt")], run_id).duplicates == 1
+    [story] = later.stories()
+    assert story.sources == ("wam", "rt")
