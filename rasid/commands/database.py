@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from config.settings import ConfigError, mask_url
 from rasid.app import build_classifier, open_repository
-from rasid.context import DbOption, console, err_console, settings_from
+from rasid.context import DbOption, SnapshotDbOption, console, err_console, settings_from
 
 db_app = typer.Typer(help="The database schema: upgrade it, or show its revision.", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 @db_app.command("upgrade")
-def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
+def upgrade(ctx: typer.Context, db: DbOption = None, snapshot: SnapshotDbOption = False) -> None:
     """Bring the database schema to the revision this code needs (safe to run again).
 
     Example: rasid db upgrade --db postgresql+psycopg://rasid@localhost/rasid
@@ -30,7 +30,7 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     from storage.schema import current_revision, head_revision
     from storage.schema import upgrade as upgrade_schema
 
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot)
     url = settings.database_url.get_secret_value()
     engine = make_engine(url, busy_timeout=settings.database_busy_timeout)
     before = current_revision(engine)

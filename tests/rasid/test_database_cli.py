@@ -15,11 +15,12 @@ from rasid.cli import app
 from storage.db import make_engine
 from storage.models import VerdictRow
 from storage.repository import Repository
-from storage.schema import current_revision, upgrade
+from storage.schema import current_revision, head_revision, upgrade
 from tests.storage.conftest import miss_verdict, outcome
 from tests.storage.test_repository import TEXT_B
 
 runner = CliRunner()
+HEAD = head_revision()
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -31,27 +32,39 @@ def invoke(*args: str) -> tuple[int, str]:
 
 def test_db_upgrade_brings_an_empty_database_to_head_and_is_safe_to_repeat(database_url: str) -> None:
     code, out = invoke("db", "upgrade", "--db", database_url)
-    assert code == 0 and "upgraded from empty to 0011" in out
+    assert code == 0 and f"upgraded from empty to {HEAD}" in out
     code, out = invoke("db", "upgrade", "--db", database_url)
-    assert code == 0 and "already at 0011 (head)" in out
+    assert code == 0 and f"already at {HEAD} (head)" in out
 
 
 def test_db_current_exits_1_behind_head_and_0_after_upgrade(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine, "0001")
     code, out = invoke("db", "current", "--db", database_url)
-    assert code == 1 and "0001, code needs 0011: run `rasid db upgrade`" in out
+    assert code == 1 and f"0001, code needs {HEAD}: run `rasid db upgrade`" in out
     code, out = invoke("db", "upgrade", "--db", database_url)
-    assert code == 0 and "upgraded from 0001 to 0011" in out
-    assert current_revision(engine) == "0011"
+    assert code == 0 and f"upgraded from 0001 to {HEAD}" in out
+    assert current_revision(engine) == HEAD
     assert invoke("db", "current", "--db", database_url)[0] == 0
+    engine.dispose()
+
+
+def test_db_upgrade_snapshot_upgrades_the_demos_database_left_by_an_older_rasid(tmp_path: Path) -> None:
+    snapshot_url = f"sqlite:///{tmp_path / 'snapshot.db'}"
+    engine = make_engine(snapshot_url)
+    upgrade(engine, "0001")
+    result = runner.invoke(
+        app, ["db", "upgrade", "--snapshot"], env={"RASID_SNAPSHOT_DATABASE_URL": snapshot_url}
+    )
+    assert result.exit_code == 0 and f"upgraded from 0001 to {HEAD}" in result.stdout
+    assert current_revision(engine) == HEAD
     engine.dispose()
 
 
 def test_db_current_on_an_empty_database_says_empty_and_exits_1() -> None:
     code, out = invoke("db", "current", "--db", "sqlite:///:memory:")
     assert code == 1
-    assert out.strip().endswith(": empty, code needs 0011: run `rasid db upgrade`")
+    assert out.strip().endswith(f": empty, code needs {HEAD}: run `rasid db upgrade`")
 
 
 @pytest.fixture
