@@ -97,6 +97,10 @@ class CrawlRunRow(Base):
     # and how it ended: "running", "ok", "failed", "skipped" or "interrupted"; `status` says why.
     job: Mapped[str | None] = mapped_column(Text, index=True)
     outcome: Mapped[str | None] = mapped_column(String(20))
+    # Added by revision 0011: the process that records the run, so a run its process never finished can be
+    # told from one still going (None on runs recorded before it).
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(Text)
 
 
 class DaemonRow(Base):

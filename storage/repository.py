@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from storage import dedup, digests, listings, review
 from storage.models import (
@@ -119,6 +121,8 @@ class Repository:
         now = utcnow()
         with self.engine.begin() as conn:
             self._writer.ensure_sources(conn, sources)
+            if job is None:
+                _abandon_orphaned_runs(conn)
             return int(
                 conn.execute(
                     insert(CrawlRunRow)
@@ -137,6 +141,8 @@ class Repository:
                         per_source="{}",
                         job=job,
                         outcome=outcome,
+                        pid=os.getpid(),
+                        host=socket.gethostname(),
                     )
                     .returning(CrawlRunRow.id)
                 ).scalar_one()
@@ -394,3 +400,48 @@ class Repository:
             return list(
                 conn.execute(select(ArticleRow.source).distinct().order_by(ArticleRow.source)).scalars()
             )
+
+
+#: Status of a one-off run whose process ended without recording its end.
+ORPHANED = "failed: its process ended before recording the run's end (killed, or the database was unreachable)"
+
+
+def _abandon_orphaned_runs(conn: Connection) -> None:
+    """Record as failed the one-off runs of this host still 'running' whose process is gone.
+
+    A crawl killed with SIGKILL, or cut off from its database when it came to record its end, cannot say so
+    itself; the next run on the same host can. A process id reused since (started after the run) is gone too.
+    Runs of other hosts are left alone: their processes cannot be looked at from here.
+    """
+    import psutil
+
+    rows = conn.execute(
+        select(CrawlRunRow.id, CrawlRunRow.pid, CrawlRunRow.started_at).where(
+            CrawlRunRow.job.is_(None),
+            CrawlRunRow.outcome == "running",
+            CrawlRunRow.host == socket.gethostname(),
+            CrawlRunRow.pid.is_not(None),
+        )
+    ).all()
+    gone = [row.id for row in rows if not _alive_since(psutil, row.pid, row.started_at)]
+    if gone:
+        conn.execute(
+            update(CrawlRunRow)
+            .where(CrawlRunRow.id.in_(gone))
+            .values(outcome="failed", status=ORPHANED, finished_at=utcnow())
+        )
+        logger.warning("%d earlier runs whose process ended unrecorded marked failed: %s", len(gone), gone)
+
+
+def _alive_since(psutil: Any, pid: int, started_at: datetime) -> bool:
+    """Whether process ``pid`` exists and was started before ``started_at`` (so it is the run's own)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # another user's process: it exists, so it may be the run's
+        return True
+    return created <= started_at.timestamp() + 1.0

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from snapshot.replay import Route, SiteServer
+from storage.repository import ORPHANED
 from tests.crawler.conftest import rasid
 from tests.crawler.outlets import article_html, real_articles, rss
 
@@ -249,6 +250,9 @@ def test_a_killed_run_saves_no_listing_validator_so_the_next_reads_every_listing
     _crawl(sources, f"sqlite:///{db_file}", RASID_CRAWL__DOWNLOAD_TIMEOUT="2", RASID_CRAWL__RETRY_TIMES="0")
     assert (outlet.feed_path(), 200) in answers.answers
     assert _stored_titles(f"sqlite:///{db_file}") == sorted(outlet.titles.values())
+    with sqlite3.connect(db_file) as conn:  # the killed run is no longer shown as running
+        runs = conn.execute("SELECT outcome, status FROM crawl_runs ORDER BY id").fetchall()
+    assert runs == [("failed", ORPHANED), ("ok", "ok")]
 
 
 # ---------------------------------------------------------------------------------------------- budget

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from snapshot.replay import SiteServer
+from storage.repository import ORPHANED
 from tests.crawler.conftest import ROOT
 from tests.hostile.faults import (
     OTHERS,
@@ -368,6 +369,7 @@ def test_postgresql_restarted_or_down_mid_crawl_loses_and_doubles_nothing(
         assert again.returncode == 0, again.stderr[-3000:]
         checked = pg.amcheck()
         assert checked.returncode == 0, checked.stdout + checked.stderr
+        runs = [status for (status,) in pg.query("SELECT status FROM crawl_runs ORDER BY id")]
         titles = [t for (t,) in pg.query("SELECT title FROM articles")]
         hits = [t for (t,) in pg.query(
             "SELECT a.title FROM articles a JOIN verdicts v ON v.article_id = a.id WHERE v.is_current AND v.is_hit"
@@ -383,6 +385,7 @@ def test_postgresql_restarted_or_down_mid_crawl_loses_and_doubles_nothing(
         assert "batch of 20 pages not stored (run 1)" in batch and "cannot connect" in batch, batch
         assert lines[-1].startswith(f"error: {pg.url}: cannot connect"), lines[-1]
         assert first == [("running", 0)]
+        assert runs == [ORPHANED, "ok"]  # the next run saw the first one's process gone
     assert sorted(titles) == sorted(built.titles)
     assert sorted(hits) == sorted(built.hit_titles)
 

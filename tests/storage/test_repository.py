@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from storage.models import ArticleRow, SeenUrlRow, VerdictRow
+from storage.models import ArticleRow, CrawlRunRow, SeenUrlRow, VerdictRow
 from storage.records import PageOutcome, RunSummary
-from storage.repository import Repository
+from storage.repository import ORPHANED, Repository
 from tests.storage.conftest import hit_verdict, miss_verdict, outcome
 
 # "Russia and the UAE sign a memorandum on artificial intelligence" - a body long enough to get a signature.
@@ -49,6 +51,25 @@ def test_runs_are_listed_newest_first(repo: Repository) -> None:
     second = repo.start_run(["wam"])
     assert [r.run_id for r in repo.runs(limit=5)] == [second, first]
     assert repo.runs()[0].status == "running"
+
+
+def test_a_run_whose_process_is_gone_is_recorded_failed_when_the_next_run_starts(repo: Repository) -> None:
+    killed = repo.start_run(["sana"])
+    other_host = repo.start_run(["wam"])
+    alive = repo.start_run(["rt"])  # this process: still going
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    with repo.engine.begin() as conn:
+        conn.execute(update(CrawlRunRow).where(CrawlRunRow.id == killed).values(pid=int(ended.stdout)))
+        conn.execute(
+            update(CrawlRunRow)
+            .where(CrawlRunRow.id == other_host)
+            .values(pid=int(ended.stdout), host="elsewhere")
+        )
+    following = repo.start_run(["sana"])
+    status = {r.run_id: r.status for r in repo.runs()}
+    assert status == {killed: ORPHANED, other_host: "running", alive: "running", following: "running"}
 
 
 def test_stored_pages_are_seen_under_raw_and_canonical_spellings(repo: Repository) -> None:
