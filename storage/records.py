@@ -91,6 +91,8 @@ class HitQuery:
     sector: str | None = None
     search: str | None = None  # Arabic text, matched after the classifier's normalisation
     limit: int | None = None
+    offset: int = 0  # stories: skip this many of the newest first (a page of the web view)
+    until: datetime | None = None  # stories: only those whose event came before this
     pending_only: bool = False  # hits not yet attached to a sent digest
     hits_only: bool = True  # stories: only those with a hit among their articles
 

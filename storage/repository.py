@@ -42,7 +42,7 @@ from storage.records import (
     StorySource,
     WeekPrecision,
 )
-from storage.results import query_hits, query_stories
+from storage.results import query_hits, query_stories, story_page
 from storage.schema import SchemaError, ensure_current
 from storage.urls import url_forms
 from storage.writer import CHUNK, BatchWriter, verdict_row
@@ -364,6 +364,10 @@ class Repository:
         """Stories with at least one article matching the filters (a hit, unless ``hits_only`` is False)."""
         return query_stories(self.reader, query or HitQuery(**filters))
 
+    def story_page(self, query: HitQuery) -> tuple[list[Story], int]:
+        """One page of the matching stories (``offset``, ``limit``), newest first, and how many match in all."""
+        return story_page(self.reader, query)
+
     # -- the analyst's review (web view, feedback) ------------------------------------------------------
 
     def story(self, story_id: int) -> tuple[Story, list[StoryArticle]] | None:
@@ -403,7 +407,9 @@ class Repository:
 
 
 #: Status of a one-off run whose process ended without recording its end.
-ORPHANED = "failed: its process ended before recording the run's end (killed, or the database was unreachable)"
+ORPHANED = (
+    "failed: its process ended before recording the run's end (killed, or the database was unreachable)"
+)
 
 
 def _abandon_orphaned_runs(conn: Connection) -> None:

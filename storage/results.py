@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from classifiers.normalize import normalize
-from storage.models import ArticleRow, StoryRow, VerdictRow
+from storage.models import ArticleRow, StoryRow, UTCDateTime, VerdictRow
 from storage.records import Hit, HitQuery, Story
 
 SelectT = TypeVar("SelectT", bound=Select)  # type: ignore[type-arg]  # any row shape
@@ -106,31 +106,50 @@ def _hit(article: ArticleRow, verdict: VerdictRow) -> Hit:
 
 def query_stories(engine: Engine, filters: HitQuery) -> list[Story]:
     """Stories with at least one article matching the filters, newest event first."""
-    needle, limit = _needle(filters.search), filters.limit
+    return story_page(engine, filters)[0]
+
+
+def story_page(engine: Engine, filters: HitQuery) -> tuple[list[Story], int]:
+    """The matching stories from ``offset`` (up to ``limit``), newest event first, and how many match in all.
+
+    A story's event is its earliest publication date, else when rasid first saw it. The order, the count and
+    the page are decided in SQL over story ids and dates; only the page's stories are built with their
+    articles, so a page costs the same in a database of millions of stories. A text search is matched in
+    Python (the classifier's normalisation), so its stories are ordered in Python, by id and date alone.
+    """
+    needle = _needle(filters.search)
     matching = _filtered(
         select(ArticleRow.story_id, ArticleRow.title, ArticleRow.text).outerjoin(
             VerdictRow, (VerdictRow.article_id == ArticleRow.id) & VerdictRow.is_current
         ),
         filters,
     ).where(ArticleRow.story_id.is_not(None))
+    event = func.coalesce(func.min(ArticleRow.published), StoryRow.first_seen, type_=UTCDateTime)
+    keyed = (
+        select(StoryRow.id, event.label("event"))
+        .join(ArticleRow, ArticleRow.story_id == StoryRow.id)
+        .group_by(StoryRow.id, StoryRow.first_seen)
+    )
+    if filters.until is not None:
+        keyed = keyed.having(event < filters.until)
+    end = filters.offset + filters.limit if filters.limit else None
     with engine.connect() as conn:
         if needle is None:
-            story_ids = set(
-                conn.execute(matching.with_only_columns(ArticleRow.story_id).distinct()).scalars()
-            )
+            keyed = keyed.where(StoryRow.id.in_(matching.with_only_columns(ArticleRow.story_id)))
+            total = conn.execute(select(func.count()).select_from(keyed.subquery())).scalar_one()
+            page = keyed.order_by(event.desc(), StoryRow.id.desc()).offset(filters.offset)
+            ids = list(conn.execute(page.limit(filters.limit) if filters.limit else page).scalars())
         else:
-            story_ids = {
-                r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)
-            }
-        ids = sorted(i for i in story_ids if i is not None)
-        stories = [stories_by_id(conn, chunk) for chunk in _chunks(ids, 500)]
-    # Newest event first: the story's earliest publication date, else when rasid first saw it.
-    found = sorted(
-        (s for batch in stories for s in batch),
-        key=lambda s: (s.published or s.first_seen, s.story_id),
-        reverse=True,
-    )
-    return found[:limit] if limit else found
+            found = {r.story_id for r in conn.execute(matching) if _matches_search(r.title, r.text, needle)}
+            rows = [
+                r
+                for chunk in _chunks(sorted(found), 500)
+                for r in conn.execute(keyed.where(StoryRow.id.in_(chunk)))
+            ]
+            rows.sort(key=lambda r: (r.event, r.id), reverse=True)
+            total, ids = len(rows), [r.id for r in rows[filters.offset : end]]
+        built = {s.story_id: s for chunk in _chunks(ids, 500) for s in stories_by_id(conn, chunk)}
+    return [built[i] for i in ids], total
 
 
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:

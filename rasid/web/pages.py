@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from rasid.web.highlight import evidence
+from storage.records import HitQuery
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -78,37 +79,44 @@ def _zone(request: Request) -> ZoneInfo:
     return ZoneInfo(request.app.state.settings.timezone)
 
 
-def filtered_stories(request: Request, filters: Filters) -> list[Story]:
-    """Stories matching the filters, newest first; dates are days in the configured time zone."""
+def filtered_stories(
+    request: Request, filters: Filters, offset: int = 0, limit: int | None = None
+) -> tuple[list[Story], int]:
+    """A page of the stories matching the filters, newest first, and how many match; dates are days in the
+    configured time zone."""
     zone = _zone(request)
     repository: Repository = request.app.state.repository
-    since = datetime.combine(filters.since, time(), zone) if filters.since else None
-    found = repository.stories(
-        since=since,
-        source=filters.source or None,
-        partner=filters.partner or None,
-        sector=filters.sector or None,
-        search=filters.q or None,
+    return repository.story_page(
+        HitQuery(
+            since=datetime.combine(filters.since, time(), zone) if filters.since else None,
+            until=datetime.combine(filters.until + timedelta(days=1), time(), zone)
+            if filters.until
+            else None,
+            source=filters.source or None,
+            partner=filters.partner or None,
+            sector=filters.sector or None,
+            search=filters.q or None,
+            offset=offset,
+            limit=limit,
+        )
     )
-    if filters.until:
-        end = datetime.combine(filters.until + timedelta(days=1), time(), zone)
-        found = [s for s in found if (s.published or s.first_seen) < end]
-    return found
 
 
 async def stories_page(request: Request) -> Response:
     filters, problems = parse_filters(request)
-    found = filtered_stories(request, filters)
     size = request.app.state.settings.web.page_size
-    pages = max(1, -(-len(found) // size))
+    found, total = filtered_stories(request, filters, (filters.page - 1) * size, size)
+    pages = max(1, -(-total // size))
+    if filters.page > pages:  # past the end (the list shrank, or a hand-typed page): show the last page
+        found, _ = filtered_stories(request, filters, (pages - 1) * size, size)
     page = min(filters.page, pages)
     return render(
         request,
         "stories.html",
         filters=replace(filters, page=page),
         problems=problems,
-        stories=found[(page - 1) * size : page * size],
-        total=len(found),
+        stories=found,
+        total=total,
         page=page,
         pages=pages,
         sources=request.app.state.repository.sources_seen(),
@@ -150,7 +158,7 @@ async def feed(request: Request) -> Response:
     from storage.export import to_atom
 
     filters, _ = parse_filters(request)
-    found = filtered_stories(request, filters)[:200]
+    found, _ = filtered_stories(request, filters, limit=200)
     body = to_atom(found, "stories", feed_url=str(request.url))
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 

@@ -14,6 +14,10 @@ from storage.records import PageOutcome
 from storage.repository import Repository
 
 
+#: The publication date articles get unless a test gives one (a day in the past; nothing depends on which).
+PUBLISHED = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class FakeArticle:
     """Has the fields of storage.records.ArticleLike (crawler.article.Article is not storage's to import)."""
@@ -23,7 +27,7 @@ class FakeArticle:
     source: str
     title: str
     text: str
-    published: datetime | None = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    published: datetime | None = PUBLISHED
     author: str | None = None
     lang: str | None = "ar"
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # inside the near-dup window
@@ -56,6 +60,7 @@ def outcome(
     canonical: str | None = None,
     extra_urls: tuple[str, ...] = (),
     fetched_at: datetime | None = None,
+    published: datetime | None = PUBLISHED,
 ) -> PageOutcome:
     article = FakeArticle(
         url=url,
@@ -63,6 +68,7 @@ def outcome(
         source=source,
         title=title,
         text=text,
+        published=published,
         fetched_at=fetched_at or datetime.now(UTC),
     )
     return PageOutcome(

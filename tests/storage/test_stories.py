@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage.records import PageOutcome
+from storage.records import HitQuery, PageOutcome
 from storage.repository import Repository
 from tests.storage.conftest import FakeArticle, hit_verdict, miss_verdict, outcome
 from tests.storage.test_repository import TEXT_A, TEXT_B
@@ -178,3 +178,46 @@ def test_a_copy_of_an_article_inside_the_window_joins_its_story(repo: Repository
     assert later.store([outcome("https://rt.com/a", RT_TEXT, source="rt")], run_id).duplicates == 1
     [story] = later.stories()
     assert story.sources == ("wam", "rt")
+
+
+def _stories_published_on_days(repo: Repository, days: int) -> None:
+    """One short story a day (too short to merge), day 0 the newest; every third names Iran."""
+    run_id = repo.start_run(["sana"])
+    now = datetime.now(UTC)
+    repo.store(
+        [
+            outcome(
+                f"https://sana.sy/?p={day}",
+                f"خبر اليوم {day}" + (" عن إيران" if day % 3 == 0 else ""),
+                title=f"يوم {day}",
+                published=now - timedelta(days=day),
+            )
+            for day in range(days)
+        ],
+        run_id,
+    )
+
+
+def test_a_page_of_stories_is_the_same_slice_of_the_newest_first_list_with_the_count(
+    repo: Repository,
+) -> None:
+    _stories_published_on_days(repo, 12)
+    everything = [s.title for s in repo.stories()]
+    assert everything == [f"يوم {day}" for day in range(12)]
+    pages = [repo.story_page(HitQuery(offset=offset, limit=5)) for offset in (0, 5, 10, 15)]
+    assert [[s.title for s in found] for found, _ in pages] == [
+        everything[:5],
+        everything[5:10],
+        everything[10:],
+        [],
+    ]
+    assert {total for _, total in pages} == {12}
+
+
+def test_until_and_search_narrow_the_page_and_its_count(repo: Repository) -> None:
+    _stories_published_on_days(repo, 12)
+    until = datetime.now(UTC) - timedelta(days=3, hours=12)  # days 4 to 11
+    found, total = repo.story_page(HitQuery(until=until, offset=1, limit=3))
+    assert ([s.title for s in found], total) == (["يوم 5", "يوم 6", "يوم 7"], 8)
+    found, total = repo.story_page(HitQuery(search="ايران", offset=1, limit=2))  # days 0, 3, 6, 9
+    assert ([s.title for s in found], total) == (["يوم 3", "يوم 6"], 4)
