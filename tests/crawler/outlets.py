@@ -67,7 +67,7 @@ def article_html(article: RealArticle, published: datetime, url: str, charset: s
 
 def rss(items: list[tuple[str, str, datetime]]) -> bytes:
     entries = "".join(
-        f"<item><title>{html.escape(t)}</title><link>{u}</link>"
+        f"<item><title>{html.escape(t)}</title><link>{html.escape(u)}</link>"
         f"<pubDate>{d.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
         for t, u, d in items
     )
@@ -78,7 +78,7 @@ def rss(items: list[tuple[str, str, datetime]]) -> bytes:
 
 def atom(items: list[tuple[str, str, datetime]]) -> bytes:
     entries = "".join(
-        f'<entry><title>{html.escape(t)}</title><link rel="alternate" href="{u}"/><id>{u}</id>'
+        f'<entry><title>{html.escape(t)}</title><link rel="alternate" href="{html.escape(u)}"/><id>{html.escape(u)}</id>'
         f"<updated>{d.isoformat()}</updated></entry>"
         for t, u, d in items
     )
@@ -89,7 +89,7 @@ def atom(items: list[tuple[str, str, datetime]]) -> bytes:
 
 def news_sitemap(items: list[tuple[str, datetime]]) -> bytes:
     urls = "".join(
-        f"<url><loc>{u}</loc><news:news><news:publication><news:name>أخبار</news:name><news:language>ar</news:language>"
+        f"<url><loc>{html.escape(u)}</loc><news:news><news:publication><news:name>أخبار</news:name><news:language>ar</news:language>"
         f"</news:publication><news:publication_date>{d.isoformat()}</news:publication_date></news:news></url>"
         for u, d in items
     )
