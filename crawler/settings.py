@@ -29,6 +29,14 @@ PIPELINE = "crawler.pipelines.StorePipeline"
 #: so even a request the URL policy missed cannot read ``file:///etc/passwd`` (crawler.urlpolicy decides).
 DISABLED_DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
+#: No way into the crawling process: Scrapy's telnet console, and Scrapy 2.19's remote control (an HTTP server
+#: on localhost that runs any Python code sent with the token it writes to a file in ~/.local/state/scrapy).
+#: Switched off by their settings and left out of EXTENSIONS, so their modules (aiohttp) are not even imported.
+DISABLED_EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+
 
 def to_scrapy(settings: Settings, *, snapshot: bool = False, shared: bool = True) -> dict[str, Any]:
     """The Scrapy settings dict for one crawl; ``snapshot`` relaxes limits meant for real outlets only.
@@ -85,6 +93,8 @@ def to_scrapy(settings: Settings, *, snapshot: bool = False, shared: bool = True
         "REDIRECT_MAX_TIMES": crawl.max_redirects,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "EXTENSIONS": DISABLED_EXTENSIONS,
         "LOG_LEVEL": "WARNING",
         "LOGSTATS_INTERVAL": 0,
         "ITEM_PIPELINES": {PIPELINE: 300},

@@ -150,6 +150,8 @@ def preload() -> None:
     from scrapy.settings import default_settings
     from scrapy.utils.misc import load_object
 
+    from crawler.settings import DISABLED_EXTENSIONS
+
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -157,7 +159,7 @@ def preload() -> None:
             continue
     handlers = default_settings.DOWNLOAD_HANDLERS_BASE
     paths = [
-        *default_settings.EXTENSIONS_BASE,
+        *(path for path in default_settings.EXTENSIONS_BASE if path not in DISABLED_EXTENSIONS),
         *default_settings.DOWNLOADER_MIDDLEWARES_BASE,
         *default_settings.SPIDER_MIDDLEWARES_BASE,
         *(handlers[scheme] for scheme in ("http", "https") if scheme in handlers),

@@ -195,6 +195,16 @@ def test_a_second_run_fetches_no_article_page_and_reads_the_unchanged_feed_as_30
     assert _stored_titles(db) == sorted(outlet.titles.values())
 
 
+def test_a_crawl_opens_no_remote_control_into_its_process(
+    server: Site, russia_articles, tmp_path: Path
+) -> None:
+    """Scrapy 2.19's remote control would serve code execution on localhost and leave its token in a file."""
+    outlet = _outlet(server, "closed", russia_articles[:1])
+    state = tmp_path / "state"
+    _crawl(_sources(tmp_path, outlet), f"sqlite:///{tmp_path / 'rasid.db'}", XDG_STATE_HOME=str(state))
+    assert not (state / "scrapy").exists()
+
+
 def test_links_listed_again_with_tracking_parameters_fragment_or_upper_case_host_are_not_fetched(
     server: Site, answers: AnswerLog, russia_articles, tmp_path: Path
 ) -> None:

@@ -13,7 +13,6 @@ from storage.db import make_engine
 from storage.records import PageOutcome
 from storage.repository import Repository
 
-
 #: The publication date articles get unless a test gives one (a day in the past; nothing depends on which).
 PUBLISHED = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
