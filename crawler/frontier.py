@@ -57,6 +57,17 @@ redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1
 """
 
+#: Workers share each source's page budget: a worker takes what is left of it, up to what it wants, in one
+#: step, so two workers reading two listings of one source at once cannot both spend the whole budget.
+#: A source without an entry has no shared budget (each worker's own cap still holds).
+TAKE_BUDGET = """
+local left = redis.call('HGET', KEYS[1], ARGV[1])
+if not left then return tonumber(ARGV[2]) end
+local granted = math.max(0, math.min(tonumber(left), tonumber(ARGV[2])))
+if granted > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], 0 - granted) end
+return granted
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Keys:
@@ -76,6 +87,11 @@ class Keys:
     def workers(self) -> str:
         """A set of the ids of workers that may still hold pending requests."""
         return f"{self.namespace}:workers"
+
+    @property
+    def budget(self) -> str:
+        """A hash: source -> pages the current crawl may still request from it, across all workers."""
+        return f"{self.namespace}:budget"
 
     @property
     def recovering(self) -> str:
@@ -147,6 +163,7 @@ class Frontier:
         self.beat_seconds = beat_seconds
         self._pop_and_hold = server.register_script(POP_AND_HOLD)
         self._seen_and_push = server.register_script(SEEN_AND_PUSH)
+        self._take_budget = server.register_script(TAKE_BUDGET)
 
     # -- one worker's own keys --------------------------------------------------------------------
 
@@ -182,6 +199,10 @@ class Frontier:
             args=[fingerprint or "", -request.priority, encode(request, self.spider)],
         )
         return bool(queued)
+
+    def take_budget(self, source: str, wanted: int) -> int:
+        """How many of ``wanted`` new pages of ``source`` this worker may request (all: no shared budget)."""
+        return int(self._take_budget(keys=[self.keys.budget], args=[source, wanted]))
 
     def release(self, worker: str, fingerprints: Iterable[str]) -> None:
         done = list(fingerprints)
@@ -270,10 +291,14 @@ class Frontier:
         """
         return len(self.queue) == 0 and not any(beat.busy for beat in self.beats())
 
-    def seed(self, requests: Iterable[Request]) -> int:
-        """Put the entry points on the queue; a new crawl forgets the last one's fingerprints first."""
+    def seed(self, requests: Iterable[Request], budgets: dict[str, int] | None = None) -> int:
+        """Put the entry points on the queue; a new crawl forgets the last one's fingerprints first and
+        starts each source's shared page budget afresh (a crawl in progress keeps what is left of it)."""
         if self.is_idle():
             self.dupefilter.clear()  # else today's entry points would count as yesterday's duplicates
+            self.server.delete(self.keys.budget)
+        for source, pages in (budgets or {}).items():
+            self.server.hsetnx(self.keys.budget, source, pages)
         pushed = 0
         for request in requests:
             if not self.dupefilter.request_seen(request):
@@ -325,7 +350,8 @@ def seed(
     frontier = open_frontier(settings, spider)
     try:
         frontier.recover(seen_urls)
-        pushed = frontier.seed(asyncio.run(entry_points()))
+        budgets = {s.name: s.max_pages or settings.crawl.max_pages_per_source for s in sources}
+        pushed = frontier.seed(asyncio.run(entry_points()), budgets)
     finally:
         frontier.server.close()
     logger.info("seeded the shared queue with %d entry points of %d sources", pushed, len(sources))

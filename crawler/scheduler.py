@@ -95,6 +95,8 @@ class SharedScheduler(Scheduler):
 
         super().open(spider)
         self.frontier = Frontier(self.server, self.keys, spider, self.queue, self.beat_seconds)
+        if hasattr(spider, "shared_budget"):
+            spider.shared_budget = self.frontier.take_budget
         self.frontier.beat(self.worker, busy=True, fetched=0)
         # The heartbeat has a thread of its own: extraction or a slow batch write can hold the reactor for
         # longer than a heartbeat lives, and a live worker taken for dead would have its requests re-queued.

@@ -116,6 +116,9 @@ class NewsSpider(SitemapSpider):
         self.answered: dict[str, ListingValidator] = {}
         self.incomplete: set[str] = set()
         self.seeded = seeded  # a shared-frontier crawl: the entry points are on the Redis queue already
+        # With a shared frontier, set by its scheduler: (source, pages wanted) -> pages granted from the
+        # source's budget that all workers share (crawler.frontier), on top of this process's own.
+        self.shared_budget: Callable[[str, int], int] | None = None
 
     async def start(self) -> AsyncIterator[Any]:
         if self.seeded:  # crawler.frontier.seed put them there; the workers take them from the queue
@@ -333,6 +336,8 @@ class NewsSpider(SitemapSpider):
         new = [item for item in wanted if item.url not in seen]
         most = self.budget.get(via.source)
         most = MAX_LINKS_PER_LISTING if most is None else min(most, MAX_LINKS_PER_LISTING)
+        if self.shared_budget is not None:  # several workers: what is left of the source's budget in Redis
+            most = self.shared_budget(via.source, min(len(new), most)) if new else most
         if len(new) > most:
             complete = False
             stats.inc_value(OVER_BUDGET, len(new) - most)

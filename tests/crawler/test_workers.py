@@ -390,3 +390,48 @@ def test_workers_started_together_on_a_new_database_all_start(database) -> None:
                                text=True) for _ in range(4)]  # fmt: skip
     errors = [start.communicate(timeout=120)[1] for start in starts]
     assert [start.returncode for start in starts] == [0, 0, 0, 0], errors
+
+
+def test_workers_share_each_sources_page_budget_and_a_new_crawl_starts_it_afresh(served, namespace) -> None:
+    from config.settings import CrawlSettings, Settings
+    from crawler.frontier import open_frontier
+    from crawler.spiders.news import NewsSpider
+    from tests.conftest import REDIS_URL
+
+    settings = Settings(crawl=CrawlSettings(redis_url=REDIS_URL, redis_namespace=namespace))
+    first, second = (open_frontier(settings, NewsSpider(sources=())) for _ in range(2))  # two workers
+    first.seed([], {"wam": 4})
+    assert (first.take_budget("wam", 3), second.take_budget("wam", 3), first.take_budget("wam", 3)) == (
+        3,
+        1,
+        0,
+    )
+    assert second.take_budget("sana", 7) == 7  # no shared budget: each worker's own cap applies
+    first.beat("busy-worker", busy=True, fetched=1)
+    first.seed([], {"wam": 4})  # a crawl in progress keeps what is left of its budget
+    assert second.take_budget("wam", 1) == 0
+    first.beat("busy-worker", busy=False, fetched=1)
+    first.seed([], {"wam": 4})  # a new crawl
+    assert second.take_budget("wam", 9) == 4
+
+
+def test_a_worker_fetches_only_what_the_other_workers_left_of_a_sources_budget(
+    served, namespace, database
+) -> None:
+    from config.settings import CrawlSettings, Settings
+    from crawler.frontier import open_frontier
+    from crawler.spiders.news import NewsSpider
+    from tests.conftest import REDIS_URL
+
+    url, paths, log = served
+    env = {**_shared_env(namespace), "RASID_CRAWL__MAX_PAGES_PER_SOURCE": "2"}
+    seeded = rasid("crawl", "--seed-only", "--snapshot", "--snapshot-url", url, "--db", database, env=env)
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    settings = Settings(crawl=CrawlSettings(redis_url=REDIS_URL, redis_namespace=namespace))
+    other = open_frontier(settings, NewsSpider(sources=()))
+    assert other.take_budget("aawsat", 1) == 1  # another worker spent one of aawsat's two pages
+    log.paths.clear()
+    worker = rasid("crawl", "--worker", "--snapshot", "--snapshot-url", url, "--db", database, env=env)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    per_source = Counter(urlsplit(p).path.split("/")[1] for p in _article_requests(log, paths).elements())
+    assert per_source["aawsat"] == 1 and max(per_source.values()) == 2, per_source
