@@ -49,5 +49,7 @@ def totals(stats: Mapping[str, Any]) -> dict[str, int]:
 
 
 def per_source(stats: Mapping[str, Any], names: Iterable[str]) -> dict[str, dict[str, int]]:
-    """Each source's counters, by counter name."""
-    return {name: {c: int(stats.get(source_key(name, c), 0)) for c in COUNTERS} for name in names}
+    """Each source's counters, by counter name, and its listings answered 304 (a source that answered)."""
+    return {
+        name: {c: int(stats.get(source_key(name, c), 0)) for c in (*COUNTERS, NOT_MODIFIED)} for name in names
+    }

@@ -1,8 +1,8 @@
 """Each source's health from its recent scheduled runs: consecutive failures and the backoff they earn.
 
-A source fails a run when it answered nothing (no page, some errors) in a run that otherwise finished;
-runs that were skipped, interrupted or whose child died say nothing about the source, so a killed crawl
-never backs a source off. After ``n`` failures in a row the source waits ``interval * 2**(n-1)``
+A source fails a run when it answered nothing (no page, no listing unchanged, some errors) in a run that
+otherwise finished; runs that were skipped, interrupted or whose child died say nothing about the source, so
+a killed crawl never backs a source off. After ``n`` failures in a row the source waits ``interval * 2**(n-1)``
 (at most ``backoff_max``) since its last attempt, and the first run that reaches it again resets it.
 """
 
@@ -36,9 +36,14 @@ class SourceHealth:
 
 
 def failed_in(run: RunRecord, source: str) -> bool:
-    """Did ``source`` answer nothing in this run (no page fetched, at least one error)?"""
+    """Did ``source`` answer nothing in this run (no page fetched, no listing answered 304, some errors)?
+
+    An outlet whose feeds have not changed since the last run fetches no page: it answered, and a broken link
+    it lists does not make it a failing source to back off.
+    """
     counts = run.summary.per_source.get(source, {})
-    return counts.get("pages", 0) == 0 and counts.get("errors", 0) > 0
+    answered = counts.get("pages", 0) + counts.get("not_modified", 0)
+    return answered == 0 and counts.get("errors", 0) > 0
 
 
 def assess(

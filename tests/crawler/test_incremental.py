@@ -193,6 +193,11 @@ def test_a_second_run_fetches_no_article_page_and_reads_the_unchanged_feed_as_30
     assert [p for p in answers.paths() if p != "/robots.txt"] == [outlet.feed_path()]
     assert (outlet.feed_path(), 304) in answers.answers
     assert _stored_titles(db) == sorted(outlet.titles.values())
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:  # the source answered: healthy, not failed
+        [(per_source,)] = conn.execute(
+            "SELECT per_source FROM crawl_runs ORDER BY id DESC LIMIT 1"
+        ).fetchall()
+    assert json.loads(per_source)["rerun"]["not_modified"] == 1
 
 
 def test_a_crawl_opens_no_remote_control_into_its_process(

@@ -62,3 +62,9 @@ def test_killed_interrupted_and_skipped_runs_do_not_count_against_a_source() -> 
 
 def test_a_source_with_pages_and_some_errors_is_not_failing() -> None:
     assert assess("kuna", [_run(15, kuna={"pages": 2, "errors": 4})], INTERVAL, CAP).is_healthy
+
+
+def test_a_source_whose_feeds_are_unchanged_is_not_failing_for_a_broken_link() -> None:
+    unchanged = {"pages": 0, "not_modified": 2, "errors": 1}  # feeds answered 304; one listed link is broken
+    runs = [_run(15, kuna=unchanged), _run(30, kuna=unchanged)]
+    assert assess("kuna", runs, INTERVAL, CAP).is_healthy
