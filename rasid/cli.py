@@ -106,12 +106,28 @@ def main() -> None:
     from rasid.__main__ import Interrupted, interrupted
 
     try:
-        app()  # standalone mode: usage errors print their own line and exit code
+        code = app(standalone_mode=False, prog_name="rasid")  # returns the code a command exited with
     except (Interrupted, KeyboardInterrupt):
         interrupted()
     except (ConfigError, SchemaError, StorageError) as exc:
         err_console.print(f"error: {message(str(exc))}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted", markup=False, highlight=False)
+        sys.exit(1)
+    except typer.TyperException as exc:  # a usage error (unknown option, bad value): one line, exit 2
+        if str(exc).strip():  # a group called bare has printed its help already
+            err_console.print(f"error: {_usage_line(exc)}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_line(exc: Exception) -> str:
+    """Click's message, with the command it is about and where to read more, on one line."""
+    text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "rasid"
+    return f"{' '.join(str(text).split())} (see `{command} --help`)"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from storage.models import (
     CrawlRunRow,
     DigestRow,
     SeenUrlRow,
+    SourceRow,
     VerdictRow,
     utcnow,
 )
@@ -397,6 +398,11 @@ class Repository:
     def feedback_precision(self) -> list[WeekPrecision]:
         """Precision of the stored verdicts on judged hits, per ISO week of the hits."""
         return review.precision_by_week(self.reader)
+
+    def known_sources(self) -> list[str]:
+        """Names of every source a run or an article has named, sorted."""
+        with self.reader.connect() as conn:
+            return list(conn.execute(select(SourceRow.name).order_by(SourceRow.name)).scalars())
 
     def sources_seen(self) -> list[str]:
         """Names of the sources with at least one stored article, for the web view's filter."""

@@ -47,7 +47,7 @@ def upgrade(ctx: typer.Context, db: DbOption = None, snapshot: SnapshotDbOption 
 
 
 @db_app.command("current")
-def current(ctx: typer.Context, db: DbOption = None) -> None:
+def current(ctx: typer.Context, db: DbOption = None, snapshot: SnapshotDbOption = False) -> None:
     """Show the database's schema revision and whether it is the one this code needs (exit 1 if not).
 
     Example: rasid db current
@@ -55,7 +55,7 @@ def current(ctx: typer.Context, db: DbOption = None) -> None:
     from storage.db import make_engine
     from storage.schema import current_revision, head_revision
 
-    settings = settings_from(ctx, db)
+    settings = settings_from(ctx, db, snapshot)
     url = settings.database_url.get_secret_value()
     engine = make_engine(url, create=False, busy_timeout=settings.database_busy_timeout)
     revision, head = current_revision(engine), head_revision()

@@ -91,6 +91,11 @@ def _query(
         limit=limit,
     )
     repository = open_repository(settings)
+    if source and source not in (known := repository.known_sources()):
+        shown = ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
+        raise ConfigError(
+            f"--source {source!r}: no source of that name in this database; known: {shown or 'none'}"
+        )
     return repository.hits(query) if kind == "hits" else repository.stories(query)
 
 

@@ -297,3 +297,21 @@ def test_explain_of_a_url_whose_host_refuses_connections_fails_at_once() -> None
     elapsed = time.monotonic() - started
     assert one_line(done) == f"error: {url}: failed {url} (source fetch): refused: host refuses connections"
     assert elapsed < 30, f"took {elapsed:.0f} s: the refused connection was retried"
+
+
+# ------------------------------------------------------------------------------------------ usage errors
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("hits", "--nosuchopt"), "error: No such option: --nosuchopt (see `rasid hits --help`)"),
+        (("nosuchcommand",), "error: No such command 'nosuchcommand'. (see `rasid --help`)"),
+        (("web", "--port", "99999"), "error: Invalid value for '--port': "),
+        (("hits", "-n", "0"), "error: Invalid value for '--limit' / '-n': "),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help_to_read_and_exit_code_2(
+    args: tuple[str, ...], line: str
+) -> None:
+    assert one_line(rasid(*args)).startswith(line)

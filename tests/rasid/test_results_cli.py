@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from rasid.cli import app
 from storage.db import make_engine
 from storage.repository import Repository
-from storage.schema import upgrade
+from storage.schema import head_revision, upgrade
 from tests.storage.conftest import hit_verdict, miss_verdict, outcome
 from tests.storage.test_repository import TEXT_B
 from tests.storage.test_stories import RT_TEXT, SANA_TEXT, WAM_TEXT
@@ -172,8 +172,17 @@ def test_hits_on_a_database_at_an_older_revision_says_what_to_run(sqlite_url: st
     done = _rasid("hits", "--db", sqlite_url)
     assert done.returncode == 2
     assert (
-        done.stderr.strip() == "error: database is at revision 0001, code needs 0011: run `rasid db upgrade`"
+        done.stderr.strip()
+        == f"error: database is at revision 0001, code needs {head_revision()}: run `rasid db upgrade`"
     )
+
+
+def test_an_unknown_source_is_one_line_listing_the_known_ones(filled_url: str) -> None:
+    done = _rasid("hits", "--db", filled_url, "--source", "rt-arabic")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: --source 'rt-arabic': no source of that name in this database; known: ")
+    assert {"rt", "sana", "wam"} <= set(line.split("known: ")[1].split(", "))
 
 
 def _rasid_at(columns: int, *args: str) -> subprocess.CompletedProcess[str]:
