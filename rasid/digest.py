@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from classifiers.names import SECTOR_NAMES
 from config.settings import ConfigError
 from rasid.digest_stories import DigestStory, group, summarise
 
@@ -42,6 +43,7 @@ TEMPLATES = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=True,
 )
+TEMPLATES.globals["SECTOR_NAMES"] = SECTOR_NAMES
 
 
 class DeliveryError(Exception):

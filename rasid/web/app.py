@@ -62,15 +62,13 @@ def _templates(zone: ZoneInfo) -> Jinja2Templates:
 
 def _options(settings: Settings) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(canonical name, Arabic name) of every partner and sector in keywords.yaml: menus and labels."""
+    from classifiers.names import arabic_name
     from config.keywords import load_keywords
 
     keywords = load_keywords(settings.keywords_file)
 
     def options(role: str) -> list[tuple[str, str]]:
-        return [
-            (group.canonical, group.terms[0].rstrip("!") if group.terms else group.canonical)
-            for group in keywords.by_role(role)
-        ]
+        return [(group.canonical, arabic_name(group)) for group in keywords.by_role(role)]
 
     return options("partner"), options("sector")
 
