@@ -24,7 +24,9 @@ def stratified_folds(labels: Sequence[bool], k: int, seed: int) -> list[list[int
     from sklearn.model_selection import StratifiedKFold
 
     positives = sum(labels)
-    if k < 2 or k > min(positives, len(labels) - positives):
+    if k < 2:
+        raise ValueError(f"{k} folds: cross-validation needs at least 2")
+    if k > min(positives, len(labels) - positives):
         raise ValueError(f"{k} folds need at least {k} hits and {k} other articles (have {positives} hits)")
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [sorted(test.tolist()) for _, test in splitter.split(np.zeros(len(labels)), list(labels))]

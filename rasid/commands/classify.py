@@ -138,6 +138,14 @@ def eval_command(
     )
     _print_counts(report.counts.as_dict(), {k: c.as_dict() for k, c in report.by_kind.items()})
     _print_errors(report.false_positives, report.false_negatives)
+    trained_on = {Path(str(name)).name for name in (clf.model.trained.get("files", ()) if clf.model else ())}
+    if trained_on & {path.name for path in paths}:
+        console.print(
+            "note: the model decided articles it was trained on; `rasid eval --cv 5` gives the figures on "
+            "articles it has not seen",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _cross_validate(

@@ -89,6 +89,15 @@ def test_eval_table_lists_counts_and_errors_by_id(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "false negatives (1):" in result.stdout
     assert "missed-1  أمطار في جدة" in result.stdout
+    assert "note: the model decided articles it was trained on" not in result.stdout  # not its files
+
+
+def test_eval_of_the_files_the_model_was_trained_on_says_to_quote_cross_validation() -> None:
+    result = _run("eval")
+    assert result.returncode == 0, result.stderr
+    assert "note: the model decided articles it was trained on; `rasid eval --cv 5`" in " ".join(
+        result.stdout.split()
+    )
 
 
 def test_eval_of_a_bad_labelled_line_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -52,6 +52,11 @@ def test_more_folds_than_hits_is_refused() -> None:
         stratified_folds([True] * 3 + [False] * 20, 5, seed=0)
 
 
+def test_fewer_than_two_folds_is_refused_as_such() -> None:
+    with pytest.raises(ValueError, match="1 folds: cross-validation needs at least 2"):
+        stratified_folds([True] * 10 + [False] * 20, 1, seed=0)
+
+
 def test_each_fit_sees_only_the_training_folds() -> None:
     records = _records(10, 30)
     seen: list[set[str]] = []
