@@ -72,6 +72,9 @@ class CrawlResult:
     refused: int = 0  # URLs the URL policy refused (not http(s), another host, an internal address)
     not_modified: int = 0  # listings answered 304 to a conditional re-read: nothing parsed or requested
     over_budget: int = 0  # new links left for the next run by the per-source page budget
+    new_hits: int = (
+        0  # hits among the articles stored for the first time (the "hits" counter counts all flagged)
+    )
 
 
 def run_crawl(
@@ -147,6 +150,7 @@ def run_crawl(
         refused=int(stats.get("rasid/refused", 0)),
         not_modified=int(stats.get(total_key(NOT_MODIFIED), 0)),
         over_budget=int(stats.get(OVER_BUDGET, 0)),
+        new_hits=int(stats.get("rasid/stored/new_hits", 0)),
     )
 
 

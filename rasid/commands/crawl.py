@@ -396,6 +396,13 @@ def _print_summary(result: CrawlResult) -> None:
     }
     table.add_row("total", *(str(totals[c]) for c in COUNTERS), style="bold")
     console.print(table)
+    if summary.hits > result.new_hits:  # `rasid hits` lists stored articles: say why it shows fewer
+        rest = summary.hits - result.new_hits
+        console.print(
+            f"{result.new_hits} of the {summary.hits} hits were stored for the first time; "
+            f"{rest} {'was' if rest == 1 else 'were'} stored before (or not stored: see the errors)",
+            markup=False,
+        )
     if result.not_modified or result.over_budget:
         console.print(
             f"{result.not_modified} listings not modified since the last run (nothing re-read); "

@@ -112,6 +112,16 @@ def test_rasid_hits_table_lists_every_hit(demo) -> None:
     assert "UAE" in table.stdout and "China" in table.stdout
 
 
+def test_the_first_crawl_says_how_many_of_its_hits_rasid_hits_lists(demo) -> None:
+    from tests.crawler.test_crawl import _table_totals
+
+    out = " ".join(demo["first"].stdout.split())
+    flagged = _table_totals(demo["first"].stdout)["hits"]
+    said = re.search(r"(\d+) of the (\d+) hits were stored for the first time", out)
+    new, of = (int(said[1]), int(said[2])) if said else (flagged, flagged)
+    assert (new, of) == (len(demo["hits"]), flagged)
+
+
 @pytest.mark.parametrize("run", ["first", "second"])
 def test_progress_bar_and_summary_table_agree_on_every_counter(demo, run: str) -> None:
     from tests.crawler.test_crawl import _bar_counts, _table_totals
