@@ -141,7 +141,7 @@ def crawl(
 
         served = build_snapshot(data_dir, size=size, seed=SNAPSHOT_SEED).sources(snapshot_url.rstrip("/"))
         console.print(
-            f"snapshot: crawling the one served at {snapshot_url}; age window off (articles are 2015-2020); "
+            f"snapshot: crawling the one served at {snapshot_url}; age window off (its articles are up to years old); "
             f"database {mask_url(settings.database_url.get_secret_value())}",
             soft_wrap=True,
         )
@@ -150,7 +150,7 @@ def crawl(
         return
     with _replay(data_dir, size, snapshot_port) as replay:
         console.print(
-            f"snapshot: {size} articles served at {replay.url}; age window off (articles are 2015-2020); "
+            f"snapshot: {size} articles served at {replay.url}; age window off (its articles are up to years old); "
             f"database {mask_url(settings.database_url.get_secret_value())}",
             soft_wrap=True,
         )
