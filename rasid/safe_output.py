@@ -47,6 +47,8 @@ def check_writable(path: Path, *, force: bool = False) -> None:
     """
     if path.is_symlink():
         raise ConfigError(f"{path}: is a symbolic link; refusing to write through it")
+    if not path.parent.is_dir():  # a mistyped folder is said, not made
+        raise ConfigError(f"{path}: no folder {path.parent} to write it in")
     if path.exists():
         if not path.is_file():
             raise ConfigError(f"{path}: exists and is not a regular file")
@@ -57,7 +59,6 @@ def check_writable(path: Path, *, force: bool = False) -> None:
 def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
     """Write ``text`` to ``path`` whole or not at all: a temporary file beside it, then ``os.replace``."""
     check_writable(path, force=force)
-    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:

@@ -122,8 +122,20 @@ def test_stories_list_the_syndicated_hit_once_with_all_its_sources(filled_url: s
     assert len(out.splitlines()) == 2  # the story of three and the wheat hit; the miss is no story
 
 
+def test_export_into_a_folder_that_does_not_exist_is_one_line_and_makes_nothing(
+    filled_url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "typo" / "stories.atom"
+    done = _rasid("export", str(target), "--db", filled_url)
+    assert (
+        done.returncode == 2
+        and done.stderr.strip() == f"error: {target}: no folder {target.parent} to write it in"
+    )
+    assert not target.parent.exists()
+
+
 def test_export_writes_a_valid_rtl_atom_feed(filled_url: str, tmp_path: Path) -> None:
-    target = tmp_path / "out" / "stories.atom"
+    target = tmp_path / "stories.atom"
     code, out = invoke("export", str(target), "--what", "stories", "--db", filled_url)
     assert code == 0 and "wrote 2 stories" in out
     feed = ET.parse(target).getroot()
