@@ -223,6 +223,9 @@ def _feedback_precision(settings: Settings, as_json: bool) -> None:
     right = sum(w.right for w in weeks)
     overall = f"precision {right / judged:.3f}" if judged else "no judged hits yet"
     console.print(f"judged hits: {judged}, judged right: {right}, {overall}", highlight=False)
+    if not rows:
+        console.print("no judgements yet: analysts judge hits in `rasid web`", highlight=False)
+        return
     table = Table("week", "judged hits", "right", "precision", "missed")
     for row in rows:
         precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"

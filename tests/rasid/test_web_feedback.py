@@ -128,6 +128,13 @@ def test_rasid_eval_reads_the_exported_file(judged, tmp_path: Path) -> None:
     assert figures["fp"] + figures["tn"] == 1  # the wheat story, judged not a hit
 
 
+def test_eval_feedback_before_any_judgement_says_where_to_judge(judged) -> None:
+    url, _, _ = judged
+    result = runner.invoke(app, ["eval", "--feedback", "--db", url])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == "no judgements yet: analysts judge hits in `rasid web`"
+
+
 def test_eval_feedback_reports_precision_on_judged_hits_per_week(judged) -> None:
     url, repository, ids = judged
     story_id = next(s.story_id for s in repository.stories() if "wam" in s.sources)
