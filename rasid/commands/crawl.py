@@ -55,6 +55,13 @@ sources_app = typer.Typer(
 )
 
 
+#: What the snapshot's first line says about it, before the warnings its broken pages cause.
+SNAPSHOT_NOTE = (
+    "age window off (its articles are up to years old); the bbc outlet also lists broken links on purpose "
+    "(a 404, a 503, a redirect loop, a page too large), each one warning below"
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``crawl`` and the ``sources`` group to the CLI."""
     app.command("crawl")(crawl)
@@ -141,7 +148,7 @@ def crawl(
 
         served = build_snapshot(data_dir, size=size, seed=SNAPSHOT_SEED).sources(snapshot_url.rstrip("/"))
         console.print(
-            f"snapshot: crawling the one served at {snapshot_url}; age window off (its articles are up to years old); "
+            f"snapshot: crawling the one served at {snapshot_url}; {SNAPSHOT_NOTE}; "
             f"database {mask_url(settings.database_url.get_secret_value())}",
             soft_wrap=True,
         )
@@ -150,7 +157,7 @@ def crawl(
         return
     with _replay(data_dir, size, snapshot_port) as replay:
         console.print(
-            f"snapshot: {size} articles served at {replay.url}; age window off (its articles are up to years old); "
+            f"snapshot: {size} articles served at {replay.url}; {SNAPSHOT_NOTE}; "
             f"database {mask_url(settings.database_url.get_secret_value())}",
             soft_wrap=True,
         )

@@ -34,9 +34,14 @@ def snapshot_crawl(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     return result, snapshot, stored, db
 
 
-def test_snapshot_crawl_says_the_age_window_is_off(snapshot_crawl) -> None:
+def test_snapshot_crawl_says_the_age_window_is_off_and_which_outlet_breaks_on_purpose(snapshot_crawl) -> None:
+    from snapshot.build import FAULT_PATHS
+
     result = snapshot_crawl[0]
-    assert "age window off" in " ".join(result.stdout.split())
+    said = " ".join(result.stdout.split())
+    assert "age window off" in said
+    assert "the bbc outlet also lists broken links on purpose" in said
+    assert {path.split("/")[1] for path in FAULT_PATHS} == {"bbc"}
 
 
 def test_every_public_article_of_every_outlet_is_stored(snapshot_crawl) -> None:
