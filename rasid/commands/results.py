@@ -125,8 +125,9 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
     """Rich table; Arabic cells are left as logical text, which terminals with bidi support shape right.
 
     Every column stays at any width down to 80 columns: the title wraps (Arabic headlines are the point of
-    the table) and takes what is left; each short column is at least as wide as its longest word, so a
-    name such as ``agriculture`` or ``rt-arabic`` is never broken; columns are set apart by one space.
+    the table) and takes what is left; each short column is at least as wide as its longest word (up to
+    12 characters), so a name such as ``agriculture`` or ``rt-arabic`` is never broken, while an outlet
+    named by a long domain folds; columns are set apart by one space.
     """
     if kind == "hits":
         headers: tuple[str, ...] = (
@@ -147,15 +148,16 @@ def _table(records: list[Hit] | list[Story], kind: str) -> Table:
         title=f"{len(records)} {kind}",
         box=box.SIMPLE_HEAD,
         show_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
+        padding=0,  # the box's column separator is the one space between columns: every character counts at 80
     )
     for index, header in enumerate(headers):
         if header == "title":
             table.add_column(header, ratio=1, min_width=TITLE_MIN_WIDTH, overflow="fold")
             continue
         longest_word = max((len(word) for row in rows for word in row[index].split()), default=0)
-        table.add_column(header, min_width=max(len(header), longest_word), overflow="fold")
+        # As wide as its longest word, fixed: the title takes the rest; a name longer than a sector's (an
+        # outlet named by its domain) folds rather than push a column out.
+        table.add_column(header, width=max(len(header), min(longest_word, WORD_MAX_WIDTH)), overflow="fold")
     for row in rows:
         table.add_row(*(cell(value) for value in row))
     return table
@@ -186,8 +188,10 @@ def _story_row(story: Story) -> tuple[str, ...]:
     )
 
 
-#: The narrowest the title column gets; every other column is as wide as its longest word.
+#: The narrowest the title column gets; every other column is as wide as its longest word, up to WORD_MAX_WIDTH.
 TITLE_MIN_WIDTH = 12
+#: The longest word a short column keeps whole ("agriculture,", "technology,"); longer ones fold.
+WORD_MAX_WIDTH = 12
 
 
 def _date(value: datetime | None) -> str:
