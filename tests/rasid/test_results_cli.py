@@ -241,6 +241,25 @@ def test_an_unknown_partner_or_sector_is_one_line_listing_the_known_ones(
 
 
 @pytest.mark.parametrize("kind", ["hits", "stories"])
+def test_at_80_columns_every_column_stays_beside_an_outlet_named_by_its_domain(
+    filled_url: str, kind: str
+) -> None:
+    repo = Repository(make_engine(filled_url))
+    run_id = repo.start_run(["arabic.sputniknews.com"])
+    long_names = hit_verdict(("Switzerland",), ("agriculture",))
+    page = outcome(
+        "https://arabic.sputniknews.com/1", "روسيا وسويسرا " * 15, "arabic.sputniknews.com", "قمح", long_names
+    )
+    repo.store([page], run_id)
+    done = _rasid_at(80, kind, "--db", filled_url)
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if "published" in line).split()
+    assert header[-1] == ("story" if kind == "hits" else "hit") and len(header) == (
+        8 if kind == "hits" else 7
+    )
+
+
+@pytest.mark.parametrize("kind", ["hits", "stories"])
 def test_at_80_columns_every_column_stays_and_no_short_word_is_broken(filled_url: str, kind: str) -> None:
     done = _rasid_at(80, kind, "--db", filled_url)
     assert done.returncode == 0, done.stderr
