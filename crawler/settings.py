@@ -31,7 +31,7 @@ DISABLED_DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": Non
 
 #: No way into the crawling process: Scrapy's telnet console, and Scrapy 2.19's remote control (an HTTP server
 #: on localhost that runs any Python code sent with the token it writes to a file in ~/.local/state/scrapy).
-#: Switched off by their settings and left out of EXTENSIONS, so their modules (aiohttp) are not even imported.
+#: Switched off by their settings and left out of EXTENSIONS (Scrapy still imports their modules to read the dict).
 DISABLED_EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,

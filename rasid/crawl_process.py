@@ -150,8 +150,6 @@ def preload() -> None:
     from scrapy.settings import default_settings
     from scrapy.utils.misc import load_object
 
-    from crawler.settings import DISABLED_EXTENSIONS
-
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -159,7 +157,7 @@ def preload() -> None:
             continue
     handlers = default_settings.DOWNLOAD_HANDLERS_BASE
     paths = [
-        *(path for path in default_settings.EXTENSIONS_BASE if path not in DISABLED_EXTENSIONS),
+        *default_settings.EXTENSIONS_BASE,  # the disabled ones too: Scrapy imports them to read EXTENSIONS
         *default_settings.DOWNLOADER_MIDDLEWARES_BASE,
         *default_settings.SPIDER_MIDDLEWARES_BASE,
         *(handlers[scheme] for scheme in ("http", "https") if scheme in handlers),
