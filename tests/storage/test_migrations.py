@@ -10,13 +10,13 @@ from sqlalchemy import inspect, text
 from storage.db import make_engine
 from storage.models import Base
 from storage.repository import Repository, SchemaError
-from storage.schema import current_revision, head_revision, upgrade
+from storage.schema import HEAD_REVISION, current_revision, head_revision, upgrade
 from tests.storage.conftest import outcome
 from tests.storage.test_repository import TEXT_A
 
 
-def test_head_is_the_listing_validators_revision() -> None:
-    assert head_revision() == "0011"
+def test_head_is_the_recent_articles_revision_and_the_code_knows_it_without_alembic() -> None:
+    assert head_revision() == HEAD_REVISION == "0011"
 
 
 def test_migration_from_an_empty_database_creates_every_table(database_url: str) -> None:
