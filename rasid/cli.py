@@ -103,6 +103,24 @@ _register_commands()
 
 def main() -> None:
     """Console-script entry point: run the app, turning configuration and database errors into one line, exit 2."""
+    try:
+        _run()
+    finally:
+        _end_quickly()
+
+
+def _end_quickly() -> None:
+    """Close the databases, then spare the interpreter's last garbage collection over every object Scrapy,
+    SQLAlchemy and the rest made: it took 0.3-0.4 s of a 1.6 s unchanged re-crawl (bench/RESULTS.md)."""
+    import gc
+
+    db = sys.modules.get("storage.db")  # a command that opened no database imports no SQLAlchemy here
+    if db is not None:
+        db.dispose_all()
+    gc.freeze()
+
+
+def _run() -> None:
     from rasid.__main__ import Interrupted, interrupted
 
     try:

@@ -9,6 +9,7 @@ driver failure later on. ``create=False`` is for commands that only read: a miss
 from __future__ import annotations
 
 import logging
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,21 @@ def make_engine(url: str, *, create: bool = True, busy_timeout: float | None = N
             kwargs["connect_args"] = {"connect_timeout": max(1, round(busy_timeout))}
         engine = _create(parsed, kwargs)
     event.listen(engine, "handle_error", translate)
+    _ENGINES.add(engine)
     return engine
+
+
+#: Every engine made in this process, so a command ending can close their connections itself.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_all() -> None:
+    """Close the pooled connections of every engine (SQLite checkpoints its WAL as the last one closes)."""
+    for engine in list(_ENGINES):
+        try:
+            engine.dispose()
+        except Exception:  # noqa: BLE001 - ending anyway: a connection that cannot close is the OS's to drop
+            logger.debug("closing %s failed", masked(str(engine.url)), exc_info=True)
 
 
 def parse_url(url: str) -> URL:
