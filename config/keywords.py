@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from config.settings import ConfigError
+from config.yaml_files import compose, safe_load
 
 #: Group names the classifier reads; the roles are fixed in code, the terms are the analyst's.
 ROLES = ("russia", "ignore", "cooperation", "meeting", "partners", "sectors", "negative")
@@ -115,8 +116,7 @@ def load_keywords(path: Path) -> Keywords:
         raise ConfigError(f"{path}: cannot read keywords file: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: keywords file is not UTF-8") from None
     except yaml.YAMLError as exc:
@@ -133,7 +133,7 @@ def load_keywords(path: Path) -> Keywords:
         loc = tuple(first["loc"])
         where = ".".join(str(part) for part in loc) or "file"
         message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{path}:{_line_of(node, loc)}: {where}: {message}") from None
+        raise ConfigError(f"{path}:{_line_of(compose(text), loc)}: {where}: {message}") from None
     return _build(parsed, hashlib.sha256(raw).hexdigest()[:12], path)
 
 

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from config.settings import ConfigError, Duration
+from config.yaml_files import compose, safe_load
 
 #: The confidence of an entry point nobody has confirmed from evidence yet.
 UNVERIFIED = "unverified"
@@ -197,8 +198,7 @@ def load_sources(path: Path) -> tuple[Source, ...]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read sources file: {exc.strerror}") from None
     try:
-        document = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -206,20 +206,23 @@ def load_sources(path: Path) -> tuple[Source, ...]:
         raise ConfigError(f"{path}{line}: invalid YAML: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' list")
-    lines = _item_lines(document)
     sources: list[Source] = []
     seen: set[str] = set()
+
+    def where(index: int) -> str:  # the file's node tree is read only to point at a mistake
+        lines = _item_lines(compose(text))
+        return f"{path}:{lines[index]}" if index < len(lines) else str(path)
+
     for index, raw in enumerate(data["sources"]):
-        where = f"{path}:{lines[index]}" if index < len(lines) else str(path)
         name = raw.get("name", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
         try:
             source = _SourceModel.model_validate(raw).to_source()
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "entry"
-            raise ConfigError(f"{where}: source '{name}': {field}: {first['msg']}") from None
+            raise ConfigError(f"{where(index)}: source '{name}': {field}: {first['msg']}") from None
         if source.name in seen:
-            raise ConfigError(f"{where}: source '{source.name}' is listed twice")
+            raise ConfigError(f"{where(index)}: source '{source.name}' is listed twice")
         seen.add(source.name)
         sources.append(source)
     return tuple(sources)
