@@ -18,7 +18,6 @@ from config.settings import ConfigError
 from rasid.context import AppState, DbOption, console, err_console, settings_from
 from rasid.safe_output import SafeLogFilter, message
 from storage.errors import StorageError
-from storage.repository import SchemaError
 
 app = typer.Typer(
     name="rasid",
@@ -127,7 +126,7 @@ def _run() -> None:
         code = app(standalone_mode=False, prog_name="rasid")  # returns the code a command exited with
     except (Interrupted, KeyboardInterrupt):
         interrupted()
-    except (ConfigError, SchemaError, StorageError) as exc:
+    except (ConfigError, StorageError) as exc:  # SchemaError and NoDatabase are StorageErrors
         err_console.print(f"error: {message(str(exc))}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
