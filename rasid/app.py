@@ -7,6 +7,7 @@ database that cannot be used or a file that cannot be read fails the same way ev
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,3 +109,15 @@ def seed(settings: Settings, sources: tuple[Source, ...], repository: Repository
     check_redis(settings)
     repository = repository or open_repository(settings, create=True)
     return seed_queue(settings, sources, repository.seen_urls)
+
+
+def end_process() -> None:
+    """What a rasid process does last (the CLI, a crawl child): close its databases, then spare the
+    interpreter's last garbage collection over every object Scrapy, SQLAlchemy and the rest made, which
+    took 0.3-0.4 s of a 1.6 s unchanged re-crawl (bench/RESULTS.md)."""
+    import gc
+
+    db = sys.modules.get("storage.db")  # a process that opened no database imports no SQLAlchemy here
+    if db is not None:
+        db.dispose_all()
+    gc.freeze()

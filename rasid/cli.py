@@ -15,6 +15,7 @@ import typer
 from rich.logging import RichHandler
 
 from config.settings import ConfigError
+from rasid.app import end_process
 from rasid.context import AppState, DbOption, console, err_console, settings_from
 from rasid.safe_output import SafeLogFilter, message
 from storage.errors import StorageError
@@ -105,18 +106,7 @@ def main() -> None:
     try:
         _run()
     finally:
-        _end_quickly()
-
-
-def _end_quickly() -> None:
-    """Close the databases, then spare the interpreter's last garbage collection over every object Scrapy,
-    SQLAlchemy and the rest made: it took 0.3-0.4 s of a 1.6 s unchanged re-crawl (bench/RESULTS.md)."""
-    import gc
-
-    db = sys.modules.get("storage.db")  # a command that opened no database imports no SQLAlchemy here
-    if db is not None:
-        db.dispose_all()
-    gc.freeze()
+        end_process()
 
 
 def _run() -> None:

@@ -234,4 +234,10 @@ def _seed_only(settings: Settings, sources: tuple[Source, ...], run_id: int) -> 
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        code = main()
+    finally:
+        from rasid.app import end_process
+
+        end_process()
+    raise SystemExit(code)
