@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from storage.repository import Repository, RunRecord
 
 FILTER_FIELDS = ("since", "until", "partner", "sector", "source", "q")
+#: The highest page number taken from a URL (a million pages of stories is more than any database holds).
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,8 @@ def parse_filters(request: Request) -> tuple[Filters, list[str]]:
             problems.append(f"تاريخ غير مفهوم: {value} (المطلوب مثل 2026-11-01)")
             return None
 
-    try:
-        page = max(1, int(params.get("page", "1")))
+    try:  # past the last page shows the last page; the cap keeps the offset a number SQL takes
+        page = min(max(1, int(params.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page = 1
     filters = Filters(

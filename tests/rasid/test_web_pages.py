@@ -105,6 +105,10 @@ def test_paging_splits_the_list_and_links_the_pages(crawled_url: str, serve: Cal
     assert _listed(first) == ids[:3] and _listed(second) == ids[3:6]
     assert 'rel="next" href="/?page=2"' in first
     assert 'rel="prev"' not in first and 'rel="prev" href="/?"' in second
+    last_page = -(-len(ids) // 3)
+    for past_the_end in ("99", str(10**20)):  # a page past the last one, even one no database offset takes
+        page = site.get("/", params={"page": past_the_end})
+        assert page.status_code == 200 and _listed(page.text) == ids[(last_page - 1) * 3 :]
 
 
 def test_story_page_shows_articles_links_highlighted_terms_score_and_version(site: Browser) -> None:
