@@ -98,9 +98,10 @@ class CrawlRunRow(Base):
     job: Mapped[str | None] = mapped_column(Text, index=True)
     outcome: Mapped[str | None] = mapped_column(String(20))
     # Added by revision 0011: the process that records the run, so a run its process never finished can be
-    # told from one still going (None on runs recorded before it).
+    # told from one still going (storage/owners.py; None on runs recorded before it, and off Linux).
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)  # boot id, pid namespace, start tick
 
 
 class DaemonRow(Base):

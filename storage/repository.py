@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from storage import dedup, digests, listings, review
+from storage import dedup, digests, listings, owners, review
 from storage.models import (
     ArticleRow,
     CrawlRunRow,
@@ -144,6 +144,7 @@ class Repository:
                         outcome=outcome,
                         pid=os.getpid(),
                         host=socket.gethostname(),
+                        owner=owners.owner_of_this_process(),
                     )
                     .returning(CrawlRunRow.id)
                 ).scalar_one()
@@ -419,23 +420,22 @@ ORPHANED = (
 
 
 def _abandon_orphaned_runs(conn: Connection) -> None:
-    """Record as failed the one-off runs of this host still 'running' whose process is gone.
+    """Record as failed the one-off runs of this host still 'running' whose process is certainly gone.
 
     A crawl killed with SIGKILL, or cut off from its database when it came to record its end, cannot say so
-    itself; the next run on the same host can. A process id reused since (started after the run) is gone too.
-    Runs of other hosts are left alone: their processes cannot be looked at from here.
+    itself; the next run on the same host can (storage/owners.py says how a process is told gone). Runs of
+    other hosts, and processes this one cannot see, are left alone.
     """
-    import psutil
-
     rows = conn.execute(
-        select(CrawlRunRow.id, CrawlRunRow.pid, CrawlRunRow.started_at).where(
+        select(CrawlRunRow.id, CrawlRunRow.pid, CrawlRunRow.owner).where(
             CrawlRunRow.job.is_(None),
             CrawlRunRow.outcome == "running",
             CrawlRunRow.host == socket.gethostname(),
             CrawlRunRow.pid.is_not(None),
+            CrawlRunRow.owner.is_not(None),
         )
     ).all()
-    gone = [row.id for row in rows if not _alive_since(psutil, row.pid, row.started_at)]
+    gone = [row.id for row in rows if owners.is_gone(row.owner, row.pid)]
     if gone:
         conn.execute(
             update(CrawlRunRow)
@@ -443,17 +443,3 @@ def _abandon_orphaned_runs(conn: Connection) -> None:
             .values(outcome="failed", status=ORPHANED, finished_at=utcnow())
         )
         logger.warning("%d earlier runs whose process ended unrecorded marked failed: %s", len(gone), gone)
-
-
-def _alive_since(psutil: Any, pid: int, started_at: datetime) -> bool:
-    """Whether process ``pid`` exists and was started before ``started_at`` (so it is the run's own)."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        created = process.create_time()
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:  # another user's process: it exists, so it may be the run's
-        return True
-    return created <= started_at.timestamp() + 1.0

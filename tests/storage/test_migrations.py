@@ -113,3 +113,25 @@ def test_sqlite_readers_do_not_wait_for_a_writer(sqlite_url: str) -> None:
         writer.execute(text("INSERT INTO sources (name, first_seen) VALUES ('sana', CURRENT_TIMESTAMP)"))
         assert repo.hits() == [] and repo.runs() == []  # would wait 30 s behind BEGIN IMMEDIATE
     engine.dispose()
+
+
+def test_downgrading_0011_keeps_every_article_linked_to_its_run(database_url: str) -> None:
+    from alembic import command
+
+    from storage.schema import alembic_config
+
+    engine = make_engine(database_url)
+    repo = Repository(engine)
+    repo.prepare()
+    run_id = repo.start_run(["sana"])
+    repo.store([outcome("https://sana.sy/?p=1", TEXT_A)], run_id)
+    config = alembic_config()
+    with engine.begin() as conn:  # SQLite: a batch copy of crawl_runs would have set run_id to NULL
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0010")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT run_id FROM articles")).scalars().all() == [run_id]
+        assert conn.execute(text("SELECT count(*) FROM seen_urls WHERE run_id IS NULL")).scalar_one() == 0
+    upgrade(engine)
+    assert current_revision(engine) == HEAD_REVISION
+    engine.dispose()
