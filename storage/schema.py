@@ -50,7 +50,8 @@ def current_revision(engine: Engine) -> str | None:
 
     Alembic's own table (``alembic_version``, one row on a history without branches) read with plain SQL.
     """
-    with engine.connect() as connection:
+    # A reading transaction (BEGIN, not BEGIN IMMEDIATE on SQLite): the check never waits behind a crawl's writes.
+    with engine.execution_options(read_only=True).connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
         row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
