@@ -115,7 +115,8 @@ def test_sqlite_readers_do_not_wait_for_a_writer(sqlite_url: str) -> None:
     engine.dispose()
 
 
-def test_downgrading_0011_keeps_every_article_linked_to_its_run(database_url: str) -> None:
+@pytest.mark.parametrize("below", ["0010", "0003"])  # 0011's and 0006's downgrades both alter crawl_runs
+def test_downgrading_keeps_every_article_linked_to_its_run(database_url: str, below: str) -> None:
     from alembic import command
 
     from storage.schema import alembic_config
@@ -128,7 +129,7 @@ def test_downgrading_0011_keeps_every_article_linked_to_its_run(database_url: st
     config = alembic_config()
     with engine.begin() as conn:  # SQLite: a batch copy of crawl_runs would have set run_id to NULL
         config.attributes["connection"] = conn
-        command.downgrade(config, "0010")
+        command.downgrade(config, below)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT run_id FROM articles")).scalars().all() == [run_id]
         assert conn.execute(text("SELECT count(*) FROM seen_urls WHERE run_id IS NULL")).scalar_one() == 0

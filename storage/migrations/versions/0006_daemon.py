@@ -42,7 +42,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("daemons")
-    with op.batch_alter_table("crawl_runs") as batch:
-        batch.drop_index("ix_crawl_runs_job")
-        batch.drop_column("outcome")
-        batch.drop_column("job")
+    # In place (SQLite 3.35+ too): a batch copy of crawl_runs would drop the old table, and with foreign keys
+    # on, SQLite would set every article's and seen URL's run_id to NULL (as 0011's downgrade explains).
+    op.drop_index("ix_crawl_runs_job", table_name="crawl_runs")
+    for column in ("outcome", "job"):
+        op.execute(f"ALTER TABLE crawl_runs DROP COLUMN {column}")
