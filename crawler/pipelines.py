@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.extract import NoArticle, article_from_html, decode_page
 from crawler.page import Page
 from crawler.prefilter import NO_RUSSIA, skip_reason
-from crawler.stats import ARTICLES, ERRORS, HITS, NEW, SKIPPED, count
+from crawler.stats import ARTICLES, ERRORS, HITS, NEW, NEW_HITS, SKIPPED, count
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -206,7 +206,7 @@ class StorePipeline:
             return
         count(self.stats, NEW, source, result.new_articles)
         # Details beside the counters: what the stored batch held besides new articles.
-        self.stats.inc_value("rasid/stored/new_hits", result.new_hits)
+        self.stats.inc_value(NEW_HITS, result.new_hits)
         self.stats.inc_value("rasid/stored/duplicates", result.duplicates)
         self.stats.inc_value("rasid/stored/already_stored", result.already_stored)
 

@@ -22,6 +22,8 @@ ERRORS = "errors"  # requests or listings that failed, and batches that could no
 NOT_MODIFIED = "not_modified"
 #: Stats key (a detail, no per-source twin): new links left for the next run by the per-source page budget.
 OVER_BUDGET = "rasid/listed/over_budget"
+#: Stats key (a detail, no per-source twin): hits among the articles stored for the first time.
+NEW_HITS = "rasid/stored/new_hits"
 
 #: Display order of the progress bar and the summary table.
 COUNTERS = (PAGES, ARTICLES, HITS, NEW, SKIPPED, ERRORS)
