@@ -20,7 +20,7 @@ PROC = Path("/proc")
 def owner_of_this_process() -> str | None:
     """``"<boot id> <pid namespace> <start tick>"`` of the calling process; None without ``/proc``."""
     try:
-        return f"{_boot_id()} {os.readlink(PROC / 'self' / 'ns' / 'pid')} {_start_tick('self')}"
+        return f"{_boot_id()} {os.readlink(PROC / 'self' / 'ns' / 'pid')} {_state_and_start_tick('self')[1]}"
     except (OSError, ValueError, IndexError):
         return None
 
@@ -42,17 +42,18 @@ def is_gone(owner: str, pid: int) -> bool:
     except PermissionError:
         pass  # another user's process: it exists
     try:
-        stat = (PROC / str(pid) / "stat").read_text()
+        state, started = _state_and_start_tick(str(pid))
     except OSError:
         return False  # hidden (hidepid) or ended this instant: say nothing
-    fields = stat.rsplit(")", 1)[1].split()
-    return fields[0] == "Z" or fields[19] != tick  # a zombie, or the pid now belongs to a newer process
+    return state == "Z" or started != tick  # a zombie, or the pid now belongs to a newer process
 
 
 def _boot_id() -> str:
     return (PROC / "sys" / "kernel" / "random" / "boot_id").read_text().strip()
 
 
-def _start_tick(pid: str) -> str:
-    """Field 22 of ``/proc/<pid>/stat``: when the process started, in clock ticks since boot."""
-    return (PROC / pid / "stat").read_text().rsplit(")", 1)[1].split()[19]
+def _state_and_start_tick(pid: str) -> tuple[str, str]:
+    """Fields 3 and 22 of ``/proc/<pid>/stat``: the state (Z: a zombie), and when the process started, in clock
+    ticks since boot. The fields are counted after the command name, which may hold spaces and parentheses."""
+    fields = (PROC / pid / "stat").read_text().rsplit(")", 1)[1].split()
+    return fields[0], fields[19]
