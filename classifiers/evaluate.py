@@ -31,6 +31,7 @@ class _Line(BaseModel):
     text: str | None = ""
     label: bool
     kind: Literal["positive", "russia-no-cooperation", "cooperation-no-russia", "other"] = "other"
+    source: str | None = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class LabelledRecord:
     text: str
     label: bool
     kind: str = "other"
+    source: str = ""  # the outlet: cross-validation by source keeps each outlet in one fold
 
 
 class Classifier(Protocol):
@@ -68,7 +70,12 @@ def read_labelled(path: Path) -> Iterator[LabelledRecord]:
                 where = ".".join(str(part) for part in first["loc"]) or "line"
                 raise ConfigError(f"{path}:{number}: {where}: {first['msg']}") from None
             yield LabelledRecord(
-                str(parsed.id), parsed.title or "", parsed.text or "", parsed.label, parsed.kind
+                str(parsed.id),
+                parsed.title or "",
+                parsed.text or "",
+                parsed.label,
+                parsed.kind,
+                parsed.source or "",
             )
 
 

@@ -96,6 +96,13 @@ def eval_command(
         int, typer.Option("--cv", metavar="K", help="K-fold cross-validation, the model trained in each fold")
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="seed of the folds and the bootstrap")] = 0,
+    by_source: Annotated[
+        bool,
+        typer.Option(
+            "--by-source",
+            help="with --cv: each outlet's articles in one fold (figures on outlets never read)",
+        ),
+    ] = False,
     rules_only: Annotated[bool, typer.Option("--rules", help="the hand-written rules alone")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
     feedback: Annotated[
@@ -111,7 +118,9 @@ def eval_command(
     Without --cv it scores the shipped model, which was trained on the shared labelled files: quote --cv
     figures, which fit the model on K-1 folds and score the held-out fold.
 
-    Example: rasid eval --cv 5 --json; rasid eval --feedback (judged hits by week)
+    --cv K --by-source keeps each outlet in one fold: the figure for outlets the model has never read.
+
+    Example: rasid eval --cv 5 --json; rasid eval --cv 5 --by-source; rasid eval --feedback (judged hits by week)
     """
     from classifiers.evaluate import evaluate
 
@@ -119,11 +128,13 @@ def eval_command(
     if feedback:
         _feedback_precision(settings, as_json)
         return
+    if by_source and not cv:
+        raise ConfigError("--by-source needs --cv K: it says how the cross-validation's folds are drawn")
     paths = _labelled_files(files, settings)
     records = _read_all(paths)
     clf = build_classifier(settings, rules_only)
     if cv:
-        _cross_validate(clf, records, paths, cv, seed, rules_only, as_json)
+        _cross_validate(clf, records, paths, cv, seed, rules_only, as_json, by_source)
         return
     report = evaluate(clf, records)
     if as_json:
@@ -156,6 +167,7 @@ def _cross_validate(
     seed: int,
     rules_only: bool,
     as_json: bool,
+    by_source: bool = False,
 ) -> None:
     from classifiers.crossval import cross_validate
     from classifiers.training import Trainer, TrainSettings
@@ -163,7 +175,7 @@ def _cross_validate(
     rules = clf.with_model(None)
     trainer = Trainer(rules, TrainSettings(seed=seed))
     try:
-        report = cross_validate(records, (lambda _: rules) if rules_only else trainer.fit, k, seed)
+        report = cross_validate(records, (lambda _: rules) if rules_only else trainer.fit, k, seed, by_source)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     figures = report.to_dict()
@@ -172,7 +184,8 @@ def _cross_validate(
         sys.stdout.write(json.dumps(figures, ensure_ascii=False) + "\n")
         return
     console.print(
-        f"{k}-fold cross-validation (seed {seed}) over {report.pooled.total} articles of "
+        f"{k}-fold cross-validation (seed {seed}{', whole outlets per fold' if by_source else ''}) over "
+        f"{report.pooled.total} articles of "
         f"{', '.join(map(str, paths))}; {figures['classifier']}",
         highlight=False,
     )

@@ -154,6 +154,7 @@ def _small_labelled(tmp_path: Path) -> Path:
                 "text": f"وقعت موسكو و{partner} اتفاقية تعاون في الطاقة النووية والتجارة.",
                 "label": True,
                 "kind": "positive",
+                "source": f"outlet-{i}",
             }
         )
         lines.append(
@@ -163,6 +164,7 @@ def _small_labelled(tmp_path: Path) -> Path:
                 "text": f"قالت {partner} إن التعاون العسكري الروسي مع دمشق يعني قصف إدلب وقتلى مدنيين.",
                 "label": False,
                 "kind": "russia-no-cooperation",
+                "source": f"outlet-{i}",
             }
         )
         lines.append(
@@ -182,6 +184,20 @@ def test_eval_cv_trains_in_each_fold_and_reports_intervals(tmp_path: Path) -> No
     assert report["f1"]["low"] <= report["f1"]["value"] <= report["f1"]["high"]
     assert report["by_kind"]["other"] == {"tp": 0, "fp": 0, "fn": 0, "tn": 8}
     assert "model trained in each fold" in report["classifier"]
+
+
+def test_eval_cv_by_source_holds_out_whole_outlets(tmp_path: Path) -> None:
+    result = _run("eval", str(_small_labelled(tmp_path)), "--cv", "4", "--by-source", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["folds_by"] == "source" and report["articles"] == 24
+    assert report["tp"] + report["fn"] == 8
+
+
+def test_eval_by_source_without_cv_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = _run("eval", str(_small_labelled(tmp_path)), "--by-source")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: --by-source needs --cv K")
 
 
 def test_eval_cv_with_more_folds_than_hits_is_one_line_and_exit_2(tmp_path: Path) -> None:

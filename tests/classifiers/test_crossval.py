@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifiers.crossval import bootstrap, cross_validate, stratified_folds
+from classifiers.crossval import bootstrap, cross_validate, source_folds, stratified_folds
 from classifiers.evaluate import LabelledRecord
 from classifiers.verdict import Verdict
 
@@ -55,6 +55,46 @@ def test_more_folds_than_hits_is_refused() -> None:
 def test_fewer_than_two_folds_is_refused_as_such() -> None:
     with pytest.raises(ValueError, match="1 folds: cross-validation needs at least 2"):
         stratified_folds([True] * 10 + [False] * 20, 1, seed=0)
+
+
+def test_source_folds_keep_each_outlet_whole_and_spread_the_hits() -> None:
+    # Ten outlets of five articles, one hit each; an outlet-less article is a source of its own.
+    labels = [i % 5 == 0 for i in range(50)] + [False]
+    sources = [f"outlet-{i // 5}" for i in range(50)] + [""]
+    folds = source_folds(labels, sources, 5, seed=0)
+    assert sorted(i for fold in folds for i in fold) == list(range(51))
+    for fold in folds:
+        held = {sources[i] for i in fold if sources[i]}
+        others = {sources[i] for other in folds if other is not fold for i in other}
+        assert held.isdisjoint(others)
+    assert [sum(labels[i] for i in fold) for fold in folds] == [2, 2, 2, 2, 2]
+    assert source_folds(labels, sources, 5, seed=0) == folds
+
+
+def test_source_folds_need_hits_from_as_many_outlets_as_folds() -> None:
+    labels = [True, False] * 10
+    with pytest.raises(ValueError, match=r"5 folds by source need hits from at least 5 sources \(have 2\)"):
+        source_folds(labels, ["a", "b"] * 5 + ["c"] * 10, 5, seed=0)
+
+
+def test_cross_validation_by_source_never_scores_an_outlet_it_trained_on() -> None:
+    records = [
+        LabelledRecord(f"{outlet}{i}", f"{outlet} {i}", "", i == 0, "other", source=outlet)
+        for outlet in "abcdefgh"
+        for i in range(4)
+    ]
+    trained: list[set[str]] = []
+
+    def fit(train: list[LabelledRecord]) -> _ByTitle:
+        trained.append({r.source for r in train})
+        return _ByTitle()
+
+    report = cross_validate(records, fit, k=4, seed=0, by_source=True)
+    folds = source_folds([r.label for r in records], [r.source for r in records], 4, seed=0)
+    for outlets, held_out in zip(trained, folds, strict=True):
+        assert outlets.isdisjoint({records[i].source for i in held_out})
+    assert report.to_dict()["folds_by"] == "source"
+    assert report.pooled.total == 32
 
 
 def test_each_fit_sees_only_the_training_folds() -> None:
