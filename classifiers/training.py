@@ -118,12 +118,9 @@ def fit_estimators(
     inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings
 ) -> tuple[CountVectorizer, list[str], LogisticRegression]:
     """scikit-learn's vectorizer and regression fitted on ``inputs``, with the names of the rule numbers."""
+    analyzer = partial(ngrams, sizes=(1, settings.ngram_max))
     vectorizer = CountVectorizer(
-        analyzer=partial(ngrams, sizes=(1, settings.ngram_max)),
-        min_df=settings.min_df,
-        max_features=settings.max_features,
-        binary=True,
-        dtype=np.float64,
+        analyzer=analyzer, vocabulary=vocabulary(inputs, settings), binary=True, dtype=np.float64
     )
     regression = LogisticRegression(
         C=settings.c, class_weight="balanced", solver="liblinear", random_state=settings.seed, max_iter=1000
@@ -131,6 +128,21 @@ def fit_estimators(
     names = sorted({name for i in inputs for name in i.numbers})
     regression.fit(design_matrix(vectorizer, names, inputs, fit=True), labels)
     return vectorizer, names, regression
+
+
+def vocabulary(inputs: Sequence[ModelInput], settings: TrainSettings) -> list[str]:
+    """The ``max_features`` n-grams found in the most passages (at least ``min_df``), ties by the n-gram.
+
+    Chosen here rather than by CountVectorizer's ``max_features``, whose cut among n-grams of equal count
+    follows numpy's unstable sort: numpy 2.4 cut elsewhere, and the same files gave another model.
+    """
+    counter = CountVectorizer(
+        analyzer=partial(ngrams, sizes=(1, settings.ngram_max)), min_df=settings.min_df, binary=True
+    )
+    found = counter.fit_transform([i.passage for i in inputs])
+    counts = np.asarray(found.sum(axis=0)).ravel()
+    ranked = sorted(zip(counter.get_feature_names_out(), counts, strict=True), key=lambda tc: (-tc[1], tc[0]))
+    return sorted(str(term) for term, _ in ranked[: settings.max_features])
 
 
 def design_matrix(

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from classifiers.decision import MODEL_PATH, ModelError, ModelInput, load_model, model_from_json, save_model
-from classifiers.training import Example, TrainSettings, design_matrix, fit_estimators, fit_model
+from classifiers.training import (
+    Example,
+    TrainSettings,
+    design_matrix,
+    fit_estimators,
+    fit_model,
+    vocabulary,
+)
 
 SETTINGS = TrainSettings(min_df=1, inner_folds=3)
 
@@ -52,6 +59,17 @@ def test_model_scores_unseen_passages_by_what_they_say() -> None:
     assert model.threshold in [round(t, 2) for t in np.arange(0.10, 0.91, 0.05)]
     assert model.trained["candidates"] == 15 and model.trained["hits"] == 7
     assert model.trained["candidate_hits"] == 6
+
+
+def test_vocabulary_keeps_the_commonest_words_and_breaks_ties_by_the_word() -> None:
+    # "roses" in three passages; "b", "c", "a", "d" in two each: room for two of those four.
+    passages = ["roses b c", "roses a b", "roses c d", "a d"]
+    inputs = [ModelInput(text, {}) for text in passages]
+    settings = TrainSettings(min_df=2, max_features=3)
+    assert vocabulary(inputs, settings) == ["a", "b", "roses"]
+    # The order the passages come in does not move the cut.
+    assert vocabulary(inputs[::-1], settings) == vocabulary(inputs, settings)
+    assert vocabulary(inputs, TrainSettings(min_df=3)) == ["roses"]
 
 
 def test_fast_scoring_equals_scikit_learns_decision_function() -> None:
