@@ -37,10 +37,6 @@ class TrainSettings:
     ngram_max: int = 1  # word n-grams from 1 to this (bigrams: no better in CV, twice the scoring time)
     inner_folds: int = 5  # folds of the inner cross-validation that picks the threshold (3: same F1, P lower)
     neighbours: int = NEIGHBOURS  # sentences either side of each sentence naming Russia that the model reads
-    # The words' share of the log-odds; the rest comes from a second regression on the rule numbers alone.
-    # The words learn the outlets they were read in, the rule numbers carry over to new ones: 0.6-0.8 raise
-    # F1 on outlets never trained on by 0.02, at no cost on the others (CV, classify.md, sixth pass).
-    word_share: float = 0.75
     seed: int = 0
 
 
@@ -101,66 +97,37 @@ def fit_model(
 def _fit(
     inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings, threshold: float
 ) -> DecisionModel:
-    fitted = fit_estimators(inputs, labels, settings)
-    share = settings.word_share
-    vocabulary = fitted.vectorizer.get_feature_names_out()
+    vectorizer, names, regression = fit_estimators(inputs, labels, settings)
+    coefficients = regression.coef_[0]
+    vocabulary = vectorizer.get_feature_names_out()
     width = len(vocabulary)
-    coefficients = fitted.words.coef_[0]
-    numbers = coefficients[width:] * share
-    intercept = float(fitted.words.intercept_[0]) * share
-    if fitted.rules is not None:
-        numbers = numbers + fitted.rules.coef_[0] * (1.0 - share)
-        intercept += float(fitted.rules.intercept_[0]) * (1.0 - share)
     return DecisionModel(
         terms={
-            str(term): float(coef) * share
+            str(term): float(coef)
             for term, coef in zip(vocabulary, coefficients[:width], strict=True)
             if coef != 0.0
         },
-        numbers={name: float(c) for name, c in zip(fitted.names, numbers, strict=True)},
-        intercept=intercept,
+        numbers={name: float(c) for name, c in zip(names, coefficients[width:], strict=True)},
+        intercept=float(regression.intercept_[0]),
         threshold=threshold,
         ngram_range=(1, settings.ngram_max),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Fitted:
-    """scikit-learn's estimators behind a model: the words-and-numbers regression and the numbers-only one."""
-
-    vectorizer: CountVectorizer
-    names: list[str]  # the rule numbers, in column order
-    words: LogisticRegression
-    rules: LogisticRegression | None  # None when ``word_share`` is 1
-    word_share: float
-
-    def log_odds(self, inputs: Sequence[ModelInput]) -> np.ndarray:
-        """The blended log-odds, from scikit-learn's own ``decision_function``s: what the model file must give."""
-        both = self.words.decision_function(design_matrix(self.vectorizer, self.names, inputs))
-        if self.rules is None:
-            return both
-        alone = self.rules.decision_function(rule_matrix(self.names, inputs))
-        return self.word_share * both + (1.0 - self.word_share) * alone
-
-
-def fit_estimators(inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings) -> Fitted:
-    """scikit-learn's vectorizer and regressions fitted on ``inputs``, with the names of the rule numbers."""
+def fit_estimators(
+    inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings
+) -> tuple[CountVectorizer, list[str], LogisticRegression]:
+    """scikit-learn's vectorizer and regression fitted on ``inputs``, with the names of the rule numbers."""
     analyzer = partial(ngrams, sizes=(1, settings.ngram_max))
     vectorizer = CountVectorizer(
         analyzer=analyzer, vocabulary=vocabulary(inputs, settings), binary=True, dtype=np.float64
     )
-    names = sorted({name for i in inputs for name in i.numbers})
-    words = _regression(settings).fit(design_matrix(vectorizer, names, inputs, fit=True), labels)
-    rules = None
-    if settings.word_share < 1.0:
-        rules = _regression(settings).fit(rule_matrix(names, inputs), labels)
-    return Fitted(vectorizer, names, words, rules, settings.word_share)
-
-
-def _regression(settings: TrainSettings) -> LogisticRegression:
-    return LogisticRegression(
+    regression = LogisticRegression(
         C=settings.c, class_weight="balanced", solver="liblinear", random_state=settings.seed, max_iter=1000
     )
+    names = sorted({name for i in inputs for name in i.numbers})
+    regression.fit(design_matrix(vectorizer, names, inputs, fit=True), labels)
+    return vectorizer, names, regression
 
 
 def vocabulary(inputs: Sequence[ModelInput], settings: TrainSettings) -> list[str]:
@@ -184,12 +151,8 @@ def design_matrix(
     """The n-gram columns and then the rule-number columns, one row per input."""
     passages = [i.passage for i in inputs]
     text = vectorizer.fit_transform(passages) if fit else vectorizer.transform(passages)
-    return sparse.hstack([text, rule_matrix(names, inputs)]).tocsr()
-
-
-def rule_matrix(names: list[str], inputs: Sequence[ModelInput]) -> sparse.csr_matrix:
-    """The rule-number columns alone, one row per input (0 for a number an input lacks)."""
-    return sparse.csr_matrix(np.array([[i.numbers.get(n, 0.0) for n in names] for i in inputs]))
+    rules = sparse.csr_matrix(np.array([[i.numbers.get(n, 0.0) for n in names] for i in inputs]))
+    return sparse.hstack([text, rules]).tocsr()
 
 
 def _pick_threshold(inputs: Sequence[ModelInput], labels: np.ndarray, settings: TrainSettings) -> float:
@@ -256,5 +219,4 @@ def train_model(
 
 def settings_of(model: DecisionModel) -> TrainSettings:
     """The settings a model was trained with, as its file records them: to rebuild it."""
-    recorded = {"word_share": 1.0, **model.trained}  # a file from before the blend: the words' model alone
-    return TrainSettings(**{name: recorded[name] for name in TrainSettings.__dataclass_fields__})
+    return TrainSettings(**{name: model.trained[name] for name in TrainSettings.__dataclass_fields__})

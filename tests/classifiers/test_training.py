@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,6 @@ from classifiers.training import (
     design_matrix,
     fit_estimators,
     fit_model,
-    rule_matrix,
-    settings_of,
     vocabulary,
 )
 
@@ -79,13 +76,12 @@ def test_fast_scoring_equals_scikit_learns_decision_function() -> None:
     found = [e for e in _examples() if e.model_input is not None]
     inputs = [e.model_input for e in found if e.model_input]
     labels = np.array([e.label for e in found])
-    fitted = fit_estimators(inputs, labels, SETTINGS)
-    assert fitted.rules is not None  # the default blends in the numbers-only regression
+    vectorizer, names, regression = fit_estimators(inputs, labels, SETTINGS)
     unseen = [
         ModelInput("روسيا والهند تعاون في الطاقة وقصف", {"rule_score": 0.7, "negatives": 1.0}),
         ModelInput("كلمات لم يرها النموذج", {"unknown_number": 3.0}),
     ]
-    expected = fitted.log_odds(inputs + unseen)
+    expected = regression.decision_function(design_matrix(vectorizer, names, inputs + unseen))
     model = fit_model(found, SETTINGS)
     # The file rounds coefficients to six significant digits.
     assert [model.log_odds(i) for i in inputs + unseen] == pytest.approx(expected.tolist(), abs=1e-4)
@@ -96,30 +92,6 @@ def test_fast_scoring_equals_scikit_learns_decision_function() -> None:
         (round(abs(v), 4) for v in contributions.values()), reverse=True
     )[:3]
     assert all(contributions[name] == pytest.approx(value, abs=1e-4) for name, value in top)
-
-
-def test_word_share_blends_the_words_model_with_the_rule_numbers_model() -> None:
-    found = [e for e in _examples() if e.model_input is not None]
-    inputs = [e.model_input for e in found if e.model_input]
-    labels = np.array([e.label for e in found])
-    words_alone = fit_estimators(inputs, labels, replace(SETTINGS, word_share=1.0))
-    assert words_alone.rules is None
-    both = fit_estimators(inputs, labels, replace(SETTINGS, word_share=0.5))
-    assert both.rules is not None
-    by_words = words_alone.words.decision_function(design_matrix(both.vectorizer, both.names, inputs))
-    by_numbers = both.rules.decision_function(rule_matrix(both.names, inputs))
-    assert both.log_odds(inputs) == pytest.approx(0.5 * by_words + 0.5 * by_numbers)
-    # Half the words' weight: each word's coefficient in the file is half what the words' regression gave.
-    model = fit_model(found, replace(SETTINGS, word_share=0.5))
-    alone = fit_model(found, replace(SETTINGS, word_share=1.0))
-    assert model.terms == pytest.approx({t: c / 2 for t, c in alone.terms.items()}, rel=1e-4)
-    assert model.trained["word_share"] == 0.5 and settings_of(model).word_share == 0.5
-
-
-def test_a_model_file_from_before_the_blend_is_rebuilt_with_the_words_alone() -> None:
-    model = fit_model(_examples(), SETTINGS)
-    del model.trained["word_share"]
-    assert settings_of(model).word_share == 1.0
 
 
 def test_same_examples_and_seed_give_the_same_file_byte_for_byte(tmp_path: Path) -> None:
