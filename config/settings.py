@@ -311,7 +311,7 @@ class Settings(BaseSettings):
     keywords_file: Path = Field(PACKAGE_DIR / "keywords.yaml", description="the classifier's term groups")
     classifier_model: Path | None = Field(
         PACKAGE_DIR.parent / "classifiers" / "model" / "decision.json",
-        description="the trained decision model `rasid train` writes; none: the hand-written rules alone",
+        description="the trained decision model `rasid train` writes; empty: the hand-written rules alone",
     )
     shared_data: Path = Field(
         DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves"
@@ -324,6 +324,12 @@ class Settings(BaseSettings):
 
     # Set by load_settings() before construction; pydantic-settings reads it in settings_customise_sources.
     _toml_file: ClassVar[Path | None] = None
+
+    @field_validator("classifier_model", mode="before")
+    @classmethod
+    def _empty_is_no_model(cls, value: object) -> object:
+        """``RASID_CLASSIFIER_MODEL=`` or ``classifier_model = ""`` turns the model off (a path would be ".")."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("timezone")
     @classmethod

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from config.settings import ConfigError, mask_url
 from rasid.app import build_classifier, open_repository
 from rasid.context import DbOption, SnapshotDbOption, console, err_console, settings_from
+from rasid.safe_output import cell
+
+if TYPE_CHECKING:
+    from classifiers.verdict import Verdict
+    from storage.repository import StoredArticle
 
 db_app = typer.Typer(help="The database schema: upgrade it, or show its revision.", no_args_is_help=True)
 
@@ -75,12 +81,19 @@ def reclassify(
         bool,
         typer.Option("--all", help="also articles whose verdict already comes from the current classifier"),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="write nothing: list the articles whose verdict would change"),
+    ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="articles per transaction")] = 500,
     db: DbOption = None,
 ) -> None:
     """Run the current classifier over stored articles without fetching, recording its version per verdict.
 
-    Example: rasid reclassify
+    --dry-run shows what a new model or keywords file would change before it does: each article that would
+    become a hit or stop being one, with the model's probability.
+
+    Example: rasid reclassify; RASID_CLASSIFIER_MODEL=new.json rasid reclassify --dry-run
     """
     settings = settings_from(ctx, db)
     classifier = build_classifier(settings)
@@ -88,7 +101,8 @@ def reclassify(
     total = repository.count_articles()
     if total == 0:
         raise ConfigError("no stored articles to reclassify: run `rasid crawl` first")
-    done = gained = lost = skipped = 0
+    done = skipped = 0
+    changed: list[tuple[StoredArticle, Verdict]] = []
     columns = (TextColumn("reclassifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("reclassify", total=total)
@@ -99,13 +113,40 @@ def reclassify(
                     skipped += 1
                     continue
                 verdict = classifier.classify(article.title, article.text)
-                gained += bool(verdict.is_hit and not article.is_hit)
-                lost += bool(article.is_hit and not verdict.is_hit)
+                if verdict.is_hit != bool(article.is_hit):
+                    changed.append((article, verdict))
                 verdicts.append((article.article_id, verdict))
-            done += repository.replace_verdicts(verdicts)
+            done += len(verdicts) if dry_run else repository.replace_verdicts(verdicts)
             progress.advance(task, len(batch))
+    gained = sum(verdict.is_hit for _, verdict in changed)
+    lost = len(changed) - gained
+    if dry_run:
+        _print_changes(changed)
+        console.print(
+            f"dry run, nothing written: {done} articles classified with {classifier.version}: {gained} would "
+            f"become hits, {lost} would no longer be hits"
+            + (f"; {skipped} already current" if skipped else ""),
+            soft_wrap=True,
+        )
+        return
     console.print(
         f"reclassified {done} articles with {classifier.version}: {gained} new hits, {lost} no longer hits"
         + (f"; {skipped} already current" if skipped else ""),
         soft_wrap=True,
     )
+
+
+def _print_changes(changed: list[tuple[StoredArticle, Verdict]]) -> None:
+    """The articles whose verdict would change, in stored order; titles as inert cells (crawled text)."""
+    if not changed:
+        return
+    table = Table("id", "source", "title", "would be", "probability", title="verdicts that would change")
+    for article, verdict in changed:
+        table.add_row(
+            str(article.article_id),
+            cell(article.source),
+            cell(article.title),
+            "hit" if verdict.is_hit else "no longer a hit",
+            "-" if verdict.probability is None else f"{verdict.probability:.3f}",
+        )
+    console.print(table)

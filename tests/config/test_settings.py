@@ -11,7 +11,13 @@ from config.settings import ConfigError, load_settings, mask_url
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("RASID_CONFIG", "RASID_DATABASE_URL", "RASID_CRAWL__MAX_AGE_DAYS", "RASID_TIMEZONE"):
+    for name in (
+        "RASID_CONFIG",
+        "RASID_DATABASE_URL",
+        "RASID_CRAWL__MAX_AGE_DAYS",
+        "RASID_TIMEZONE",
+        "RASID_CLASSIFIER_MODEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config-here"))
 
@@ -54,6 +60,19 @@ def test_wrong_value_names_the_setting(tmp_path: Path) -> None:
     path.write_text('[crawl]\nconcurrent_requests_per_domain = "many"\n')
     with pytest.raises(ConfigError, match=r"crawl\.concurrent_requests_per_domain"):
         load_settings(path)
+
+
+def test_an_empty_model_setting_means_the_rules_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().classifier_model is not None  # the shipped model by default
+    path = tmp_path / "rasid.toml"
+    path.write_text('classifier_model = ""\n')
+    assert load_settings(path).classifier_model is None
+    monkeypatch.setenv("RASID_CLASSIFIER_MODEL", "")
+    assert load_settings().classifier_model is None
+    monkeypatch.setenv("RASID_CLASSIFIER_MODEL", str(tmp_path / "new.json"))
+    assert load_settings().classifier_model == tmp_path / "new.json"
 
 
 def test_unknown_time_zone_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:

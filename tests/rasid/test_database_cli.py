@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from classifiers.keyword import KeywordClassifier
@@ -78,36 +78,64 @@ def example_article(shared_data: Path) -> tuple[str, str]:
     return lines[0], "\n".join(lines[1:])
 
 
-def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(
-    sqlite_url: str, example_article: tuple[str, str]
-) -> None:
-    title, text = example_article
+def _stale_store(sqlite_url: str, title: str, text: str) -> tuple[Engine, Repository]:
+    """A database holding the target story and a non-story, both with an old classifier's miss."""
     engine = make_engine(sqlite_url)
     repo = Repository(engine)
     repo.prepare()
     run_id = repo.start_run(["rt"])
+    stale = miss_verdict("kw-old")
     repo.store(
         [
-            outcome(
-                "https://arabic.rt.com/1", text, source="rt", title=title, verdict=miss_verdict("kw-old")
-            ),
-            outcome("https://sana.sy/?p=9", TEXT_B, source="sana", verdict=miss_verdict("kw-old")),
+            outcome("https://arabic.rt.com/1", text, source="rt", title=title, verdict=stale),
+            outcome("https://sana.sy/?p=9", TEXT_B, source="sana", verdict=stale),
         ],
         run_id,
     )
+    return engine, repo
+
+
+def _current_versions(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(VerdictRow.classifier_version).where(VerdictRow.is_current))
+        return set(rows.scalars())
+
+
+def test_reclassify_turns_a_stale_miss_into_a_hit_and_records_the_version(
+    sqlite_url: str, example_article: tuple[str, str]
+) -> None:
+    title, text = example_article
+    engine, repo = _stale_store(sqlite_url, title, text)
     assert repo.hits() == []
     code, out = invoke("reclassify", "--db", sqlite_url)
     version = KeywordClassifier(load_keywords(Settings().keywords_file)).version
     assert code == 0 and f"reclassified 2 articles with {version}: 1 new hits, 0 no longer hits" in out
     [hit] = repo.hits()
     assert hit.title == title
-    with engine.connect() as conn:
-        current = set(
-            conn.execute(select(VerdictRow.classifier_version).where(VerdictRow.is_current)).scalars()
-        )
-    assert current == {version}
+    assert _current_versions(engine) == {version}
     code, out = invoke("reclassify", "--db", sqlite_url)
     assert "reclassified 0 articles" in out and "2 already current" in out
+    engine.dispose()
+
+
+def test_reclassify_dry_run_lists_what_would_change_and_writes_nothing(
+    sqlite_url: str, example_article: tuple[str, str]
+) -> None:
+    title, text = example_article
+    hostile = f"[b]x[/b] {title}"  # crawled text: shown as written, never read as Rich markup
+    engine, repo = _stale_store(sqlite_url, hostile, text)
+    code, out = invoke("reclassify", "--dry-run", "--db", sqlite_url)
+    assert code == 0
+    assert "dry run, nothing written: 2 articles classified" in out
+    assert "1 would become hits, 0 would no longer be hits" in out
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert any("│ rt " in line and "[b]x[/b]" in line for line in rows)
+    assert not any("sana" in line for line in rows)  # its verdict stays: not listed
+    assert repo.hits() == [] and _current_versions(engine) == {"kw-old"}  # nothing written
+    # The real run then makes exactly the change the dry run listed.
+    code, out = invoke("reclassify", "--db", sqlite_url)
+    assert code == 0 and "1 new hits, 0 no longer hits" in out
+    assert [hit.title for hit in repo.hits()] == [hostile]
     engine.dispose()
 
 
