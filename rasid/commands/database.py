@@ -90,8 +90,7 @@ def reclassify(
 ) -> None:
     """Run the current classifier over stored articles without fetching, recording its version per verdict.
 
-    --dry-run shows what a new model or keywords file would change before it does: each article that would
-    become a hit or stop being one, with the model's probability.
+    --dry-run writes nothing and lists each article whose verdict a new model or keywords file would change.
 
     Example: rasid reclassify; RASID_CLASSIFIER_MODEL=new.json rasid reclassify --dry-run
     """
