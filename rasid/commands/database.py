@@ -100,8 +100,8 @@ def reclassify(
     total = repository.count_articles()
     if total == 0:
         raise ConfigError("no stored articles to reclassify: run `rasid crawl` first")
-    done = skipped = 0
-    changed: list[tuple[StoredArticle, Verdict]] = []
+    done = gained = lost = skipped = 0
+    changed: list[tuple[StoredArticle, Verdict]] = []  # kept for --dry-run only: a real run needs the counts
     columns = (TextColumn("reclassifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("reclassify", total=total)
@@ -112,13 +112,13 @@ def reclassify(
                     skipped += 1
                     continue
                 verdict = classifier.classify(article.title, article.text)
-                if verdict.is_hit != bool(article.is_hit):
+                gained += bool(verdict.is_hit and not article.is_hit)
+                lost += bool(article.is_hit and not verdict.is_hit)
+                if dry_run and verdict.is_hit != bool(article.is_hit):
                     changed.append((article, verdict))
                 verdicts.append((article.article_id, verdict))
             done += len(verdicts) if dry_run else repository.replace_verdicts(verdicts)
             progress.advance(task, len(batch))
-    gained = sum(verdict.is_hit for _, verdict in changed)
-    lost = len(changed) - gained
     if dry_run:
         _print_changes(changed)
         console.print(

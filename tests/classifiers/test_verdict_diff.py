@@ -17,9 +17,8 @@ def test_lists_exactly_the_articles_whose_verdict_differs(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     records = [json.loads(line) for line in (shared_data / "labelled" / "dev.jsonl").open(encoding="utf-8")]
-    records[0]["title"] = "\x1b[31mعنوان\x1b[0m " + (
-        records[0]["title"] or ""
-    )  # hostile: no ESC reaches the terminal
+    # A hostile title: no ESC reaches the terminal.
+    records[0]["title"] = "\x1b[31mعنوان\x1b[0m " + (records[0]["title"] or "")
     pool = tmp_path / "pool.jsonl"
     pool.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     shipped = KeywordClassifier(load_keywords(PACKAGE_DIR / "keywords.yaml"), model="shipped")
