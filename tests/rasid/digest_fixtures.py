@@ -128,9 +128,6 @@ class Inbox:
         self.entered.set()
         await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
 
-    def message_ids(self) -> list[str]:
-        return [str(m["Message-ID"]) for m in self.messages]
-
 
 def free_port() -> int:
     with socket.socket() as sock:
