@@ -113,10 +113,13 @@ def cross_validate(
     k: int = 5,
     seed: int = 0,
     by_source: bool = False,
+    extra: Sequence[LabelledRecord] = (),
 ) -> CVReport:
     """Fit on k-1 folds, classify the held-out one, k times; the pooled verdicts cover every article once.
 
-    ``by_source`` keeps each outlet's articles in one fold (:func:`source_folds`).
+    ``by_source`` keeps each outlet's articles in one fold (:func:`source_folds`). ``extra`` records are
+    training data only (pool_labels.py): added to every fold's training part, never scored, and left out
+    of a fold whose held-out part holds their outlet (by source) or their id.
     """
     labels = [r.label for r in records]
     folds = (
@@ -128,7 +131,10 @@ def cross_validate(
     reports = []
     for held_out in folds:
         held = set(held_out)
-        clf = fit([r for i, r in enumerate(records) if i not in held])
+        held_ids = {records[i].id for i in held_out}
+        held_sources = {records[i].source for i in held_out} if by_source else set()
+        added = [r for r in extra if r.id not in held_ids and not (r.source and r.source in held_sources)]
+        clf = fit([r for i, r in enumerate(records) if i not in held] + added)
         report = evaluate(clf, [records[i] for i in held_out])
         reports.append(report)
         _add(pooled, report)

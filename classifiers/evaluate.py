@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -50,6 +50,21 @@ class Classifier(Protocol):
     def classify(self, title: str, text: str) -> Verdict: ...
 
 
+Line = TypeVar("Line", bound=BaseModel)
+
+
+def validated_line(model: type[Line], line: str, where: str) -> Line:
+    """One JSONL line checked against ``model``; ConfigError("<where>: <field>: <why>") when it is not."""
+    try:
+        return model.model_validate(json.loads(line))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not valid JSON: {exc.msg}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = ".".join(str(part) for part in first["loc"]) or "line"
+        raise ConfigError(f"{where}: {field_name}: {first['msg']}") from None
+
+
 def read_labelled(path: Path) -> Iterator[LabelledRecord]:
     """The records of a labelled JSONL file; raises ConfigError("<file>:<line>: <why>") on a bad line."""
     try:
@@ -60,15 +75,7 @@ def read_labelled(path: Path) -> Iterator[LabelledRecord]:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            try:
-                raw = json.loads(line)
-                parsed = _Line.model_validate(raw)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(part) for part in first["loc"]) or "line"
-                raise ConfigError(f"{path}:{number}: {where}: {first['msg']}") from None
+            parsed = validated_line(_Line, line, f"{path}:{number}")
             yield LabelledRecord(
                 str(parsed.id),
                 parsed.title or "",

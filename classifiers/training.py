@@ -206,14 +206,19 @@ def train_model(
     records: Sequence[LabelledRecord],
     files: Sequence[str],
     settings: TrainSettings = TrainSettings(),
+    pool: Sequence[LabelledRecord] = (),
+    pool_file: str | None = None,
 ) -> DecisionModel:
-    """The model ``rasid train`` ships: trained on every record; it names its files and the rules' version."""
+    """The model ``rasid train`` ships: trained on every record and every ``pool`` record (labels by id,
+    pool_labels.py, read from ``pool_file``); it names its files and the rules' version."""
     import sklearn
 
-    found = examples(rules, records, settings.neighbours)
+    found = examples(rules, [*records, *pool], settings.neighbours)
     # The solver's last digits can differ between scikit-learn versions: the byte-identical rebuild test
     # compares only under the version recorded here.
-    extra = {"files": sorted(files), "rules": rules.version, "scikit_learn": sklearn.__version__}
+    extra: dict = {"files": sorted(files), "rules": rules.version, "scikit_learn": sklearn.__version__}
+    if pool_file:
+        extra |= {"pool_labels": pool_file, "pool_articles": len(pool)}
     return fit_model(found, settings, extra)
 
 

@@ -313,6 +313,11 @@ class Settings(BaseSettings):
         PACKAGE_DIR.parent / "classifiers" / "model" / "decision.json",
         description="the trained decision model `rasid train` writes; empty: the hand-written rules alone",
     )
+    pool_labels: Path | None = Field(
+        PACKAGE_DIR.parent / "classifiers" / "labels" / "pool-candidates.jsonl",
+        description="labels by id of the shared pool's articles that `rasid train` and the training folds of"
+        " `rasid eval --cv` add to the labelled files; empty: the labelled files alone",
+    )
     shared_data: Path = Field(
         DEFAULT_SHARED_DATA, description="real news corpora the offline snapshot serves"
     )
@@ -325,10 +330,11 @@ class Settings(BaseSettings):
     # Set by load_settings() before construction; pydantic-settings reads it in settings_customise_sources.
     _toml_file: ClassVar[Path | None] = None
 
-    @field_validator("classifier_model", mode="before")
+    @field_validator("classifier_model", "pool_labels", mode="before")
     @classmethod
-    def _empty_is_no_model(cls, value: object) -> object:
-        """``RASID_CLASSIFIER_MODEL=`` or ``classifier_model = ""`` turns the model off (a path would be ".")."""
+    def _empty_is_none(cls, value: object) -> object:
+        """``RASID_CLASSIFIER_MODEL=`` or ``classifier_model = ""`` turns the model off (a path would be "."),
+        and the same for ``pool_labels``."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("timezone")

@@ -53,6 +53,26 @@ def _read_all(paths: list[Path]) -> list[LabelledRecord]:
     return [record for path in paths for record in read_labelled(path)]
 
 
+def _pool_records(settings: Settings, wanted: bool) -> tuple[list[LabelledRecord], Path | None]:
+    """The configured labels by id of the pool's articles, as training records, and their file."""
+    if not wanted or settings.pool_labels is None:
+        return [], None
+    from classifiers.pool_labels import read_pool_labels
+
+    return read_pool_labels(
+        settings.pool_labels, settings.shared_data / "articles.jsonl"
+    ), settings.pool_labels
+
+
+NoPoolOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-pool-labels",
+        help="without FILE: the shared labelled files alone, not the pool labels (setting pool_labels)",
+    ),
+]
+
+
 def explain(
     ctx: typer.Context,
     source: Annotated[
@@ -104,6 +124,7 @@ def eval_command(
         ),
     ] = False,
     rules_only: Annotated[bool, typer.Option("--rules", help="the hand-written rules alone")] = False,
+    no_pool_labels: NoPoolOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
     feedback: Annotated[
         bool,
@@ -120,6 +141,8 @@ def eval_command(
 
     --cv K --by-source keeps each outlet in one fold: the figure for outlets the model has never read.
 
+    With --cv and no FILE, the pool labels (setting pool_labels) join each fold's training part, never scored.
+
     Example: rasid eval --cv 5 --json; rasid eval --cv 5 --by-source; rasid eval --feedback (judged hits by week)
     """
     from classifiers.evaluate import evaluate
@@ -134,7 +157,8 @@ def eval_command(
     records = _read_all(paths)
     clf = build_classifier(settings, rules_only)
     if cv:
-        _cross_validate(clf, records, paths, cv, seed, rules_only, as_json, by_source)
+        pool, _ = _pool_records(settings, not (files or no_pool_labels or rules_only))
+        _cross_validate(clf, records, paths, cv, seed, rules_only, as_json, by_source, pool)
         return
     report = evaluate(clf, records)
     if as_json:
@@ -168,25 +192,29 @@ def _cross_validate(
     rules_only: bool,
     as_json: bool,
     by_source: bool = False,
+    pool: list[LabelledRecord] | None = None,
 ) -> None:
     from classifiers.crossval import cross_validate
     from classifiers.training import Trainer, TrainSettings
 
     rules = clf.with_model(None)
     trainer = Trainer(rules, TrainSettings(seed=seed))
+    fit = (lambda _: rules) if rules_only else trainer.fit
     try:
-        report = cross_validate(records, (lambda _: rules) if rules_only else trainer.fit, k, seed, by_source)
+        report = cross_validate(records, fit, k, seed, by_source, pool or ())
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     figures = report.to_dict()
     figures["classifier"] = rules.version + ("" if rules_only else " + model trained in each fold")
+    figures["pool_labels_trained_on"] = len(pool or ())
     if as_json:
         sys.stdout.write(json.dumps(figures, ensure_ascii=False) + "\n")
         return
     console.print(
         f"{k}-fold cross-validation (seed {seed}{', whole outlets per fold' if by_source else ''}) over "
         f"{report.pooled.total} articles of "
-        f"{', '.join(map(str, paths))}; {figures['classifier']}",
+        f"{', '.join(map(str, paths))}; {figures['classifier']}"
+        + (f"; training folds also take {len(pool)} pool-labelled articles, never scored" if pool else ""),
         highlight=False,
     )
     console.print(
@@ -256,9 +284,12 @@ def train_command(
         Path | None, typer.Option("--out", help="model file to write (default: the configured one)")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the training and its inner folds")] = 0,
+    no_pool_labels: NoPoolOption = False,
     db: DbOption = None,
 ) -> None:
     """Rebuild the decision model from labelled articles; the same files and seed give the same file.
+
+    With no FILE, the pool labels (setting pool_labels: ids of articles.jsonl with a reader's answer) too.
 
     Example: rasid train --out /tmp/decision.json
     """
@@ -271,16 +302,21 @@ def train_command(
         raise ConfigError("no model file: give --out or set classifier_model")
     paths = _labelled_files(files, settings)
     records = _read_all(paths)
+    pool, pool_file = _pool_records(settings, not (files or no_pool_labels))
     rules = build_classifier(settings, rules_only=True)
+    names = [path.name for path in paths]
     try:
-        model = train_model(rules, records, [path.name for path in paths], TrainSettings(seed=seed))
+        model = train_model(
+            rules, records, names, TrainSettings(seed=seed), pool, pool_file.name if pool_file else None
+        )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     version = save_model(model, target)
     console.print(
         f"{target}: model {version}, {len(model.terms)} n-grams and {len(model.numbers)} rule numbers, "
         f"threshold {model.threshold:g}; trained on {model.trained['candidates']} candidates "
-        f"({model.trained['candidate_hits']} hits) of {len(records)} articles",
+        f"({model.trained['candidate_hits']} hits) of {len(records) + len(pool)} articles"
+        + (f" ({len(pool)} of them pool-labelled, {pool_file.name})" if pool_file else ""),
         highlight=False,
     )
 

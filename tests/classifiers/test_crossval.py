@@ -145,3 +145,43 @@ def test_bootstrap_interval_holds_the_figure_and_narrows_with_more_articles() ->
     for interval in (small, large):
         assert interval.low <= interval.value <= interval.high
     assert large.high - large.low < small.high - small.low
+
+
+def test_extra_records_are_trained_on_in_every_fold_and_never_scored() -> None:
+    records = _records(10, 30)
+    extra = [LabelledRecord(f"x{i}", f"hit extra {i}", "", True, "positive") for i in range(3)]
+    seen: list[set[str]] = []
+
+    def fit(train: list[LabelledRecord]) -> _Memory:
+        seen.append({str(r.id) for r in train})
+        return _Memory(train)
+
+    report = cross_validate(records, fit, k=5, seed=1, extra=extra)
+    assert all({"x0", "x1", "x2"} <= trained_on and len(trained_on) == 35 for trained_on in seen)
+    assert report.pooled.total == 40  # the labelled records only, each once
+    assert report.pooled.counts.tp == 0  # remembering the extra hits finds none of the held-out ones
+
+
+def test_extra_records_of_a_held_out_outlet_or_id_stay_out_of_that_fold() -> None:
+    records = [
+        LabelledRecord(f"{outlet}{i}", f"{outlet} {i}", "", i == 0, "other", source=outlet)
+        for outlet in "abcdefgh"
+        for i in range(4)
+    ]
+    extra = [LabelledRecord(f"x-{outlet}", "", "", True, "positive", source=outlet) for outlet in "abcdefgh"]
+    extra.append(LabelledRecord("a1", "a 1 again", "", True, "positive", source="elsewhere"))
+    trained: list[list[LabelledRecord]] = []
+
+    def fit(train: list[LabelledRecord]) -> _ByTitle:
+        trained.append(train)
+        return _ByTitle()
+
+    cross_validate(records, fit, k=4, seed=0, by_source=True, extra=extra)
+    folds = source_folds([r.label for r in records], [r.source for r in records], 4, seed=0)
+    for train, held_out in zip(trained, folds, strict=True):
+        held_outlets = {records[i].source for i in held_out}
+        added = [r for r in train if str(r.id).startswith("x-")]
+        assert {r.source for r in added} == set("abcdefgh") - held_outlets
+        # "a1" is labelled again under another outlet: out of the fold that holds the labelled "a1".
+        again = [r for r in train if r.title == "a 1 again"]
+        assert len(again) == (0 if "a" in held_outlets else 1)

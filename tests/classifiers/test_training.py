@@ -137,11 +137,12 @@ def test_damaged_model_file_is_refused_with_one_line(text: str, message: str) ->
 def test_shipped_model_is_rebuilt_identically_from_the_labelled_files(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    """`rasid train` on the shared labelled files with the default seed gives the shipped file exactly."""
+    """`rasid train` on the shared labelled files and the pool labels, default seed: the shipped file exactly."""
     import sklearn
 
     from classifiers.evaluate import read_labelled
     from classifiers.keyword import KeywordClassifier
+    from classifiers.pool_labels import read_pool_labels
     from classifiers.training import settings_of, train_model
     from config.keywords import load_keywords
     from config.settings import PACKAGE_DIR
@@ -155,9 +156,14 @@ def test_shipped_model_is_rebuilt_identically_from_the_labelled_files(
         )
     files = shipped.trained["files"]
     records = [record for name in files for record in read_labelled(shared_data / "labelled" / name)]
+    pool_file = shipped.trained["pool_labels"]
+    labels = PACKAGE_DIR.parent / "classifiers" / "labels" / pool_file
+    pool = read_pool_labels(labels, shared_data / "articles.jsonl")
+    assert len(pool) == shipped.trained["pool_articles"]
     rules = KeywordClassifier(load_keywords(PACKAGE_DIR / "keywords.yaml"), model=None)
     assert shipped.trained["rules"] == rules.version, (
         "keywords.yaml changed since the model was trained: rasid train"
     )
-    save_model(train_model(rules, records, files, settings_of(shipped)), tmp_path / "decision.json")
+    model = train_model(rules, records, files, settings_of(shipped), pool, pool_file)
+    save_model(model, tmp_path / "decision.json")
     assert (tmp_path / "decision.json").read_bytes() == MODEL_PATH.read_bytes()
