@@ -1,7 +1,8 @@
 """Learning curve of the decision model: ``python -m bench.learning_curve [--shares 0.2,0.4,...] [--k 5]``.
 
 For each share, a K-fold cross-validation over all labelled files in which each fold's model is trained on
-that share of its training folds (drawn stratified, with the fold's seed); the held-out folds are always
+that share of its training part (drawn stratified, with the fold's seed): the training folds and, as in
+``rasid eval --cv``, the pool labels (``--no-pool-labels``: without them); the held-out folds are always
 whole. A curve still rising at 100 % says more labelled articles would help; a flat one says the features are
 the limit.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from classifiers.crossval import cross_validate
 from classifiers.evaluate import LabelledRecord, read_labelled
 from classifiers.keyword import KeywordClassifier
+from classifiers.pool_labels import read_pool_labels
 from classifiers.training import Trainer
 from config.keywords import load_keywords
 from config.settings import load_settings
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shares", default="0.2,0.4,0.6,0.8,1.0", help="shares of the training folds")
     parser.add_argument("--k", type=int, default=5, help="folds (default 5)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-pool-labels", action="store_true", help="the labelled files alone")
     args = parser.parse_args(argv)
     settings = load_settings()
     records = [
@@ -43,11 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("dev.jsonl", "train.jsonl")
         for record in read_labelled(settings.shared_data / "labelled" / name)
     ]
+    pool: list[LabelledRecord] = []
+    if settings.pool_labels and not args.no_pool_labels:
+        pool = read_pool_labels(settings.pool_labels, settings.shared_data / "articles.jsonl")
     trainer = Trainer(KeywordClassifier(load_keywords(settings.keywords_file), model=None))
-    print(f"command: python -m bench.learning_curve --shares {args.shares} --k {args.k} --seed {args.seed}")
     print(
-        "| share of training folds | hits trained on (per fold) | F1 [95 % interval] | precision | recall |"
+        f"command: python -m bench.learning_curve --shares {args.shares} --k {args.k} --seed {args.seed}"
+        + (" --no-pool-labels" if args.no_pool_labels else "")
     )
+    print(f"training parts take {len(pool)} pool-labelled articles besides the training folds")
+    print("| share of training part | hits trained on (per fold) | F1 [95 % interval] | precision | recall |")
     print("|---|---|---|---|---|")
     for share in (float(s) for s in args.shares.split(",")):
         sizes: list[int] = []
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             sizes.append(sum(r.label for r in part))
             return trainer.fit(part)
 
-        report = cross_validate(records, fit, args.k, args.seed)
+        report = cross_validate(records, fit, args.k, args.seed, extra=pool)
         print(
             f"| {share:.0%} | {sum(sizes) / len(sizes):.0f} | {report.f1} | {report.precision} "
             f"| {report.recall} |",
