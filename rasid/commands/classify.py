@@ -289,7 +289,8 @@ def train_command(
 ) -> None:
     """Rebuild the decision model from labelled articles; the same files and seed give the same file.
 
-    With no FILE, the pool labels (setting pool_labels: ids of articles.jsonl with a reader's answer) too.
+    With no FILE it trains on the shared labelled files and the pool labels (setting pool_labels: ids of
+    articles.jsonl, each with a reader's answer).
 
     Example: rasid train --out /tmp/decision.json
     """

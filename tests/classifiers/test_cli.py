@@ -224,3 +224,54 @@ def test_explain_shows_the_models_probability_and_what_drove_it(tmp_path: Path) 
     assert "model lr1-" in result.stdout and "probability" in result.stdout
     assert "what drove it" in result.stdout
     assert re.search(r"[+-]\d+\.\d{3}", result.stdout)  # signed weights of the features
+
+
+def _some_pool_labels(tmp_path: Path) -> Path:
+    """Three lines of the shipped pool labels: a yes, a no and an unsure (left out of training)."""
+    shipped = Path(__file__).parents[2] / "classifiers" / "labels" / "pool-candidates.jsonl"
+    rows = [json.loads(line) for line in shipped.read_text(encoding="utf-8").splitlines()]
+    picked = [next(row for row in rows if row["label"] == label) for label in ("yes", "no", "unsure")]
+    path = tmp_path / "some-pool.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in picked), encoding="utf-8")
+    return path
+
+
+def test_train_without_files_adds_the_pool_labels_and_records_them(tmp_path: Path) -> None:
+    env = {"RASID_POOL_LABELS": str(_some_pool_labels(tmp_path))}
+    result = _run("train", "--out", str(tmp_path / "m.json"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "of 2036 articles (2 of them pool-labelled, some-pool.jsonl)" in " ".join(result.stdout.split())
+    trained = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["trained"]
+    assert (trained["pool_labels"], trained["pool_articles"]) == ("some-pool.jsonl", 2)
+
+    alone = _run("train", "--out", str(tmp_path / "alone.json"), "--no-pool-labels", env=env)
+    assert alone.returncode == 0, alone.stderr
+    assert "of 2034 articles" in " ".join(alone.stdout.split()) and "pool-labelled" not in alone.stdout
+    assert "pool_labels" not in json.loads((tmp_path / "alone.json").read_text(encoding="utf-8"))["trained"]
+
+
+def test_eval_cv_trains_on_the_pool_labels_and_scores_only_the_labelled_files(tmp_path: Path) -> None:
+    env = {"RASID_POOL_LABELS": str(_some_pool_labels(tmp_path))}
+    result = _run("eval", "--cv", "5", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["pool_labels_trained_on"] == 2
+    assert report["articles"] == 643 + 1391
+
+
+def test_pool_labels_naming_an_article_the_pool_lacks_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    labels = tmp_path / "other-pool.jsonl"
+    labels.write_text('{"id": "not-in-the-pool-1", "label": "yes", "why": "x"}\n', encoding="utf-8")
+    result = _run("train", "--out", str(tmp_path / "m.json"), env={"RASID_POOL_LABELS": str(labels)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {labels}: 1 labelled id(s) not in {_pool_path()} (first: not-in-the-pool-1); "
+        "the labels belong to another pool"
+    ]
+    assert not (tmp_path / "m.json").exists()
+
+
+def _pool_path() -> Path:
+    from config.settings import load_settings
+
+    return load_settings().shared_data / "articles.jsonl"
