@@ -76,6 +76,7 @@ class CVReport:
     pooled: EvalReport
     by_source: bool = False
     folds: list[EvalReport] = field(default_factory=list)
+    extra_per_fold: list[int] = field(default_factory=list)  # extra records each fold trained on
     f1: Interval = Interval(0.0, 0.0, 0.0)
     precision: Interval = Interval(0.0, 0.0, 0.0)
     recall: Interval = Interval(0.0, 0.0, 0.0)
@@ -92,6 +93,7 @@ class CVReport:
             "k": self.k,
             "seed": self.seed,
             "folds_by": "source" if self.by_source else "article",
+            "extra_trained_per_fold": self.extra_per_fold,
             "articles": self.pooled.total,
             "f1": self.f1.as_dict(),
             "precision": self.precision.as_dict(),
@@ -129,11 +131,13 @@ def cross_validate(
     )
     pooled = EvalReport()
     reports = []
+    extra_per_fold = []
     for held_out in folds:
         held = set(held_out)
         held_ids = {records[i].id for i in held_out}
         held_sources = {records[i].source for i in held_out} if by_source else set()
         added = [r for r in extra if r.id not in held_ids and not (r.source and r.source in held_sources)]
+        extra_per_fold.append(len(added))
         clf = fit([r for i, r in enumerate(records) if i not in held] + added)
         report = evaluate(clf, [records[i] for i in held_out])
         reports.append(report)
@@ -141,7 +145,7 @@ def cross_validate(
     predicted = np.array([p for p, _ in pooled.outcomes], dtype=bool)
     actual = np.array([a for _, a in pooled.outcomes], dtype=bool)
     f1, precision, recall = bootstrap(predicted, actual, seed)
-    return CVReport(k, seed, pooled, by_source, reports, f1, precision, recall)
+    return CVReport(k, seed, pooled, by_source, reports, extra_per_fold, f1, precision, recall)
 
 
 def _add(pooled: EvalReport, report: EvalReport) -> None:

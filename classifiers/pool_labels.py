@@ -71,9 +71,9 @@ def read_pool_labels(path: Path, articles: Path) -> list[LabelledRecord]:
                     "positive" if label else "russia-no-cooperation",
                     str(raw.get("source") or ""),
                 )
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
-            f"{articles}: cannot read the articles of {path.name}: {exc.strerror or exc}"
+            f"{articles}: cannot read the articles of {path.name}: {getattr(exc, 'strerror', None) or exc}"
         ) from None
     missing = [key for key, label in labels.items() if label is not None and key not in found]
     if missing:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -207,10 +208,12 @@ def train_model(
     files: Sequence[str],
     settings: TrainSettings = TrainSettings(),
     pool: Sequence[LabelledRecord] = (),
-    pool_file: str | None = None,
+    pool_file: Path | None = None,
 ) -> DecisionModel:
     """The model ``rasid train`` ships: trained on every record and every ``pool`` record (labels by id,
-    pool_labels.py, read from ``pool_file``); it names its files and the rules' version."""
+    pool_labels.py, read from ``pool_file``); it names its files, the labels' digest and the rules' version."""
+    import hashlib
+
     import sklearn
 
     found = examples(rules, [*records, *pool], settings.neighbours)
@@ -218,7 +221,8 @@ def train_model(
     # compares only under the version recorded here.
     extra: dict = {"files": sorted(files), "rules": rules.version, "scikit_learn": sklearn.__version__}
     if pool_file:
-        extra |= {"pool_labels": pool_file, "pool_articles": len(pool)}
+        digest = hashlib.sha256(pool_file.read_bytes()).hexdigest()[:16]
+        extra |= {"pool_labels": pool_file.name, "pool_labels_sha256": digest, "pool_articles": len(pool)}
     return fit_model(found, settings, extra)
 
 

@@ -206,7 +206,6 @@ def _cross_validate(
         raise ConfigError(str(exc)) from None
     figures = report.to_dict()
     figures["classifier"] = rules.version + ("" if rules_only else " + model trained in each fold")
-    figures["pool_labels_trained_on"] = len(pool or ())
     if as_json:
         sys.stdout.write(json.dumps(figures, ensure_ascii=False) + "\n")
         return
@@ -214,7 +213,7 @@ def _cross_validate(
         f"{k}-fold cross-validation (seed {seed}{', whole outlets per fold' if by_source else ''}) over "
         f"{report.pooled.total} articles of "
         f"{', '.join(map(str, paths))}; {figures['classifier']}"
-        + (f"; training folds also take {len(pool)} pool-labelled articles, never scored" if pool else ""),
+        + (_pool_share(report.extra_per_fold, len(pool)) if pool else ""),
         highlight=False,
     )
     console.print(
@@ -225,6 +224,12 @@ def _cross_validate(
     )
     _print_counts(report.pooled.counts.as_dict(), {k: c.as_dict() for k, c in report.pooled.by_kind.items()})
     _print_errors(report.pooled.false_positives, report.pooled.false_negatives)
+
+
+def _pool_share(per_fold: list[int], total: int) -> str:
+    low, high = min(per_fold), max(per_fold)
+    took = f"{high}" if low == high else f"{low}-{high}"
+    return f"; each training part also took {took} of the {total} pool-labelled articles (never scored)"
 
 
 def _print_counts(counts: dict[str, int], by_kind: dict[str, dict[str, int]]) -> None:
@@ -290,7 +295,7 @@ def train_command(
     """Rebuild the decision model from labelled articles; the same files and seed give the same file.
 
     With no FILE it trains on the shared labelled files and the pool labels (setting pool_labels: ids of
-    articles.jsonl, each with a reader's answer).
+    articles.jsonl, each with a language-model reader's answer; classifiers/labels/README.md).
 
     Example: rasid train --out /tmp/decision.json
     """
@@ -307,9 +312,7 @@ def train_command(
     rules = build_classifier(settings, rules_only=True)
     names = [path.name for path in paths]
     try:
-        model = train_model(
-            rules, records, names, TrainSettings(seed=seed), pool, pool_file.name if pool_file else None
-        )
+        model = train_model(rules, records, names, TrainSettings(seed=seed), pool, pool_file)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     version = save_model(model, target)
@@ -320,6 +323,8 @@ def train_command(
         + (f" ({len(pool)} of them pool-labelled, {pool_file.name})" if pool_file else ""),
         highlight=False,
     )
+    if pool_file and not pool:
+        console.print(f"note: {pool_file} holds no yes or no label: nothing added", highlight=False)
 
 
 def _read_article(source: str, settings: Settings) -> tuple[str, str]:

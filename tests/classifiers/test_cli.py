@@ -243,6 +243,7 @@ def test_train_without_files_adds_the_pool_labels_and_records_them(tmp_path: Pat
     assert "of 2036 articles (2 of them pool-labelled, some-pool.jsonl)" in " ".join(result.stdout.split())
     trained = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["trained"]
     assert (trained["pool_labels"], trained["pool_articles"]) == ("some-pool.jsonl", 2)
+    assert len(trained["pool_labels_sha256"]) == 16
 
     alone = _run("train", "--out", str(tmp_path / "alone.json"), "--no-pool-labels", env=env)
     assert alone.returncode == 0, alone.stderr
@@ -255,7 +256,7 @@ def test_eval_cv_trains_on_the_pool_labels_and_scores_only_the_labelled_files(tm
     result = _run("eval", "--cv", "5", "--json", env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["pool_labels_trained_on"] == 2
+    assert report["extra_trained_per_fold"] == [2, 2, 2, 2, 2]  # the pool labels reached every fold
     assert report["articles"] == 643 + 1391
 
 
@@ -275,3 +276,11 @@ def _pool_path() -> Path:
     from config.settings import load_settings
 
     return load_settings().shared_data / "articles.jsonl"
+
+
+def test_pool_labels_without_a_yes_or_no_say_that_nothing_was_added(tmp_path: Path) -> None:
+    labels = tmp_path / "unsure-only.jsonl"
+    labels.write_text('{"id": "anc-ae-12", "label": "unsure"}\n', encoding="utf-8")
+    result = _run("train", "--out", str(tmp_path / "m.json"), env={"RASID_POOL_LABELS": str(labels)})
+    assert result.returncode == 0, result.stderr
+    assert f"note: {labels} holds no yes or no label: nothing added" in " ".join(result.stdout.split())

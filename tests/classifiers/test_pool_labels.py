@@ -93,3 +93,13 @@ def test_the_shipped_labels_all_stand_in_the_shared_pool(shared_data: Path) -> N
         for line in (shared_data / "labelled" / name).read_text(encoding="utf-8").splitlines()
     }
     assert shared_ids.isdisjoint(labels)  # never a second answer for an article the shared files label
+
+
+def test_a_pool_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
+    labels = _write(tmp_path / "labels.jsonl", [{"id": "a", "label": "yes"}])
+    articles = tmp_path / "articles.jsonl"
+    articles.write_bytes(b'{"id": "a", "title": "\xff\xfe", "text": "x"}\n')
+    with pytest.raises(
+        ConfigError, match=r"articles.jsonl: cannot read the articles of labels.jsonl: 'utf-8'"
+    ):
+        read_pool_labels(labels, articles)

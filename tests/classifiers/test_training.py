@@ -156,14 +156,14 @@ def test_shipped_model_is_rebuilt_identically_from_the_labelled_files(
         )
     files = shipped.trained["files"]
     records = [record for name in files for record in read_labelled(shared_data / "labelled" / name)]
-    pool_file = shipped.trained["pool_labels"]
-    labels = PACKAGE_DIR.parent / "classifiers" / "labels" / pool_file
+    assert "pool_labels" in shipped.trained, "the shipped model is trained on the pool labels: rasid train"
+    labels = PACKAGE_DIR.parent / "classifiers" / "labels" / shipped.trained["pool_labels"]
     pool = read_pool_labels(labels, shared_data / "articles.jsonl")
     assert len(pool) == shipped.trained["pool_articles"]
     rules = KeywordClassifier(load_keywords(PACKAGE_DIR / "keywords.yaml"), model=None)
     assert shipped.trained["rules"] == rules.version, (
         "keywords.yaml changed since the model was trained: rasid train"
     )
-    model = train_model(rules, records, files, settings_of(shipped), pool, pool_file)
+    model = train_model(rules, records, files, settings_of(shipped), pool, labels)
     save_model(model, tmp_path / "decision.json")
     assert (tmp_path / "decision.json").read_bytes() == MODEL_PATH.read_bytes()
