@@ -53,6 +53,11 @@ def _read_all(paths: list[Path]) -> list[LabelledRecord]:
     return [record for path in paths for record in read_labelled(path)]
 
 
+def _wants_pool(flag: bool | None, files: list[Path] | None) -> bool:
+    """--pool-labels / --no-pool-labels as given, else the pool labels go with the default files only."""
+    return flag if flag is not None else not files
+
+
 def _pool_records(settings: Settings, wanted: bool) -> tuple[list[LabelledRecord], Path | None]:
     """The configured labels by id of the pool's articles, as training records, and their file."""
     if not wanted or settings.pool_labels is None:
@@ -64,11 +69,12 @@ def _pool_records(settings: Settings, wanted: bool) -> tuple[list[LabelledRecord
     ), settings.pool_labels
 
 
-NoPoolOption = Annotated[
-    bool,
+PoolOption = Annotated[
+    bool | None,
     typer.Option(
-        "--no-pool-labels",
-        help="without FILE: the shared labelled files alone, not the pool labels (setting pool_labels)",
+        "--pool-labels/--no-pool-labels",
+        help="add the pool labels (setting pool_labels) to the training data; default: only with no FILE",
+        show_default=False,
     ),
 ]
 
@@ -124,7 +130,7 @@ def eval_command(
         ),
     ] = False,
     rules_only: Annotated[bool, typer.Option("--rules", help="the hand-written rules alone")] = False,
-    no_pool_labels: NoPoolOption = False,
+    pool_labels: PoolOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
     feedback: Annotated[
         bool,
@@ -157,7 +163,7 @@ def eval_command(
     records = _read_all(paths)
     clf = build_classifier(settings, rules_only)
     if cv:
-        pool, _ = _pool_records(settings, not (files or no_pool_labels or rules_only))
+        pool, _ = _pool_records(settings, _wants_pool(pool_labels, files) and not rules_only)
         _cross_validate(clf, records, paths, cv, seed, rules_only, as_json, by_source, pool)
         return
     report = evaluate(clf, records)
@@ -289,7 +295,7 @@ def train_command(
         Path | None, typer.Option("--out", help="model file to write (default: the configured one)")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the training and its inner folds")] = 0,
-    no_pool_labels: NoPoolOption = False,
+    pool_labels: PoolOption = None,
     db: DbOption = None,
 ) -> None:
     """Rebuild the decision model from labelled articles; the same files and seed give the same file.
@@ -308,7 +314,7 @@ def train_command(
         raise ConfigError("no model file: give --out or set classifier_model")
     paths = _labelled_files(files, settings)
     records = _read_all(paths)
-    pool, pool_file = _pool_records(settings, not (files or no_pool_labels))
+    pool, pool_file = _pool_records(settings, _wants_pool(pool_labels, files))
     rules = build_classifier(settings, rules_only=True)
     names = [path.name for path in paths]
     try:

@@ -284,3 +284,11 @@ def test_pool_labels_without_a_yes_or_no_say_that_nothing_was_added(tmp_path: Pa
     result = _run("train", "--out", str(tmp_path / "m.json"), env={"RASID_POOL_LABELS": str(labels)})
     assert result.returncode == 0, result.stderr
     assert f"note: {labels} holds no yes or no label: nothing added" in " ".join(result.stdout.split())
+
+
+def test_pool_labels_join_files_given_only_when_asked(tmp_path: Path) -> None:
+    env = {"RASID_POOL_LABELS": str(_some_pool_labels(tmp_path))}
+    small = str(_small_labelled(tmp_path))
+    result = _run("train", small, "--pool-labels", "--out", str(tmp_path / "m.json"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "of 26 articles (2 of them pool-labelled, some-pool.jsonl)" in " ".join(result.stdout.split())
