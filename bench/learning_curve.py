@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from classifiers.crossval import cross_validate
 from classifiers.evaluate import LabelledRecord, read_labelled
 from classifiers.keyword import KeywordClassifier
-from classifiers.pool_labels import read_pool_labels
+from classifiers.pool_labels import configured_pool
 from classifiers.training import Trainer
 from config.keywords import load_keywords
 from config.settings import load_settings
@@ -46,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("dev.jsonl", "train.jsonl")
         for record in read_labelled(settings.shared_data / "labelled" / name)
     ]
-    pool: list[LabelledRecord] = []
-    if settings.pool_labels and not args.no_pool_labels:
-        pool = read_pool_labels(settings.pool_labels, settings.shared_data / "articles.jsonl")
+    pool = [] if args.no_pool_labels else configured_pool(settings)
     trainer = Trainer(KeywordClassifier(load_keywords(settings.keywords_file), model=None))
     print(
         f"command: python -m bench.learning_curve --shares {args.shares} --k {args.k} --seed {args.seed}"

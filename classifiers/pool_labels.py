@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from classifiers.evaluate import LabelledRecord, validated_line
-from config.settings import ConfigError
+from config.settings import ConfigError, Settings
 
 
 class _Line(BaseModel):
@@ -82,3 +82,10 @@ def read_pool_labels(path: Path, articles: Path) -> list[LabelledRecord]:
             "the labels belong to another pool"
         )
     return [found[key] for key, label in labels.items() if label is not None]
+
+
+def configured_pool(settings: Settings) -> list[LabelledRecord]:
+    """The labels the ``pool_labels`` setting names, read against the shared pool; none when it is empty."""
+    if settings.pool_labels is None:
+        return []
+    return read_pool_labels(settings.pool_labels, settings.shared_data / "articles.jsonl")

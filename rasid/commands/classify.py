@@ -58,17 +58,6 @@ def _wants_pool(flag: bool | None, files: list[Path] | None) -> bool:
     return flag if flag is not None else not files
 
 
-def _pool_records(settings: Settings, wanted: bool) -> tuple[list[LabelledRecord], Path | None]:
-    """The configured labels by id of the pool's articles, as training records, and their file."""
-    if not wanted or settings.pool_labels is None:
-        return [], None
-    from classifiers.pool_labels import read_pool_labels
-
-    return read_pool_labels(
-        settings.pool_labels, settings.shared_data / "articles.jsonl"
-    ), settings.pool_labels
-
-
 PoolOption = Annotated[
     bool | None,
     typer.Option(
@@ -163,7 +152,9 @@ def eval_command(
     records = _read_all(paths)
     clf = build_classifier(settings, rules_only)
     if cv:
-        pool, _ = _pool_records(settings, _wants_pool(pool_labels, files) and not rules_only)
+        from classifiers.pool_labels import configured_pool
+
+        pool = configured_pool(settings) if _wants_pool(pool_labels, files) and not rules_only else []
         _cross_validate(clf, records, paths, cv, seed, rules_only, as_json, by_source, pool)
         return
     report = evaluate(clf, records)
@@ -306,6 +297,7 @@ def train_command(
     Example: rasid train --out /tmp/decision.json
     """
     from classifiers.decision import save_model
+    from classifiers.pool_labels import configured_pool
     from classifiers.training import TrainSettings, train_model
 
     settings = settings_from(ctx, db)
@@ -314,7 +306,8 @@ def train_command(
         raise ConfigError("no model file: give --out or set classifier_model")
     paths = _labelled_files(files, settings)
     records = _read_all(paths)
-    pool, pool_file = _pool_records(settings, _wants_pool(pool_labels, files))
+    pool_file = settings.pool_labels if _wants_pool(pool_labels, files) else None
+    pool = configured_pool(settings) if pool_file else []
     rules = build_classifier(settings, rules_only=True)
     names = [path.name for path in paths]
     try:
