@@ -33,6 +33,9 @@ HTML_LANG_RE = re.compile(rb"<html[^>]*\slang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.I
 ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
 LATIN_RE = re.compile(r"[A-Za-z]")
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain")
+#: A numeric character reference (``&#27;``, ``&#x1b;``): lxml turns one naming a control character into that
+#: character, trafilatura's XML stage then refuses the tree, and the whole article is lost.
+CHAR_REF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 
 
 class NoArticle(Exception):
@@ -79,7 +82,24 @@ def decode_page(page: Page) -> str:
         html, _encoding = decode_html(page.body, content_type)
     except UndecodableError as exc:
         raise NoArticle("undecodable", str(exc).removeprefix("undecodable body, ")) from None
-    return html
+    return without_non_xml_references(html)
+
+
+def without_non_xml_references(html: str) -> str:
+    """``html`` without character references to what XML cannot hold (controls, surrogates, U+FFFE...).
+
+    A raw control character is harmless (the parser drops it); a reference to one costs the article.
+    """
+    if "&#" not in html:
+        return html
+    return CHAR_REF_RE.sub(_keep_if_xml_char, html)
+
+
+def _keep_if_xml_char(match: re.Match[str]) -> str:
+    hexadecimal, decimal = match.groups()
+    point = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    allowed = point in (0x9, 0xA, 0xD) or 0x20 <= point <= 0xD7FF or 0xE000 <= point <= 0xFFFD
+    return match[0] if allowed or 0x10000 <= point <= 0x10FFFF else ""
 
 
 def article_from_html(page: Page, html: str) -> Article:

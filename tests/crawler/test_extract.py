@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import NoArticle, extract, extract_html, read_article
+from crawler.extract import NoArticle, extract, extract_html, read_article, without_non_xml_references
 from crawler.page import Page
 
 # file under pages/, title start, day (from the URL or the dataset's metadata), a navigation string
@@ -75,6 +75,26 @@ def test_real_page_re_encoded_as_windows_1256_without_charset_keeps_arabic_title
     article = read_article(page)
     assert article.title == "القائم بأعمال السفارة الأفغانية يثمّن جهود الإمارات"
     assert "ساير داودزي" in article.text
+
+
+@pytest.mark.parametrize("reference", ["&#27;", "&#x1B;", "&#1", "&#xFFFE;", "&#55296;"])
+def test_reference_to_a_character_xml_cannot_hold_costs_nothing_but_itself(
+    shared_data: Path, reference: str
+) -> None:
+    # A hostile or careless page: lxml turns the reference into the character, and trafilatura's XML
+    # stage then threw the whole article away.
+    html = (shared_data / "pages" / "albayan.ae/1623715966.html").read_text("utf-8")
+    title = "القائم بأعمال السفارة الأفغانية"
+    assert title in html
+    article = extract_html(html.replace(title, f"القائم {reference}بأعمال السفارة الأفغانية"), "http://x/a")
+    assert article is not None
+    assert article.title.startswith("القائم بأعمال السفارة")
+    assert "ساير داودزي" in article.text
+
+
+def test_references_to_ordinary_characters_are_kept() -> None:
+    html = "<p>&#1585;&#1608;&#1587;&#1610;&#1575; &amp; &#x645;&#x635;&#x631; &#9; &#128512;</p>"
+    assert without_non_xml_references(html) == html
 
 
 def test_page_of_navigation_only_is_no_article_with_the_reason() -> None:
