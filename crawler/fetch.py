@@ -39,10 +39,14 @@ def fetch_article(url: str, settings: Settings) -> Article | None:
         return None
 
 
+def time_limit(settings: Settings) -> float:
+    """Seconds after which a fetch is given up: every try timing out, and a minute for robots.txt and start-up."""
+    return settings.crawl.download_timeout * (settings.crawl.retry_times + 1) + 60
+
+
 def fetch_article_or_raise(url: str, settings: Settings) -> Article:
     """The article at ``url``; raises ``FetchError`` with the reason there is none."""
-    crawl = settings.crawl
-    limit = crawl.download_timeout * (crawl.retry_times + 1) + 60
+    limit = time_limit(settings)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "crawler.fetch", url],

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from config.settings import ConfigError, Settings
 from rasid.app import build_classifier
-from rasid.context import DbOption, console, settings_from
+from rasid.context import DbOption, console, err_console, settings_from
 from rasid.safe_output import cell
 from storage.safe_text import one_line, strip_controls
 
@@ -332,11 +332,16 @@ def _read_article(source: str, settings: Settings) -> tuple[str, str]:
         return _split_title(sys.stdin.read())
     if source.startswith(("http://", "https://")):
         try:
-            from crawler.fetch import FetchError, fetch_article_or_raise
+            from crawler.fetch import FetchError, fetch_article_or_raise, time_limit
         except ImportError:
             raise ConfigError("explain URL needs crawler.fetch") from None
+        # A server that accepts and never answers holds the fetch until every try has timed out.
+        waiting = (
+            f"fetching {one_line(strip_controls(source))} (gives up after {time_limit(settings):.0f} s)..."
+        )
         try:
-            article = fetch_article_or_raise(source, settings)
+            with err_console.status(waiting):
+                article = fetch_article_or_raise(source, settings)
         except FetchError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         return article.title, article.text

@@ -314,6 +314,41 @@ def test_explain_of_a_url_whose_host_refuses_connections_fails_at_once() -> None
     assert elapsed < 30, f"took {elapsed:.0f} s: the refused connection was retried"
 
 
+def test_explain_says_on_a_terminal_that_it_is_fetching_and_when_it_gives_up() -> None:
+    # A server that accepts and never answers: the fetch waits out every try, so the user is told.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/x.html"
+        leader, follower = os.openpty()
+        env = {
+            **os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "TERM": "xterm",
+            "RASID_CRAWL__ALLOW_PRIVATE_ADDRESSES": "true", "RASID_CRAWL__DOWNLOAD_TIMEOUT": "2",
+            "RASID_CRAWL__RETRY_TIMES": "0",
+        }  # fmt: skip
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "rasid.cli", "explain", url],
+            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, cwd=ROOT, env=env,
+        )  # fmt: skip
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the child is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+        child.wait(timeout=60)
+        os.close(leader)
+    text = shown.decode("utf-8", "replace")
+    assert f"fetching {url} (gives up after 62 s)" in text
+    assert child.returncode == 2 and "error:" in text and "Traceback" not in text
+    assert time.monotonic() - started < 60
+
+
 # ------------------------------------------------------------------------------------------ usage errors
 
 
