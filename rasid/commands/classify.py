@@ -4,6 +4,7 @@ on articles it has never seen (cross-validation), and rebuilding its trained dec
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -345,9 +346,11 @@ def _read_article(source: str, settings: Settings) -> tuple[str, str]:
         except FetchError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         return article.title, article.text
+    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", source):
+        raise ConfigError(f"{one_line(source)}: only http(s) URLs can be fetched")
     path = Path(source)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
+        raise ConfigError(f"{one_line(source)}: no such file")
     if path.suffix.lower() in (".html", ".htm"):
         try:
             from crawler.extract import extract_html

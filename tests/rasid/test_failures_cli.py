@@ -314,6 +314,11 @@ def test_explain_of_a_url_whose_host_refuses_connections_fails_at_once() -> None
     assert elapsed < 30, f"took {elapsed:.0f} s: the refused connection was retried"
 
 
+@pytest.mark.parametrize("url", ["ftp://example.com/a.html", "file:///etc/passwd"])
+def test_explain_of_a_url_that_is_not_http_says_so(url: str) -> None:
+    assert one_line(rasid("explain", url)) == f"error: {url}: only http(s) URLs can be fetched"
+
+
 def test_explain_says_on_a_terminal_that_it_is_fetching_and_when_it_gives_up() -> None:
     # A server that accepts and never answers: the fetch waits out every try, so the user is told.
     with socket.socket() as silent:
