@@ -52,6 +52,9 @@ QUEUED_TERMS = (("rasid/listed", 1), ("rasid/listed/seen", -1), ("rasid/listed/t
 
 #: The status of a run stopped by Ctrl-C or SIGTERM (Scrapy's close reason "shutdown").
 INTERRUPTED = "interrupted"
+#: The status of a finished run in which no request was answered (offline, every outlet down): a failure, so
+#: `rasid status` and the health check show it rather than a quiet day.
+NOTHING_ANSWERED = "failed: no source answered (every request failed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ class CrawlResult:
     """What one crawl did: the stored summary, its run id and the final status."""
 
     run_id: int
-    status: str  # "ok", "interrupted", or "stopped: <Scrapy's close reason>"
+    status: str  # "ok", "interrupted", NOTHING_ANSWERED or "stopped: <Scrapy's close reason>"
     summary: RunSummary
     refused: int = 0  # URLs the URL policy refused (not http(s), another host, an internal address)
     not_modified: int = 0  # listings answered 304 to a conditional re-read: nothing parsed or requested
@@ -127,6 +130,9 @@ def run_crawl(
         raise
     summary = summarize(stats, [s.name for s in sources])
     status = {"finished": "ok", "shutdown": INTERRUPTED}.get(reason, f"stopped: {reason}")
+    answered = summary.pages_fetched + int(stats.get(total_key(NOT_MODIFIED), 0))
+    if status == "ok" and not answered and summary.errors:  # offline, or every outlet down: not a quiet day
+        status = NOTHING_ANSWERED
     if spider_box:
         _save_validators(repository, spider_box[0], stats, reason)
     repository.finish_run(run_id, summary, status)

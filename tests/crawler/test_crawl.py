@@ -232,3 +232,19 @@ def test_a_second_crawl_shows_the_same_counters_in_bar_and_table(first_crawl, si
     bar, table = _bar_counts(again.stderr), _table_totals(again.stdout)
     assert bar == table
     assert table["new"] == 0  # everything was seen on the first crawl
+
+
+def test_a_crawl_in_which_no_source_answers_is_a_failed_run_not_a_quiet_day(tmp_path) -> None:
+    # Offline, or every outlet down: "ok" with zero pages would hide the outage from `rasid status`.
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - name: refusing\n    url: http://127.0.0.1:9/\n    feeds: [http://127.0.0.1:9/feed.xml]\n",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'rasid.db'}"
+    result = rasid("crawl", "--sources", str(sources), "--db", db)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "no source answered" in result.stdout
+    assert "Traceback" not in result.stderr
+    run = Repository(make_engine(db)).runs(limit=1)[0]
+    assert run.outcome == "failed" and run.status.startswith("failed: no source answered")
