@@ -244,7 +244,7 @@ def sources_check(
     if findings and all(f.status == "unreachable" for f in findings):
         # An offline run must not overwrite what a connected one found.
         console.print(f"every host is unreachable: is this machine offline? ({report} left as it was)")
-        return
+        raise typer.Exit(1)  # a script or a cron job checking the sources must see that nothing answered
     held = write_report(report, findings, sources_file or settings.sources_file, checked_at)
     console.print(f"report: {report} ({held} entry points)", markup=False, highlight=False, soft_wrap=True)
 

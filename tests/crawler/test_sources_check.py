@@ -46,7 +46,7 @@ def test_check_says_a_refusing_host_is_unreachable_and_goes_on(site, tmp_path) -
     assert "yes" in _row(result.stdout, "atom-outlet")
 
 
-def test_check_of_a_host_that_does_not_resolve_says_unreachable(tmp_path) -> None:
+def test_check_of_a_host_that_does_not_resolve_says_unreachable_and_exits_1(tmp_path) -> None:
     # ".invalid" never resolves (RFC 2606), so this is "offline" on any machine and never reaches the internet.
     sources = tmp_path / "sources.yaml"
     sources.write_text(
@@ -56,7 +56,7 @@ def test_check_of_a_host_that_does_not_resolve_says_unreachable(tmp_path) -> Non
     )
     report = str(tmp_path / "check.json")
     result = rasid("sources", "check", "--sources", str(sources), "--write", report)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 1, result.stderr[-2000:]
     assert "unreachable: dns: host not found" in _row(result.stdout, "gone")
     assert "every host is unreachable: is this machine offline?" in result.stdout
     assert "Traceback" not in result.stderr
@@ -221,7 +221,7 @@ def test_an_offline_check_leaves_the_report_as_it_was(tmp_path: Path) -> None:
     report = tmp_path / "check.json"
     report.write_text('{"entry_points": [{"source": "gone", "status": "ok"}]}', encoding="utf-8")
     result = rasid("sources", "check", "--sources", str(sources), "--write", str(report))
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 1, result.stderr[-2000:]
     assert f"{report} left as it was" in " ".join(result.stdout.split())
     assert json.loads(report.read_text(encoding="utf-8"))["entry_points"] == [
         {"source": "gone", "status": "ok"}
