@@ -3,7 +3,8 @@
 Pure functions of ``Hit`` and ``StorySource`` values; nothing here reads the database or the clock,
 so the digest's content is tested without either. Every string from a crawled page is hostile: control
 and bidirectional-override characters are dropped (an RLO in a headline would reverse what follows it)
-and only http(s) links are kept; escaping is the templates' job (Jinja2 autoescape).
+and only http(s) links are kept, by the same functions as every other output (``storage/safe_text.py``);
+escaping is the templates' job (Jinja2 autoescape).
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from storage.records import Hit, StorySource
+from storage.safe_text import http_url, one_line
 
-#: C0/C1 controls (but tab and newline), bidi embeddings/overrides/isolates, and other invisible marks.
-UNSAFE_CHARS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-SPACES_RE = re.compile(r"\s+")
 #: About three lines on a phone: enough to see why the story is a hit, short enough to scan a dozen.
 EXCERPT_CHARS = 320
 
@@ -72,19 +70,7 @@ class Summary:
 
 def clean(text: str) -> str:
     """One line of display text: no control or direction-override characters, spaces collapsed."""
-    return SPACES_RE.sub(" ", UNSAFE_CHARS_RE.sub("", text)).strip()
-
-
-def safe_url(url: str) -> str | None:
-    """The URL if it is an absolute http(s) link (``javascript:``, ``data:`` and the like are dropped)."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or UNSAFE_CHARS_RE.search(url):
-        return None
-    return url
+    return one_line(text)
 
 
 def highlight(text: str, terms: Iterable[str]) -> tuple[Segment, ...]:
@@ -138,7 +124,7 @@ def _story(members: list[Hit], carried: tuple[StorySource, ...]) -> DigestStory:
     dates = [h.published for h in members if h.published] + [s.published for s in carried if s.published]
     listed = carried or tuple(StorySource(h.source, h.url, h.published) for h in members)
     links = tuple(
-        dict.fromkeys(Link(clean(s.source), safe_url(s.url), s.published) for s in listed if s.source)
+        dict.fromkeys(Link(clean(s.source), http_url(s.url), s.published) for s in listed if s.source)
     )
     return DigestStory(
         headline=clean(best.title) or clean(best.evidence[0] if best.evidence else ""),

@@ -57,9 +57,16 @@ def check_writable(path: Path, *, force: bool = False) -> None:
 
 
 def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
-    """Write ``text`` to ``path`` whole or not at all: a temporary file beside it, then ``os.replace``."""
+    """Write ``text`` to ``path`` whole or not at all: a temporary file beside it, then ``os.replace``.
+
+    A folder that cannot be written in (read-only, permission, ``/proc``) or a full disk is a
+    ``ConfigError`` naming the path and the reason, and no temporary file is left behind.
+    """
     check_writable(path, force=force)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write it: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
@@ -71,6 +78,8 @@ def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
         os.replace(
             temporary, path
         )  # never follows a link at ``path``: a link put there meanwhile is replaced
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"{path}: cannot write it: {exc.strerror or exc}") from None
         raise

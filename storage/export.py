@@ -18,7 +18,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from storage.records import Hit, Story
-from storage.safe_text import inert_cell, strip_controls
+from storage.safe_text import http_url, inert_cell, strip_controls
 
 FORMATS = ("table", "csv", "jsonl", "atom")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -108,14 +108,21 @@ def _text(parent: ET.Element, tag: str, value: str, **attrs: str) -> ET.Element:
 def _rtl_content(entry: ET.Element, paragraphs: Sequence[str], links: Sequence[str] = ()) -> None:
     """Escaped HTML in a dir="rtl" div: readers render it right to left, and it needs no XHTML namespace."""
     body = "".join(f"<p>{html.escape(strip_controls(p))}</p>" for p in paragraphs)
-    clean_links = [strip_controls(u) for u in links]
-    if links:
+    clean_links = [u for u in map(http_url, links) if u]  # a javascript: link is never a feed's link
+    if clean_links:
         body += (
             "<ul>"
             + "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in clean_links)
             + "</ul>"
         )
     _text(entry, "content", f'<div dir="rtl" lang="ar">{body}</div>', type="html")
+
+
+def _alternate(entry: ET.Element, url: str | None) -> None:
+    """The entry's link, only if it is http(s): a stored ``javascript:`` URL is left out, not emitted."""
+    href = http_url(url)
+    if href:
+        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": href})
 
 
 def _categories(entry: ET.Element, partners: Sequence[str], sectors: Sequence[str]) -> None:
@@ -131,7 +138,7 @@ def _hit_entry(entry: ET.Element, hit: Hit, updated: datetime) -> None:
     _text(entry, "updated", updated.isoformat())
     if hit.published:
         _text(entry, "published", hit.published.astimezone(UTC).isoformat())
-    ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": strip_controls(hit.url)})
+    _alternate(entry, hit.url)
     author = ET.SubElement(entry, f"{{{ATOM_NS}}}author")
     _text(author, "name", hit.source)
     _categories(entry, hit.partners, hit.sectors)
@@ -144,9 +151,7 @@ def _story_entry(entry: ET.Element, story: Story, updated: datetime) -> None:
     _text(entry, "updated", updated.isoformat())
     if story.published:
         _text(entry, "published", story.published.astimezone(UTC).isoformat())
-    if story.urls:
-        href = strip_controls(story.urls[0])
-        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": href})
+    _alternate(entry, next((u for u in story.urls if http_url(u)), None))
     for source in story.sources:
         _text(ET.SubElement(entry, f"{{{ATOM_NS}}}author"), "name", source)
     _categories(entry, story.partners, story.sectors)

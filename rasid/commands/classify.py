@@ -16,7 +16,7 @@ from rich.text import Text
 from config.settings import ConfigError, Settings
 from rasid.app import build_classifier
 from rasid.context import DbOption, console, err_console, settings_from
-from rasid.safe_output import cell
+from rasid.safe_output import cell, check_writable, message, write_atomically
 from storage.safe_text import one_line, strip_controls
 
 if TYPE_CHECKING:
@@ -286,6 +286,9 @@ def train_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="model file to write (default: the configured one)")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="overwrite an existing --out (the configured model needs none)")
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="seed of the training and its inner folds")] = 0,
     pool_labels: PoolOption = None,
     db: DbOption = None,
@@ -295,9 +298,10 @@ def train_command(
     With no FILE it trains on the shared labelled files and the pool labels (setting pool_labels: ids of
     articles.jsonl, each with a language-model reader's answer; classifiers/labels/README.md).
 
-    Example: rasid train --out /tmp/decision.json
+    The file is written as `rasid export` writes: whole or not at all, never through a link; an existing
+    --out other than the configured model is kept unless --force (rebuilding that one in place is the
+    command's normal use). Example: rasid train --out /tmp/decision.json
     """
-    from classifiers.decision import save_model
     from classifiers.pool_labels import configured_pool
     from classifiers.training import TrainSettings, train_model
 
@@ -305,6 +309,9 @@ def train_command(
     target = out or settings.classifier_model
     if target is None:
         raise ConfigError("no model file: give --out or set classifier_model")
+    configured = settings.classifier_model
+    force = force or (configured is not None and target.absolute() == configured.absolute())
+    check_writable(target, force=force)  # before training, so a refusal costs nothing
     paths = _labelled_files(files, settings)
     records = _read_all(paths)
     pool_file = settings.pool_labels if _wants_pool(pool_labels, files) else None
@@ -315,13 +322,17 @@ def train_command(
         model = train_model(rules, records, names, TrainSettings(seed=seed), pool, pool_file)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    version = save_model(model, target)
+    text = model.to_json()  # as classifiers.decision.save_model writes it, but atomically and checked
+    write_atomically(target, text + "\n", force=force)
+    version = json.loads(text)["version"]
     console.print(
-        f"{target}: model {version}, {len(model.terms)} n-grams and {len(model.numbers)} rule numbers, "
+        f"{message(str(target))}: model {version}, {len(model.terms)} n-grams and "
+        f"{len(model.numbers)} rule numbers, "
         f"threshold {model.threshold:g}; trained on {model.trained['candidates']} candidates "
         f"({model.trained['candidate_hits']} hits) of {len(records) + len(pool)} articles"
         + (f" ({len(pool)} of them pool-labelled, {pool_file.name})" if pool_file else ""),
         highlight=False,
+        markup=False,
     )
     if pool_file and not pool:
         console.print(f"note: {pool_file} holds no yes or no label: nothing added", highlight=False)

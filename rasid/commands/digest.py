@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from rasid.context import DbOption, SnapshotDbOption, console, err_console, settings_from
+from rasid.safe_output import message
 
 digest_app = typer.Typer(help="The daily digest e-mail: preview it, or send it.", no_args_is_help=True)
 
@@ -36,7 +37,7 @@ def preview(
     written = write_preview(settings_from(ctx, db, snapshot=snapshot), out)
     console.print(f"{written.subject}: {written.stories} stories ({written.hits} hits)", soft_wrap=True)
     for path in (written.html, written.text, written.eml):
-        console.print(f"wrote {path}", soft_wrap=True, highlight=False)
+        console.print(f"wrote {message(str(path))}", soft_wrap=True, highlight=False, markup=False)
 
 
 @digest_app.command("send")

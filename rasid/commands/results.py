@@ -15,7 +15,7 @@ from rich.table import Table
 from config.settings import ConfigError, Settings
 from rasid.app import open_repository
 from rasid.context import DbOption, SnapshotDbOption, console, settings_from
-from rasid.safe_output import cell, check_writable, write_atomically
+from rasid.safe_output import cell, check_writable, message, write_atomically
 from storage.records import Hit, HitQuery, Story
 
 RELATIVE_RE = re.compile(r"^(\d+)\s*([hdw])$")
@@ -281,4 +281,7 @@ def export(
     check_writable(output, force=force)  # before the query, so a refusal costs nothing
     records = _query(settings, what, since, source, partner, sector, search, limit)
     write_atomically(output, render(records, what, fmt), force=force)
-    console.print(f"wrote {len(records)} {what} to {output} ({fmt})", soft_wrap=True, markup=False)
+    shown = message(str(output))  # a file name may carry escape sequences too
+    console.print(
+        f"wrote {len(records)} {what} to {shown} ({fmt})", soft_wrap=True, markup=False, highlight=False
+    )

@@ -13,6 +13,7 @@ import typer
 from config.settings import ConfigError
 from rasid.commands.results import open_repository
 from rasid.context import DbOption, console, err_console, settings_from
+from rasid.safe_output import check_writable, message, write_atomically
 
 feedback_app = typer.Typer(help="The analysts' judgements from the web view.", no_args_is_help=True)
 
@@ -81,16 +82,22 @@ def export_feedback(
     ctx: typer.Context,
     output: Annotated[
         Path | None,
-        typer.Argument(metavar="[FILE]", help="labelled JSONL to write (default: standard output)"),
+        typer.Argument(metavar="[FILE]", help="labelled JSONL to write (default or -: standard output)"),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite FILE if it exists")] = False,
     db: DbOption = None,
 ) -> None:
     """Write every judged article (latest judgement wins) as labelled JSONL for `rasid eval` and training.
 
     Lines have the shape of ../shared/data/labelled/*.jsonl: id, source, url, title, text, label, kind.
+    FILE is written as `rasid export` writes: whole or not at all, kept unless --force, never through a link.
     Example: rasid feedback export judged.jsonl && rasid eval judged.jsonl
     """
     settings = settings_from(ctx, db)
+    if output is not None and str(output) == "-":
+        output = None
+    if output is not None:
+        check_writable(output, force=force)  # before the query, so a refusal costs nothing
     repository = open_repository(settings)
     records = repository.labelled_feedback()
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -98,11 +105,11 @@ def export_feedback(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, text, force=force)
         hits = sum(1 for r in records if r["label"])
         console.print(
-            f"wrote {len(records)} judged articles ({hits} hits, {len(records) - hits} not) to {output}",
+            f"wrote {len(records)} judged articles ({hits} hits, {len(records) - hits} not) to "
+            + message(str(output)),
             markup=False,
             highlight=False,
             soft_wrap=True,

