@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -114,6 +115,10 @@ def _run() -> None:
 
     try:
         code = app(standalone_mode=False, prog_name="rasid")  # returns the code a command exited with
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, inside the handlers below
+    except BrokenPipeError:  # `rasid hits | head`: the reader has what it wanted
+        _drop_stdout()
+        sys.exit(1)
     except (Interrupted, KeyboardInterrupt):
         interrupted()
     except (ConfigError, StorageError) as exc:  # SchemaError and NoDatabase are StorageErrors
@@ -126,7 +131,16 @@ def _run() -> None:
         if str(exc).strip():  # a group called bare has printed its help already
             err_console.print(f"error: {_usage_line(exc)}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 2))
+    except OSError as exc:  # standard output on a full disk, or a file a command did not expect to fail
+        _drop_stdout()
+        err_console.print(f"error: {message(str(exc))}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush does not fail a second time."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _usage_line(exc: Exception) -> str:

@@ -295,6 +295,20 @@ def test_an_unknown_config_key_is_refused_naming_the_file_and_the_key(
 # ------------------------------------------------------------------------------------------ fetching
 
 
+@pytest.mark.parametrize("args", [("hits",), ("stories",), ("feedback", "export", "-")])
+def test_standard_output_on_a_full_disk_is_one_line_not_a_traceback(
+    filled_db: Path, args: tuple[str, ...]
+) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "rasid.cli", *args, "--db", f"sqlite:///{filled_db}"],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT,
+            env={**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip() == "error: [Errno 28] No space left on device"
+
+
 def test_explain_of_a_url_whose_host_refuses_connections_fails_at_once() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
         probe.bind(("127.0.0.1", 0))
