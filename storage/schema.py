@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, inspect, select, text
 
-from storage.errors import HOW_TO_MAKE, NoDatabase, StorageError
+from storage.errors import HOW_TO_MAKE, NoDatabase, StorageError, masked
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -89,7 +89,7 @@ def ensure_current(engine: Engine, create: bool = True) -> None:
                 "point RASID_DATABASE_URL at an empty database"
             )
         if not create:
-            url = engine.url.render_as_string(hide_password=True)
+            url = masked(engine.url.render_as_string(hide_password=False))
             raise NoDatabase(f"{url}: the database is empty; {HOW_TO_MAKE}")
         upgrade(engine)
         return
