@@ -27,6 +27,22 @@ class SchemaError(StorageError):
     """The database is not at the revision this code needs; the message says what to run."""
 
 
+def known_revisions() -> frozenset[str]:
+    """The revisions shipped in migrations/versions, named ``<revision>_<slug>.py`` (a test checks it)."""
+    return frozenset(
+        path.name.partition("_")[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
+    )
+
+
+def refuse_unknown(revision: str | None) -> None:
+    """A revision this code never shipped was stamped by a newer rasid: neither upgrading nor reading can help."""
+    if revision is not None and revision not in known_revisions():
+        raise SchemaError(
+            f"database is at revision {revision}, unknown to this rasid (its newest is {HEAD_REVISION}):"
+            " it was written by a newer rasid; use that version, or upgrade rasid"
+        )
+
+
 def alembic_config() -> Config:
     """Alembic configuration pointing at the migrations shipped inside the package (no alembic.ini)."""
     from alembic.config import Config
@@ -62,6 +78,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` in one transaction (PostgreSQL rolls DDL back on failure)."""
     from alembic import command
 
+    refuse_unknown(current_revision(engine))  # else Alembic's "Can't locate revision" traceback
     cfg = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -93,4 +110,5 @@ def ensure_current(engine: Engine, create: bool = True) -> None:
             raise NoDatabase(f"{url}: the database is empty; {HOW_TO_MAKE}")
         upgrade(engine)
         return
+    refuse_unknown(current)
     raise SchemaError(f"database is at revision {current}, code needs {head}: run `rasid db upgrade`")

@@ -368,3 +368,20 @@ def test_a_snapshot_url_without_snapshot_is_refused_rather_than_crawling_the_liv
 def test_a_snapshot_larger_than_the_data_can_fill_is_a_usage_error(command: tuple[str, ...]) -> None:
     line = one_line(rasid(*command, "--size", "99999999"))
     assert line.startswith("error: Invalid value for '--size': ") and "5000" in line
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("db", "current"), ("hits",), ("stories",)])
+def test_a_database_written_by_a_newer_rasid_is_one_line_saying_so(
+    filled_db: Path, command: tuple[str, ...]
+) -> None:
+    connection = sqlite3.connect(filled_db)
+    connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    connection.commit()
+    connection.close()  # the last connection: the WAL is checkpointed into the file
+    before = digest(filled_db)
+    line = one_line(rasid(*command, "--db", f"sqlite:///{filled_db}"))
+    assert line == (
+        "error: database is at revision 9999, unknown to this rasid (its newest is 0011): it was written by a"
+        " newer rasid; use that version, or upgrade rasid"
+    )
+    assert digest(filled_db) == before
