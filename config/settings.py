@@ -7,6 +7,7 @@ Secrets (database and Redis URLs, SMTP password) are ``SecretStr`` so they never
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import timedelta
@@ -26,6 +27,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -52,6 +54,13 @@ DEFAULT_CONFIG_FILE = (
 DEFAULT_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "rasid"
 
 
+#: Longest ``max_age_days``: older than any news site, and far from the date arithmetic's year-1 limit.
+MAX_AGE_DAYS = 36_500
+#: Longest duration setting (and ``--since``-style durations): a year and a day. The daemon hands
+#: intervals to APScheduler, whose date arithmetic overflows far beyond; nothing rasid schedules is longer.
+MAX_DURATION = timedelta(days=366)
+
+
 class CrawlSettings(BaseModel):
     """How politely and how far the crawler goes; each maps onto a Scrapy setting."""
 
@@ -61,7 +70,12 @@ class CrawlSettings(BaseModel):
     user_agent: str = Field(
         "rasid/0.1 (Arabic news monitor; +{contact})", description="'{contact}' is filled in from contact"
     )
-    max_age_days: float | None = Field(3.0, description="skip articles older than this; None = no window")
+    max_age_days: float | None = Field(
+        3.0,
+        ge=0,
+        le=MAX_AGE_DAYS,
+        description=f"skip articles older than this; None = no window; at most {MAX_AGE_DAYS} (100 years)",
+    )
     concurrent_requests: int = Field(32, ge=1, description="across all sites")
     concurrent_requests_per_domain: int = Field(4, ge=1, description="never more at once on one outlet")
     download_delay: float = Field(0.5, ge=0, description="seconds between requests to one outlet")
@@ -129,21 +143,44 @@ class CrawlSettings(BaseModel):
     def resolved_user_agent(self) -> str:
         return self.user_agent.replace("{contact}", self.contact)
 
+    @field_validator("redis_url")
+    @classmethod
+    def _usable_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """The check ``rasid crawl`` makes before it pings (redis-py's own parser), made at startup instead."""
+        if value is None:
+            return None
+        try:
+            from redis.connection import parse_url
+        except ImportError:  # the redis extra is not installed: the crawl says so when it needs it
+            return value
+        try:
+            parse_url(value.get_secret_value())
+        except ValueError as exc:
+            raise ValueError(f"cannot use Redis: {mask_secrets(str(exc))}") from None
+        return value
+
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: object) -> timedelta:
-    """``"10s"``, ``"15m"``, ``"2h"``, ``"1d"`` (or seconds as a number) as a timedelta; else ValueError."""
+    """``"10s"``, ``"15m"``, ``"2h"``, ``"1d"`` (or seconds as a number) as a timedelta; else ValueError.
+
+    Never longer than ``MAX_DURATION``: a huge number would overflow timedelta or a date built from it.
+    """
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration like '10s', '15m', '2h' or '1d'")
-    return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value) if abs(value) < 1e300 else float("inf")  # a huge int overflows float()
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration like '10s', '15m', '2h' or '1d'")
+        seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
+    if not seconds <= MAX_DURATION.total_seconds():  # NaN fails this too
+        raise ValueError(f"{value!r}: a duration is at most {format_duration(MAX_DURATION)}")
+    return value if isinstance(value, timedelta) else timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -201,6 +238,10 @@ class ScheduleSettings(BaseModel):
     )
 
 
+#: CR, LF and the other C0/C1 control characters, which no mail header or host name holds.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 class DigestSettings(BaseModel):
     """Where, how and when the daily digest e-mail goes; the SMTP password never prints."""
 
@@ -244,6 +285,34 @@ class DigestSettings(BaseModel):
         300.0, ge=0, description="seconds a send in progress is left to its process before another resends it"
     )
     preview_dir: Path = Field(DEFAULT_DATA_DIR / "digest", description="where `rasid digest preview` writes")
+
+    @field_validator("sender", "list_unsubscribe")
+    @classmethod
+    def _one_header_line(cls, value: str | None) -> str | None:
+        """A line break in a header value would start a new header (``Bcc:``): refused before any mail."""
+        if value is not None and _CONTROL_RE.search(value):
+            raise ValueError("holds a line break or control character; a mail header is one line")
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _one_line_each(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for number, address in enumerate(value, start=1):
+            if _CONTROL_RE.search(address):
+                raise ValueError(
+                    f"address {number} holds a line break or control character; a mail header is one line"
+                )
+        return value
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _bare_host(cls, value: str) -> str:
+        """A host alone: a ``user:password@`` or URL here would print wherever the host does."""
+        if not value or any(char in value for char in "@/") or _CONTROL_RE.search(value) or " " in value:
+            raise ValueError(
+                "is a host name or address alone; the user goes in smtp_user, the password in smtp_password"
+            )
+        return value
 
     def password(self) -> str | None:
         """The SMTP password: the variable, else the first line of the file; ConfigError if unreadable."""
@@ -337,6 +406,30 @@ class Settings(BaseSettings):
         and the same for ``pool_labels``."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("database_url", "snapshot_database_url")
+    @classmethod
+    def _parsable_database_url(cls, value: SecretStr) -> SecretStr:
+        """Refuse, without echoing it, a URL the driver would misread: a raw ``@`` in the password (SQLAlchemy
+        would take its tail for the host and print it in errors) or a port that is not a number."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        url = value.get_secret_value()
+        try:
+            host = make_url(url).host or ""
+        except ArgumentError:  # no or unknown scheme: storage.db.check_url says which, in its words
+            return value
+        except ValueError:
+            raise ValueError(
+                "the port is not a number (the URL is not shown: it may hold a password)"
+            ) from None
+        if "@" in host:
+            raise ValueError(
+                "the user name or password holds a raw '@': write it as %40 (the URL is not shown: it holds a"
+                " password)"
+            )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -373,8 +466,6 @@ class Settings(BaseSettings):
 
     def to_json(self) -> str:
         """Every value, secrets included, for a crawl child's stdin (not argv, not a log); see ``from_json``."""
-        import json
-
         data = self.model_dump(mode="json")
         data["database_url"] = self.database_url.get_secret_value()
         password = self.digest.smtp_password
@@ -397,8 +488,10 @@ class ConfigError(Exception):
     """A configuration file or value that rasid cannot use; the message names file and reason."""
 
 
-#: ``scheme://user:PASSWORD@host``: the password part of a URL's userinfo.
-_USERINFO_RE = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<secret>[^@/?#\s]+)(?=@)")
+#: ``scheme://USERINFO@host``: up to the LAST ``@`` of the run, because a raw ``@`` in a password
+#: (``u:pa@ss@host``) is where parsers disagree (SQLAlchemy takes ``pa`` and shows ``ss@host`` as the host).
+#: A run starting with ``/`` has no authority (``sqlite:////srv/a@b.db`` is a path, left alone).
+_USERINFO_RE = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>(?!/)\S*)@")
 #: ``password=...`` (and its kin) in a query string or a libpq key=value string.
 _SECRET_PARAM_RE = re.compile(
     # The value: not "***" (masked already), and without trailing punctuation of the sentence around it.
@@ -406,25 +499,34 @@ _SECRET_PARAM_RE = re.compile(
     r"(?P<secret>(?!\*\*\*)[^&;\s'\"]*[^&;\s'\":,.])",
     re.IGNORECASE,
 )
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
 MASK = "***"
 
 
+def _masked_userinfo(match: re.Match[str]) -> str:
+    """``user:***@`` when the user name is plain, else ``***@``; a bare user name (no password) is kept."""
+    user, colon, _ = match["userinfo"].partition(":")
+    if "@" in user or (not colon and "@" in match["userinfo"]):
+        return f"{match['head']}{MASK}@"
+    return f"{match['head']}{user}{colon and ':' + MASK}@"
+
+
 def mask_secrets(text: str) -> str:
-    """``text`` with every URL password and ``password=`` value replaced by ``***``, for output and logs."""
-    text = _USERINFO_RE.sub(lambda m: m["head"] + MASK, text)
+    """``text`` with every URL password and ``password=`` value replaced by ``***``, for output and logs.
+
+    The one masking of rasid: ``mask_url``, storage errors and the log filter all come here.
+    """
+    text = _USERINFO_RE.sub(_masked_userinfo, text)
     return _SECRET_PARAM_RE.sub(lambda m: m["head"] + MASK, text)
 
 
 def mask_url(url: str) -> str:
-    """A database or Redis URL with its password hidden (userinfo or a ``?password=`` parameter)."""
-    from sqlalchemy.engine import make_url
+    """A database or Redis URL with its password hidden (userinfo or a ``?password=`` parameter).
 
-    try:
-        shown = make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as its scheme only
-        scheme, sep, _ = url.partition("://")
-        return f"{scheme}://{MASK}" if sep and scheme.isidentifier() else MASK
-    return mask_secrets(shown)
+    Masked as written, never parsed first: a URL a parser misreads must not show its secret misread.
+    Something that is not a URL at all is shown as ``***``.
+    """
+    return mask_secrets(url) if _SCHEME_RE.match(url) else MASK
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -447,12 +549,50 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         where = ".".join(str(p) for p in first["loc"])
         line = _toml_line(path, first["loc"]) if path is not None else None
         origin = f"{path}:{line}" if line else f"{path or 'environment'}"
+        if first["loc"] and first["loc"][0] in overrides:  # --db and other command options
+            origin = "command line"
         if first["type"] == "extra_forbidden":
             raise ConfigError(f"{origin}: unknown key {where}") from None
         raise ConfigError(f"{origin}: {where}: {first['msg']}") from None
+    except SettingsError as exc:  # a RASID_* variable that should hold JSON does not
+        raise ConfigError(f"environment: {_unparsable_variable(exc)}") from None
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{path}: {exc}") from None
     return Settings.model_validate(built.model_dump())
+
+
+#: pydantic-settings' words for a variable it could not decode: it names the field, not the variable.
+_SOURCE_ERROR_RE = re.compile(r'field "(?P<field>\w+)" from source "EnvSettingsSource"')
+
+
+def _unparsable_variable(exc: ValueError) -> str:
+    """Name the ``RASID_*`` variable that is not the JSON its setting needs (a table or a list)."""
+    found = _SOURCE_ERROR_RE.search(str(exc))
+    if found is None:
+        return str(exc)
+    field = found["field"]
+    prefix = f"RASID_{field}".upper()
+    for name in sorted(os.environ):
+        key = name.upper().removeprefix(prefix)
+        if key and not key.startswith("__"):
+            continue
+        try:
+            json.loads(os.environ[name])
+        except ValueError:
+            if not key or _holds_json(field, key[2:].lower()):
+                return (
+                    f'{name}: not valid JSON (a list or table is JSON here: \'["a", "b"]\', \'{{"key": 1}}\')'
+                )
+    return f"RASID_{field.upper()}: cannot be read as JSON"
+
+
+def _holds_json(field: str, key: str) -> bool:
+    """Whether ``RASID_FIELD__KEY`` is read as JSON by pydantic-settings: a list, tuple or table value."""
+    from typing import get_origin
+
+    model = Settings.model_fields[field].annotation
+    sub = getattr(model, "model_fields", {}).get(key)
+    return sub is not None and get_origin(sub.annotation) in (tuple, list, dict)
 
 
 _TOML_TABLE_RE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\s\"']+?)\s*\]\s*(?:#.*)?$")

@@ -409,7 +409,11 @@ def _private_articles(
     result = []
     for name in ("skynews", "jawharafm"):
         outlet = next(o for o in OUTLETS if o.name == name)
-        row = next(r for r in by_outlet[name] if r["id"] not in taken and not r["_russia"])
+        row = next((r for r in by_outlet[name] if r["id"] not in taken and not r["_russia"]), None)
+        if row is None:  # every article of the outlet is in the snapshot already
+            raise ValueError(
+                f"the data holds too few {name} articles for a snapshot this large: use a smaller --size"
+            )
         result.append(replace(_from_pool(outlet, row, rng, False, False), is_private=True))
     return result
 

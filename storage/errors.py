@@ -80,7 +80,7 @@ def translate(context: ExceptionContext) -> None:
     if context.is_pre_ping or error is None or type(error).__name__ in KEPT:
         return  # a pre-ping failure lets the pool reconnect; unique-key clashes are handled by the writer
     engine = context.engine
-    url = engine.url.render_as_string(hide_password=True) if engine is not None else "database"
+    url = masked(engine.url.render_as_string(hide_password=False)) if engine is not None else "database"
     logger.debug("storage error on %s", url, exc_info=context.original_exception)
     reason = reason_of(context.original_exception)
     if engine is not None and engine.dialect.name == "sqlite" and _on_read_only_fs(engine.url.database):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, inspect, select, text
 
-from storage.errors import HOW_TO_MAKE, NoDatabase, StorageError
+from storage.errors import HOW_TO_MAKE, NoDatabase, StorageError, masked
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -25,6 +25,22 @@ SCHEMA_LOCK_KEY = 0x72617369642D6462
 
 class SchemaError(StorageError):
     """The database is not at the revision this code needs; the message says what to run."""
+
+
+def known_revisions() -> frozenset[str]:
+    """The revisions shipped in migrations/versions, named ``<revision>_<slug>.py`` (a test checks it)."""
+    return frozenset(
+        path.name.partition("_")[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
+    )
+
+
+def refuse_unknown(revision: str | None) -> None:
+    """A revision this code never shipped was stamped by a newer rasid: neither upgrading nor reading can help."""
+    if revision is not None and revision not in known_revisions():
+        raise SchemaError(
+            f"database is at revision {revision}, unknown to this rasid (its newest is {HEAD_REVISION}):"
+            " it was written by a newer rasid; use that version, or upgrade rasid"
+        )
 
 
 def alembic_config() -> Config:
@@ -62,6 +78,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` in one transaction (PostgreSQL rolls DDL back on failure)."""
     from alembic import command
 
+    refuse_unknown(current_revision(engine))  # else Alembic's "Can't locate revision" traceback
     cfg = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -89,8 +106,9 @@ def ensure_current(engine: Engine, create: bool = True) -> None:
                 "point RASID_DATABASE_URL at an empty database"
             )
         if not create:
-            url = engine.url.render_as_string(hide_password=True)
+            url = masked(engine.url.render_as_string(hide_password=False))
             raise NoDatabase(f"{url}: the database is empty; {HOW_TO_MAKE}")
         upgrade(engine)
         return
+    refuse_unknown(current)
     raise SchemaError(f"database is at revision {current}, code needs {head}: run `rasid db upgrade`")

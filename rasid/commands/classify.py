@@ -108,9 +108,12 @@ def eval_command(
         list[Path] | None,
         typer.Argument(metavar="FILE.jsonl...", help="labelled JSONL (default: dev.jsonl and train.jsonl)"),
     ] = None,
-    cv: Annotated[
-        int, typer.Option("--cv", metavar="K", help="K-fold cross-validation, the model trained in each fold")
-    ] = 0,
+    cv: Annotated[  # None, not 0, when absent: --cv 0 is refused like --cv 1, never a silent plain score
+        int | None,
+        typer.Option(
+            "--cv", metavar="K", help="K-fold cross-validation (K >= 2), the model trained in each fold"
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the folds and the bootstrap")] = 0,
     by_source: Annotated[
         bool,
@@ -147,12 +150,12 @@ def eval_command(
     if feedback:
         _feedback_precision(settings, as_json)
         return
-    if by_source and not cv:
+    if by_source and cv is None:
         raise ConfigError("--by-source needs --cv K: it says how the cross-validation's folds are drawn")
     paths = _labelled_files(files, settings)
     records = _read_all(paths)
     clf = build_classifier(settings, rules_only)
-    if cv:
+    if cv is not None:
         from classifiers.pool_labels import configured_pool
 
         pool = configured_pool(settings) if _wants_pool(pool_labels, files) and not rules_only else []

@@ -13,9 +13,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from config.settings import ConfigError, mask_url
+from config.settings import MAX_AGE_DAYS, ConfigError, mask_url
 from crawler.stats import ARTICLES, COUNTERS, ERRORS, HITS, NEW, PAGES, SKIPPED
-from rasid.commands.snapshot import SNAPSHOT_PORT, SizeOption, SnapshotDirOption, data_folder
+from rasid.commands.snapshot import (
+    SNAPSHOT_PORT,
+    SizeOption,
+    SnapshotDirOption,
+    data_folder,
+    snapshot_server_url,
+)
 from rasid.context import DbOption, console, err_console, settings_from
 from rasid.safe_output import cell
 from rasid.source_check import REPORT_NAME
@@ -90,7 +96,10 @@ def crawl(
         ),
     ] = SNAPSHOT_PORT,
     max_age_days: Annotated[
-        float | None, typer.Option("--max-age-days", min=0, help="skip articles older than this (default 3)")
+        float | None,
+        typer.Option(
+            "--max-age-days", help=f"skip articles older than this (default 3, at most {MAX_AGE_DAYS})"
+        ),
     ] = None,
     worker: Annotated[
         bool,
@@ -113,6 +122,12 @@ def crawl(
     """
     from rasid.app import build_classifier, open_repository
 
+    if snapshot_url is not None and not snapshot:
+        raise ConfigError("--snapshot-url needs --snapshot: without it the live outlets would be crawled")
+    if snapshot_url is not None:
+        snapshot_url = snapshot_server_url(snapshot_url)
+    if max_age_days is not None and not 0 <= max_age_days <= MAX_AGE_DAYS:  # NaN fails this too
+        raise ConfigError(f"--max-age-days {max_age_days:g}: between 0 and {MAX_AGE_DAYS} days (100 years)")
     settings = settings_from(ctx, db, snapshot=snapshot)
     if (worker or seed_only) and settings.crawl.redis_url is None:
         flag = "--worker" if worker else "--seed-only"
@@ -146,7 +161,7 @@ def crawl(
         from config.sources import select_sources
         from snapshot.build import build_snapshot
 
-        served = build_snapshot(data_dir, size=size, seed=SNAPSHOT_SEED).sources(snapshot_url.rstrip("/"))
+        served = build_snapshot(data_dir, size=size, seed=SNAPSHOT_SEED).sources(snapshot_url)
         console.print(
             f"snapshot: crawling the one served at {snapshot_url}; {SNAPSHOT_NOTE}; "
             f"database {mask_url(settings.database_url.get_secret_value())}",

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from config.settings import ConfigError
 from rasid.commands.crawl import SNAPSHOT_PORT, SourcesOption, _port_is_free
+from rasid.commands.snapshot import SizeOption, snapshot_server_url
 from rasid.context import DbOption, SnapshotDbOption, console, settings_from
 from snapshot.replay import SNAPSHOT_SEED, SNAPSHOT_SIZE
 
@@ -44,7 +45,7 @@ def daemon(
         Path | None,
         typer.Option("--snapshot-dir", metavar="DIR", help="data folder the snapshot is built from"),
     ] = None,
-    size: Annotated[int, typer.Option("--size", min=1, help="articles in the snapshot")] = SNAPSHOT_SIZE,
+    size: SizeOption = SNAPSHOT_SIZE,
     snapshot_port: Annotated[
         int,
         typer.Option(
@@ -62,6 +63,8 @@ def daemon(
     """
     from rasid.daemon import Daemon, configure_logging
 
+    if snapshot_url is not None:
+        snapshot_url = snapshot_server_url(snapshot_url)
     settings = settings_from(ctx, db)
     configure_logging(settings.schedule.log_level)
     _prepare_database(settings)
@@ -73,7 +76,7 @@ def daemon(
     if snapshot_url is not None:
         if sources_file is None:
             sources_file = _snapshot_sources(data_dir, size, snapshot_url)
-        service = Daemon(settings, sources_file, snapshot_url=snapshot_url.rstrip("/"))
+        service = Daemon(settings, sources_file, snapshot_url=snapshot_url)
         service.load_config()
         raise typer.Exit(service.run())
     from snapshot.replay import ReplayProcess

@@ -12,14 +12,14 @@ import typer
 from rich import box
 from rich.table import Table
 
-from config.settings import ConfigError, Settings
+from config.settings import MAX_AGE_DAYS, ConfigError, Settings
 from rasid.app import open_repository
 from rasid.context import DbOption, SnapshotDbOption, console, settings_from
 from rasid.safe_output import cell, check_writable, message, write_atomically
 from storage.records import Hit, HitQuery, Story
 
 RELATIVE_RE = re.compile(r"^(\d+)\s*([hdw])$")
-UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+UNIT_HOURS = {"h": 1, "d": 24, "w": 7 * 24}
 SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".atom": "atom", ".xml": "atom"}
 
 SinceOption = Annotated[
@@ -37,7 +37,11 @@ SectorOption = Annotated[
 SearchOption = Annotated[
     str | None, typer.Option("--search", help="Arabic text in title or body, matched after normalisation")
 ]
-LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="at most this many")]
+#: Largest --limit: far above any database's rows, and well inside SQLite's 64-bit INTEGER.
+MAX_LIMIT = 1_000_000_000
+LimitOption = Annotated[
+    int | None, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="at most this many")
+]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv, jsonl or atom")]
 
 
@@ -55,7 +59,10 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     now = now or datetime.now(UTC)
     match = RELATIVE_RE.match(value.strip().lower())
     if match:
-        return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        back = int(match.group(1)) * UNIT_HOURS[match.group(2)]
+        if back > MAX_AGE_DAYS * 24:  # beyond it the date arithmetic overflows, and no news is that old
+            raise ConfigError(f"--since {value!r}: reaches back at most {MAX_AGE_DAYS} days (100 years)")
+        return now - timedelta(hours=back)
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 # "Russia and Egypt sign a nuclear energy cooperation agreement" / "Moscow and Cairo signed a deal..."
 EGYPT_DEAL = (
     "روسيا ومصر توقعان اتفاقية للتعاون في مجال الطاقة النووية\n"
@@ -204,6 +206,13 @@ def test_eval_cv_with_more_folds_than_hits_is_one_line_and_exit_2(tmp_path: Path
     result = _run("eval", str(_small_labelled(tmp_path)), "--cv", "9")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: 9 folds need at least 9 hits and 9 other articles (have 8 hits)"
+
+
+@pytest.mark.parametrize("folds", ["0", "1"])
+def test_eval_cv_of_zero_or_one_fold_is_refused_alike_not_a_plain_score(tmp_path: Path, folds: str) -> None:
+    result = _run("eval", str(_small_labelled(tmp_path)), "--cv", folds)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {folds} folds: cross-validation needs at least 2"
 
 
 def test_train_twice_writes_the_same_model_file(tmp_path: Path) -> None:

@@ -87,3 +87,37 @@ def test_a_bad_source_interval_names_file_line_and_source(tmp_path: Path) -> Non
     path.write_text("sources:\n  - name: kuna\n    url: https://www.kuna.net.kw/\n    interval: soon\n")
     with pytest.raises(ConfigError, match=rf"^{path}:2: source 'kuna': interval: .*'soon' is not a duration"):
         load_sources(path)
+
+
+@pytest.mark.parametrize("value", ["100000000000d", "99999999d", "99999999999999999999h", "367d"])
+def test_a_duration_longer_than_a_year_and_a_day_is_refused_not_an_overflow(value: str) -> None:
+    with pytest.raises(ValueError, match="a duration is at most 366d"):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 10**400])
+def test_an_infinite_or_huge_number_of_seconds_is_not_a_duration(value: float) -> None:
+    with pytest.raises(ValueError, match="a duration is at most 366d"):
+        parse_duration(value)
+
+
+def test_a_year_and_a_day_is_still_a_duration() -> None:
+    assert parse_duration("366d") == timedelta(days=366)
+
+
+@pytest.mark.parametrize("key", ["crawl_interval", "backoff_max"])
+def test_a_huge_interval_in_the_environment_is_one_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.setenv(f"RASID_SCHEDULE__{key.upper()}", "100000000000d")
+    with pytest.raises(ConfigError, match=rf"^environment: schedule\.{key}: .*at most 366d"):
+        load_settings()
+
+
+@pytest.mark.parametrize(("table", "key"), [("schedule", "crawl_interval"), ("", "near_duplicate_window")])
+def test_a_huge_duration_in_the_toml_file_names_file_and_line(tmp_path: Path, table: str, key: str) -> None:
+    path = tmp_path / "rasid.toml"
+    path.write_text((f"[{table}]\n" if table else "\n") + f'{key} = "99999999d"\n')
+    dotted = f"{table}.{key}" if table else key
+    with pytest.raises(ConfigError, match=rf"^{path}:2: {dotted}: .*at most 366d"):
+        load_settings(path)

@@ -103,3 +103,85 @@ def test_smtp_password_is_masked_in_the_dump(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_mask_url_leaves_a_passwordless_sqlite_url_alone() -> None:
     assert mask_url("sqlite:////var/lib/rasid/rasid.db") == "sqlite:////var/lib/rasid/rasid.db"
+
+
+@pytest.mark.parametrize("value", ["inf", "1e6", "-1", "nan"])
+def test_an_unbounded_age_window_is_refused_at_startup(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("RASID_CRAWL__MAX_AGE_DAYS", value)
+    with pytest.raises(ConfigError, match=r"^environment: crawl\.max_age_days: "):
+        load_settings()
+
+
+def test_a_hundred_years_is_the_longest_age_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RASID_CRAWL__MAX_AGE_DAYS", "36500")
+    assert load_settings().crawl.max_age_days == 36500
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        (
+            "RASID_DIGEST__RECIPIENTS",
+            '["a@b.c\\r\\nBcc: e@x.y"]',
+            r"digest\.recipients: .*address 1 holds a line break",
+        ),
+        ("RASID_DIGEST__SENDER", "a@b.c\r\nBcc: e@x.y", r"digest\.sender: .*holds a line break"),
+        (
+            "RASID_DIGEST__LIST_UNSUBSCRIBE",
+            "<mailto:u@x.y>\nBcc: e@x.y",
+            r"digest\.list_unsubscribe: .*line break",
+        ),
+        ("RASID_DIGEST__SMTP_HOST", "u:PW@mail.example", r"digest\.smtp_host: .*host name or address alone"),
+    ],
+)
+def test_a_mail_setting_that_would_inject_a_header_or_show_a_password_is_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, error: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=rf"^environment: {error}") as caught:
+        load_settings()
+    assert "PW" not in str(caught.value) and "Bcc" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("redis://:PW@127.0.0.1:notaport/0", "Port could not be cast to integer"),
+        ("http://127.0.0.1/0", "Redis URL must specify one of the following schemes"),
+    ],
+)
+def test_an_unusable_redis_url_is_refused_at_startup_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str, error: str
+) -> None:
+    pytest.importorskip("redis")
+    monkeypatch.setenv("RASID_CRAWL__REDIS_URL", url)
+    with pytest.raises(
+        ConfigError, match=rf"^environment: crawl\.redis_url: .*cannot use Redis: {error}"
+    ) as caught:
+        load_settings()
+    assert "PW" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("postgresql+psycopg://u:pa@SECRETX@127.0.0.1:1/x", "holds a raw '@': write it as %40"),
+        ("postgresql+psycopg://u:SECRETX@127.0.0.1:notaport/x", "the port is not a number"),
+    ],
+)
+def test_a_database_url_the_driver_would_misread_is_refused_without_echoing_it(url: str, error: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^command line: database_url: .*{error}") as caught:
+        load_settings(database_url=url)
+    assert "SECRETX" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("RASID_DIGEST__RECIPIENTS", "notalist"), ("RASID_CRAWL", "{bad")]
+)
+def test_a_variable_that_is_not_json_is_named_in_the_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv("RASID_DIGEST__SMTP_HOST", "mail.example")  # a plain string, never read as JSON
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=rf"^environment: {name}: not valid JSON \("):
+        load_settings()

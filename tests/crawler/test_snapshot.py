@@ -264,3 +264,13 @@ def test_real_pages_are_served_as_their_original_bytes(
     for article in real:
         assert routes[article.path].body == (shared_data / "pages" / article.real_file).read_bytes()
         assert _key(_xml_links(routes[f"/{article.outlet}/rss.xml"].body)[-1]) == article.path
+
+
+def test_a_snapshot_larger_than_the_data_says_so_instead_of_stopiteration(shared_data: Path) -> None:
+    from rasid.commands.snapshot import MAX_SNAPSHOT_SIZE
+
+    assert len(build_snapshot(shared_data, size=MAX_SNAPSHOT_SIZE).articles) >= MAX_SNAPSHOT_SIZE
+    with pytest.raises(
+        ValueError, match="too few .* articles for a snapshot this large: use a smaller --size"
+    ):
+        build_snapshot(shared_data, size=20_000)

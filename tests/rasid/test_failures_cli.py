@@ -384,3 +384,58 @@ def test_a_usage_error_is_one_line_naming_the_help_to_read_and_exit_code_2(
     args: tuple[str, ...], line: str
 ) -> None:
     assert one_line(rasid(*args)).startswith(line)
+
+
+@pytest.mark.parametrize("days", ["inf", "1e6", "1e9", "nan", "-1"])
+def test_an_unbounded_max_age_days_is_one_line_before_anything_is_crawled(tmp_path: Path, days: str) -> None:
+    database = tmp_path / "rasid.db"
+    line = one_line(rasid("crawl", "--snapshot", "--max-age-days", days, "--db", f"sqlite:///{database}"))
+    assert line.startswith(f"error: --max-age-days {float(days):g}: between 0 and 36500 days (100 years)")
+    assert not database.exists()
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://127.0.0.1:8391", "http://127.0.0.1:notaport/", "http://"])
+@pytest.mark.parametrize("command", ["crawl", "daemon"])
+def test_a_snapshot_url_that_is_not_http_is_one_line(tmp_path: Path, command: str, url: str) -> None:
+    database = tmp_path / "rasid.db"
+    flags = ("--snapshot",) if command == "crawl" else ()
+    line = one_line(rasid(command, *flags, "--snapshot-url", url, "--db", f"sqlite:///{database}"))
+    assert line.startswith(f"error: --snapshot-url {url!r}: not an http(s) URL;")
+    assert not database.exists()
+
+
+def test_a_snapshot_url_without_snapshot_is_refused_rather_than_crawling_the_live_outlets(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "rasid.db"
+    done = rasid("crawl", "--snapshot-url", "http://127.0.0.1:9", "--db", f"sqlite:///{database}")
+    assert (
+        one_line(done)
+        == "error: --snapshot-url needs --snapshot: without it the live outlets would be crawled"
+    )
+    assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    "command", [("crawl", "--snapshot"), ("snapshot", "serve"), ("daemon", "--snapshot")]
+)
+def test_a_snapshot_larger_than_the_data_can_fill_is_a_usage_error(command: tuple[str, ...]) -> None:
+    line = one_line(rasid(*command, "--size", "99999999"))
+    assert line.startswith("error: Invalid value for '--size': ") and "5000" in line
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("db", "current"), ("hits",), ("stories",)])
+def test_a_database_written_by_a_newer_rasid_is_one_line_saying_so(
+    filled_db: Path, command: tuple[str, ...]
+) -> None:
+    connection = sqlite3.connect(filled_db)
+    connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    connection.commit()
+    connection.close()  # the last connection: the WAL is checkpointed into the file
+    before = digest(filled_db)
+    line = one_line(rasid(*command, "--db", f"sqlite:///{filled_db}"))
+    assert line == (
+        "error: database is at revision 9999, unknown to this rasid (its newest is 0011): it was written by a"
+        " newer rasid; use that version, or upgrade rasid"
+    )
+    assert digest(filled_db) == before

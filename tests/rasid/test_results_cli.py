@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -15,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rasid.cli import app
+from rasid.commands.results import parse_since
 from storage.db import make_engine
 from storage.repository import Repository
 from storage.schema import head_revision, upgrade
@@ -175,6 +177,30 @@ def test_unreadable_since_exits_2_with_one_line(sqlite_url: str) -> None:
     assert (
         done.stderr.strip() == "error: --since 'last tuesday': use 7d, 24h, 2w or a date such as 2026-11-01"
     )
+
+
+@pytest.mark.parametrize("command", [("hits",), ("stories",), ("export", "x.csv")])
+@pytest.mark.parametrize("since", ["99999999d", "99999999999999999999h", "5300w"])
+def test_a_since_beyond_a_hundred_years_is_one_line_not_an_overflow(
+    filled_url: str, tmp_path: Path, command: tuple[str, ...], since: str
+) -> None:
+    args = (*command[:1], *(str(tmp_path / name) for name in command[1:]))
+    done = _rasid(*args, "--db", filled_url, "--since", since)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: --since '{since}': reaches back at most 36500 days (100 years)"
+
+
+def test_a_since_of_a_hundred_years_reads_every_hit() -> None:
+    now = datetime.now(UTC)
+    assert parse_since("36500d", now) == now - timedelta(days=36500)
+    assert parse_since("876000h", now) == now - timedelta(days=36500)
+
+
+def test_a_limit_beyond_a_billion_is_a_usage_error_not_an_overflow(filled_url: str) -> None:
+    done = _rasid("hits", "--db", filled_url, "-n", "99999999999999999999")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert "less than or equal to 1000000000" in line
 
 
 def test_hits_on_a_database_at_an_older_revision_says_what_to_run(sqlite_url: str) -> None:

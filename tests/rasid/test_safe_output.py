@@ -413,13 +413,64 @@ def test_a_crawl_with_an_unusable_database_url_is_one_line_without_its_password(
 
 def test_mask_url_hides_userinfo_and_query_passwords_and_unparsable_urls() -> None:
     assert mask_url("postgresql://u:p1@h/d?sslmode=require&password=p2") == (
-        "postgresql://u:***@h/d?password=***&sslmode=require"  # SQLAlchemy sorts the query
+        "postgresql://u:***@h/d?sslmode=require&password=***"  # masked as written, never re-rendered
     )
     assert mask_url("not a url password=p3") == "***"
     assert (
         mask_secrets("connecting to redis://user:p4@h:6379/0 failed")
         == "connecting to redis://user:***@h:6379/0 failed"
     )
+
+
+def test_a_raw_at_sign_in_a_password_is_masked_up_to_the_last_at_sign() -> None:
+    # SQLAlchemy reads u:pa@SECRETX@h as password "pa" and host "SECRETX@h"; the mask must not follow it.
+    assert (
+        mask_url("postgresql+psycopg://u:pa@SECRETX@127.0.0.1:1/x")
+        == "postgresql+psycopg://u:***@127.0.0.1:1/x"
+    )
+    assert mask_url("redis://:pa@SECRETX@h/0") == "redis://:***@h/0"
+    assert mask_url("postgresql://pa@SECRETX@h/d") == "postgresql://***@h/d"
+    assert (
+        mask_secrets("cannot reach 'redis://u:a/b@c@h:6379/0' now")
+        == "cannot reach 'redis://u:***@h:6379/0' now"
+    )
+    assert mask_url("sqlite:////srv/a@b/rasid.db") == "sqlite:////srv/a@b/rasid.db"  # a path, no password
+    assert mask_url("postgresql://rasid@h/d") == "postgresql://rasid@h/d"  # a user name alone is no secret
+
+
+def test_the_storage_error_of_a_url_with_a_raw_at_sign_hides_the_whole_password() -> None:
+    from storage.errors import masked
+
+    engine_url = make_url_of("postgresql+psycopg://u:pa@SECRETX@127.0.0.1:1/x")
+    assert "SECRETX" not in masked(engine_url)
+
+
+def make_url_of(url: str) -> str:
+    """The URL as an engine renders it (``translate`` and ``schema`` mask this rendering)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        (("hits", "--db", "postgresql+psycopg://u:pa@SECRETX@127.0.0.1:1/x"), {}),
+        (("config",), {"RASID_DATABASE_URL": "postgresql+psycopg://u:pa@SECRETX@127.0.0.1:1/x"}),
+        (("config",), {"RASID_CRAWL__REDIS_URL": "redis://:pa@SECRETX@127.0.0.1:9/0"}),
+        (("status",), {"RASID_CRAWL__REDIS_URL": "redis://:pa@SECRETX@127.0.0.1:notaport/0"}),
+        (("hits", "--db", "postgresql+psycopg://u:SECRETX@127.0.0.1:notaport/x"), {}),
+    ],
+)
+def test_a_url_with_a_raw_at_sign_or_a_bad_port_never_shows_its_password(
+    args: tuple[str, ...], env: dict[str, str], tmp_path: Path
+) -> None:
+    done = run(*args, env={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), **env})
+    assert "SECRETX" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    if args[0] != "config" or "DATABASE" in "".join(env):
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_every_log_line_is_masked_and_free_of_control_characters() -> None:

@@ -136,3 +136,12 @@ def test_downgrading_keeps_every_article_linked_to_its_run(database_url: str, be
     upgrade(engine)
     assert current_revision(engine) == HEAD_REVISION
     engine.dispose()
+
+
+def test_the_revisions_the_code_knows_are_alembics_without_importing_it() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.schema import alembic_config, known_revisions
+
+    shipped = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    assert known_revisions() == shipped
