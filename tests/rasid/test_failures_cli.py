@@ -136,19 +136,20 @@ def test_a_database_locked_by_another_process_is_one_line(filled_db: Path, comma
     assert _hit_count(filled_db) == 1
 
 
-def test_reading_hits_does_not_wait_for_a_crawl_writing_meanwhile(filled_db: Path) -> None:
+@pytest.mark.parametrize("command", [("hits", "--format", "jsonl"), ("status", "--json")])
+def test_reading_does_not_wait_for_a_crawl_writing_meanwhile(
+    filled_db: Path, command: tuple[str, ...]
+) -> None:
     writer = sqlite3.connect(filled_db, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # a crawl's batch being written: WAL readers still read
     writer.execute("UPDATE crawl_runs SET status = status")
     try:
-        done = rasid(
-            "hits", "--db", f"sqlite:///{filled_db}", "--format", "jsonl", RASID_DATABASE_BUSY_TIMEOUT="0.3"
-        )
+        done = rasid(*command, "--db", f"sqlite:///{filled_db}", RASID_DATABASE_BUSY_TIMEOUT="0.3")
     finally:
         writer.execute("ROLLBACK")
         writer.close()
     assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 1
+    assert "wam" in done.stdout
 
 
 def _hit_count(path: Path) -> int:
