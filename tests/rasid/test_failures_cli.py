@@ -99,6 +99,23 @@ def test_a_file_that_is_not_a_database_is_one_line_and_stays_as_it_was(tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
 
+@pytest.mark.parametrize("command", sorted(DB_COMMANDS))
+def test_another_applications_database_is_refused_in_one_line_and_gets_no_tables(
+    tmp_path: Path, command: str
+) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE foo (x)")
+    conn.close()
+    done = rasid(*DB_COMMANDS[command], "--db", f"sqlite:///{path}", cwd=tmp_path)
+    assert one_line(done) == (
+        "error: database has tables (foo...) but no rasid revision: point RASID_DATABASE_URL at an empty database"
+    )
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("foo",)]
+    conn.close()
+
+
 @pytest.mark.parametrize("command", ["hits", "crawl", "db-upgrade", "reclassify"])
 def test_unreachable_postgresql_is_one_line_at_once(command: str) -> None:
     url = "postgresql+psycopg://rasid@127.0.0.1:1/rasid"  # port 1: nothing listens, connection refused
