@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.extract import NoArticle, article_from_html, decode_page
 from crawler.page import Page
 from crawler.prefilter import NO_RUSSIA, skip_reason
-from crawler.stats import ARTICLES, ERRORS, HITS, NEW, NEW_HITS, SKIPPED, count
+from crawler.stats import ARTICLES, ERRORS, HITS, HITS_SEEN_AGAIN, NEW, SKIPPED, count
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -133,8 +133,6 @@ class StorePipeline:
         if self.destination is None:
             return item
         verdict = self.destination.classifier.classify(article.title, article.text)
-        if verdict.is_hit:
-            count(self.stats, HITS, source)
         self._add(PageOutcome(source=source, urls=urls, article=article, verdict=verdict))
         return item
 
@@ -205,8 +203,10 @@ class StorePipeline:
             count(self.stats, ERRORS, source, reason="store")
             return
         count(self.stats, NEW, source, result.new_articles)
+        # Counted once stored, so each source's hits are the rows `rasid hits --source` lists of this run.
+        count(self.stats, HITS, source, result.new_hits)
         # Details beside the counters: what the stored batch held besides new articles.
-        self.stats.inc_value(NEW_HITS, result.new_hits)
+        self.stats.inc_value(HITS_SEEN_AGAIN, result.hits_seen_again)
         self.stats.inc_value("rasid/stored/duplicates", result.duplicates)
         self.stats.inc_value("rasid/stored/already_stored", result.already_stored)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.settings import to_scrapy
-from crawler.stats import ERRORS, NEW_HITS, NOT_MODIFIED, OVER_BUDGET, SKIPPED, total_key
+from crawler.stats import ERRORS, HITS_SEEN_AGAIN, NOT_MODIFIED, OVER_BUDGET, SKIPPED, total_key
 
 if TYPE_CHECKING:
     from classifiers.keyword import KeywordClassifier
@@ -75,7 +75,7 @@ class CrawlResult:
     refused: int = 0  # URLs the URL policy refused (not http(s), another host, an internal address)
     not_modified: int = 0  # listings answered 304 to a conditional re-read: nothing parsed or requested
     over_budget: int = 0  # new links left for the next run by the per-source page budget
-    new_hits: int = 0  # hits among the articles stored for the first time ("hits" counts every flagged one)
+    hits_seen_again: int = 0  # flagged articles stored before (same URL or same outlet's text): no new hit
 
 
 def run_crawl(
@@ -154,7 +154,7 @@ def run_crawl(
         refused=int(stats.get("rasid/refused", 0)),
         not_modified=int(stats.get(total_key(NOT_MODIFIED), 0)),
         over_budget=int(stats.get(OVER_BUDGET, 0)),
-        new_hits=int(stats.get(NEW_HITS, 0)),
+        hits_seen_again=int(stats.get(HITS_SEEN_AGAIN, 0)),
     )
 
 

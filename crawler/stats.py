@@ -13,7 +13,7 @@ from typing import Any
 
 PAGES = "pages"  # article pages fetched (listings are not counted)
 ARTICLES = "articles"  # articles extracted from those pages, within the age window
-HITS = "hits"  # of those, articles the classifier flagged in this run (stored before or not)
+HITS = "hits"  # of those, flagged articles stored for the first time: what `rasid hits` lists of this run
 NEW = "new"  # articles stored for the first time (not a copy of a stored URL or text)
 SKIPPED = "skipped"  # pages not stored: no article, undecodable, too old, or no Russia term (not extracted)
 ERRORS = "errors"  # requests or listings that failed, and batches that could not be stored
@@ -22,8 +22,9 @@ ERRORS = "errors"  # requests or listings that failed, and batches that could no
 NOT_MODIFIED = "not_modified"
 #: Stats key (a detail, no per-source twin): new links left for the next run by the per-source page budget.
 OVER_BUDGET = "rasid/listed/over_budget"
-#: Stats key (a detail, no per-source twin): hits among the articles stored for the first time.
-NEW_HITS = "rasid/stored/new_hits"
+#: Stats key (a detail, no per-source twin): flagged articles that were stored before (the same URL, or
+#: the same outlet's same text under another URL), so no new hit; said under the summary table.
+HITS_SEEN_AGAIN = "rasid/stored/hits_seen_again"
 
 #: Display order of the progress bar and the summary table.
 COUNTERS = (PAGES, ARTICLES, HITS, NEW, SKIPPED, ERRORS)

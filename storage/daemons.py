@@ -125,13 +125,15 @@ class DaemonStore:
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Each job's next run time (None: paused), from APScheduler's table; {} before the first start."""
-        if not inspect(self.engine).has_table("apscheduler_jobs"):
-            return {}
-        try:
-            with self.reader.connect() as conn:
+        # The reader throughout, table check included: on SQLite the engine's BEGIN IMMEDIATE would wait
+        # for a crawl's write lock, and `rasid status` only reads.
+        with self.reader.connect() as conn:
+            if not inspect(conn).has_table("apscheduler_jobs"):
+                return {}
+            try:
                 rows = conn.execute(select(JOBS_TABLE.c.id, JOBS_TABLE.c.next_run_time)).all()
-        except SQLAlchemyError:
-            return {}
+            except SQLAlchemyError:
+                return {}
         return {
             str(job_id): None if when is None else datetime.fromtimestamp(float(when), UTC)
             for job_id, when in rows

@@ -17,11 +17,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Why SQLite refused: another process held its lock for longer than the busy timeout.
+LOCKED = "locked by another process (gave up waiting)"
 #: The driver's words (SQLite, psycopg) and what they mean to someone running rasid.
 REASONS = (
     ("file is not a database", "not a SQLite database (the file holds something else)"),
-    ("database is locked", "locked by another process (gave up waiting)"),
-    ("database table is locked", "locked by another process (gave up waiting)"),
+    ("database is locked", LOCKED),
+    ("database table is locked", LOCKED),
     ("readonly database", "read-only: rasid cannot write to it"),
     ("read-only file system", "on a read-only file system"),
     ("unable to open database file", "cannot open the database file"),
@@ -52,6 +54,10 @@ class StorageError(Exception):
 
 class NoDatabase(StorageError):
     """A read was asked of a database that does not exist; nothing was created."""
+
+
+class DatabaseBusy(StorageError):
+    """Another process held the lock past the busy timeout: worth trying again (the web view says so)."""
 
 
 def reason_of(exc: BaseException) -> str:
@@ -85,7 +91,7 @@ def translate(context: ExceptionContext) -> None:
     reason = reason_of(context.original_exception)
     if engine is not None and engine.dialect.name == "sqlite" and _on_read_only_fs(engine.url.database):
         reason = "on a read-only file system: rasid cannot open it for writing or its WAL index"
-    raise StorageError(f"{url}: {reason}") from None
+    raise (DatabaseBusy if reason == LOCKED else StorageError)(f"{url}: {reason}") from None
 
 
 def _on_read_only_fs(database: str | None) -> bool:

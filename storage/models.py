@@ -36,6 +36,9 @@ NAMING = {
 
 #: 64-bit ids on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
+#: The largest id either database can hold (signed 64 bits): a larger one, typed into a URL, names no row
+#: and would make the driver fail (SQLite's OverflowError, PostgreSQL's out of range).
+MAX_ID = 2**63 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -61,7 +61,8 @@ class StoreResult:
     new_articles: int = 0
     new_hits: int = 0
     duplicates: int = 0  # exact or near copies of a stored article (same story, another source)
-    already_stored: int = 0  # canonical URL was stored before
+    already_stored: int = 0  # canonical URL (or the same outlet's same text) was stored before
+    hits_seen_again: int = 0  # of those, flagged ones: the stored article is the hit, not a new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ class RunSummary:
     pages_fetched: int = 0  # article pages fetched
     articles_extracted: int = 0
     articles_stored: int = 0  # stored for the first time
-    hits: int = 0  # articles the classifier flagged in this run, stored before or not
+    hits: int = 0  # flagged articles stored for the first time in this run (as `rasid hits` lists them)
     skipped: int = 0  # pages lost to bad input (no article, undecodable, too old...)
     errors: int = 0  # requests that failed (DNS, refused, timeout, 4xx/5xx) and batches not stored
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from storage import dedup, digests, listings, owners, review
 from storage.models import (
+    MAX_ID,
     ArticleRow,
     CrawlRunRow,
     DigestRow,
@@ -376,6 +377,8 @@ class Repository:
         """One story (hit or not) with every article and its current verdict; None for an unknown id."""
         from storage.results import stories_by_id
 
+        if not 0 < story_id <= MAX_ID:
+            return None
         with self.reader.connect() as conn:
             found = stories_by_id(conn, [story_id])
         return (found[0], review.story_articles(self.reader, story_id)) if found else None

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage import dedup
-from storage.models import ArticleRow, FeedbackRow, StoryRow, VerdictRow, utcnow
+from storage.models import MAX_ID, ArticleRow, FeedbackRow, StoryRow, VerdictRow, utcnow
 from storage.records import Judgement, StoryArticle, Term, WeekPrecision
 from storage.urls import url_forms
 
@@ -84,6 +84,8 @@ def add_judgement(
     """
     if judgement not in JUDGEMENTS:
         raise ValueError(f"unknown judgement {judgement!r}")
+    if any(key is not None and not 0 < key <= MAX_ID for key in (story_id, article_id)):
+        return None
     with engine.begin() as conn:
         if judgement == "missed" and url and article_id is None:
             article_id = _article_by_url(conn, url)

@@ -90,21 +90,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     logger.info("database upgraded to %s", revision)
 
 
+def checked_revision(engine: Engine) -> str | None:
+    """The database's revision, None if it is empty; one line for another application's database.
+
+    rasid's tables are never made beside someone else's: `db upgrade` and `db current` refuse as `hits` does.
+    """
+    current = current_revision(engine)
+    if current is not None:
+        return current
+    with engine.execution_options(read_only=True).connect() as connection:
+        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+    if not tables:
+        return None
+    current = current_revision(engine)  # another process (a crawl worker started at the same time) made it
+    if current is None:
+        raise SchemaError(
+            f"database has tables ({', '.join(sorted(tables)[:3])}...) but no rasid revision: "
+            "point RASID_DATABASE_URL at an empty database"
+        )
+    return current
+
+
 def ensure_current(engine: Engine, create: bool = True) -> None:
     """Upgrade a brand-new empty database (only if ``create``); refuse one at another revision."""
-    current = current_revision(engine)
+    current = checked_revision(engine)
     head = HEAD_REVISION
     if current == head:
         return
     if current is None:
-        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
-        if tables and current_revision(engine) == head:
-            return  # another process (a crawl worker started at the same time) made it since we looked
-        if tables:
-            raise SchemaError(
-                f"database has tables ({', '.join(sorted(tables)[:3])}...) but no rasid revision: "
-                "point RASID_DATABASE_URL at an empty database"
-            )
         if not create:
             url = masked(engine.url.render_as_string(hide_password=False))
             raise NoDatabase(f"{url}: the database is empty; {HOW_TO_MAKE}")

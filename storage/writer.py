@@ -44,7 +44,13 @@ class Batch:
 
     run_id: int
     counts: dict[str, int] = field(
-        default_factory=lambda: {"new_articles": 0, "new_hits": 0, "duplicates": 0, "already_stored": 0}
+        default_factory=lambda: {
+            "new_articles": 0,
+            "new_hits": 0,
+            "duplicates": 0,
+            "already_stored": 0,
+            "hits_seen_again": 0,
+        }
     )
     stored_urls: set[str] = field(default_factory=set)  # canonical hashes stored before or in this batch
     # content hash -> (story, oldest article with that text, its source)
@@ -104,7 +110,7 @@ class BatchWriter:
                 articles = [o for o in outcomes if o.article is not None]
                 for outcome, facts in zip(articles, self._prepare(conn, batch, articles), strict=True):
                     if facts is None:
-                        batch.counts["already_stored"] += 1
+                        _already_stored(batch, outcome)
                     else:
                         self._store_article(conn, outcome, facts, batch)
                 if batch.signatures:
@@ -191,14 +197,14 @@ class BatchWriter:
         assert article is not None
         canonical, canonical_hash, text_hash, values = facts
         if canonical_hash in batch.stored_urls:
-            batch.counts["already_stored"] += 1
+            _already_stored(batch, outcome)
             return
         copy = batch.copies.get(text_hash) if values is not None else None
         if copy is not None and copy[2] == article.source:
             # The same outlet's same text under another URL (a slug variant, a section path, the offline
             # snapshot on a new port) is the article already stored, not a new one.
             batch.stored_urls.add(canonical_hash)
-            batch.counts["already_stored"] += 1
+            _already_stored(batch, outcome)
             return
         story_id, duplicate_of = self._find_story(batch, text_hash, values)
         new_story = story_id is None
@@ -232,7 +238,7 @@ class BatchWriter:
         if article_id is None:  # another writer stored this canonical URL since our check
             if new_story:
                 conn.execute(delete(StoryRow).where(StoryRow.id == story_id))
-            batch.counts["already_stored"] += 1
+            _already_stored(batch, outcome)
             return
         if values is not None:
             batch.copies.setdefault(text_hash, (story_id, article_id, article.source))  # type: ignore[arg-type]
@@ -285,6 +291,12 @@ class BatchWriter:
         loaded = self._index.add_many((r.article_id, r.hashvalues) for r in rows)
         if loaded > 1000:
             logger.info("near-duplicate index loaded %d signatures", loaded)
+
+
+def _already_stored(batch: Batch, outcome: PageOutcome) -> None:
+    """Count an article stored before; a flagged one apart, as it is no new hit for `rasid hits` to list."""
+    batch.counts["already_stored"] += 1
+    batch.counts["hits_seen_again"] += int(outcome.verdict is not None and outcome.verdict.is_hit)
 
 
 def verdict_row(article_id: int, verdict: Verdict) -> dict[str, Any]:

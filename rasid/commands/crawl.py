@@ -418,11 +418,11 @@ def _print_summary(result: CrawlResult) -> None:
     }
     table.add_row("total", *(str(totals[c]) for c in COUNTERS), style="bold")
     console.print(table)
-    if summary.hits > result.new_hits:  # `rasid hits` lists stored articles: say why it shows fewer
-        rest = summary.hits - result.new_hits
+    if result.hits_seen_again:  # flagged again, not listed again: `rasid hits` shows the stored article
+        seen = result.hits_seen_again
         console.print(
-            f"{result.new_hits} of the {summary.hits} hits were stored for the first time; "
-            f"{rest} {'was' if rest == 1 else 'were'} stored before (or not stored: see the errors)",
+            f"{seen} more {'article flagged as a hit was' if seen == 1 else 'articles flagged as hits were'} "
+            "stored before (the same URL, or the same outlet's text under another URL): not new hits",
             markup=False,
         )
     if result.not_modified or result.over_budget:

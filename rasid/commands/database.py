@@ -33,13 +33,13 @@ def upgrade(ctx: typer.Context, db: DbOption = None, snapshot: SnapshotDbOption 
     Example: rasid db upgrade --db postgresql+psycopg://rasid@localhost/rasid
     """
     from storage.db import make_engine
-    from storage.schema import current_revision, head_revision
+    from storage.schema import checked_revision, current_revision, head_revision
     from storage.schema import upgrade as upgrade_schema
 
     settings = settings_from(ctx, db, snapshot)
     url = settings.database_url.get_secret_value()
     engine = make_engine(url, busy_timeout=settings.database_busy_timeout)
-    before = current_revision(engine)
+    before = checked_revision(engine)  # another application's tables: refused, nothing added beside them
     upgrade_schema(engine)
     after = current_revision(engine)
     engine.dispose()
@@ -59,12 +59,12 @@ def current(ctx: typer.Context, db: DbOption = None, snapshot: SnapshotDbOption 
     Example: rasid db current
     """
     from storage.db import make_engine
-    from storage.schema import current_revision, head_revision, refuse_unknown
+    from storage.schema import checked_revision, head_revision, refuse_unknown
 
     settings = settings_from(ctx, db, snapshot)
     url = settings.database_url.get_secret_value()
     engine = make_engine(url, create=False, busy_timeout=settings.database_busy_timeout)
-    revision, head = current_revision(engine), head_revision()
+    revision, head = checked_revision(engine), head_revision()
     engine.dispose()
     refuse_unknown(revision)
     if revision == head:

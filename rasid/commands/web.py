@@ -41,17 +41,17 @@ def web(
     Any address but loopback needs web.secret_key and web.password_hash or web.token (environment or
     config file). Example: rasid web --port 8390
     """
-    from rasid.web.security import check_bind
+    from rasid.web.security import check_bind, check_password_hash
     from rasid.web.security import hash_password as make_hash
 
     if hash_password:
-        secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-        sys.stdout.write(make_hash(secret) + "\n")
+        sys.stdout.write(make_hash(_read_password()) + "\n")  # stdout holds the hash alone, for $(...)
         return
     settings = settings_from(ctx, db)
     host = host or settings.web.host
     port = settings.web.port if port is None else port
     check_bind(settings.web, host)
+    check_password_hash(settings.web)
 
     import uvicorn
 
@@ -76,6 +76,23 @@ def web(
         err_console.print("read-only: judgements are refused", markup=False, highlight=False)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, server_header=False))
     server.run(sockets=[sock])
+
+
+def _read_password() -> str:
+    """The password to hash: asked twice on a terminal (prompts on stderr), else read from stdin.
+
+    From a pipe or file: one line, or the same line twice (what `printf 'pw\\npw\\n' |` sends).
+    """
+    if sys.stdin.isatty():
+        return str(typer.prompt("password", hide_input=True, confirmation_prompt=True, err=True))
+    lines = sys.stdin.read().splitlines()
+    if len(lines) == 2 and lines[0] != lines[1]:
+        raise ConfigError("--hash-password: the two lines read from standard input differ")
+    if len(lines) not in (1, 2) or not lines[0]:
+        raise ConfigError(
+            "--hash-password reads the password from standard input: one line, or the same line twice"
+        )
+    return lines[0]
 
 
 def export_feedback(

@@ -6,6 +6,7 @@ judgements are plain HTML forms, so it works on a phone and under a CSP that for
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from starlette.templating import Jinja2Templates
 
 from rasid.web import forms, pages
 from rasid.web.security import SecurityHeaders, current_user
+from storage.errors import DatabaseBusy, StorageError
 from storage.safe_text import http_url, strip_controls
 
 if TYPE_CHECKING:
@@ -34,11 +36,18 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from storage.repository import Repository
 
+logger = logging.getLogger(__name__)
+
 HERE = Path(__file__).resolve().parent
 #: Paths served without a login: the login form itself and the stylesheet it uses.
 OPEN_PATHS = ("/login", "/static/")
 SESSION_COOKIE = "rasid_session"
 SESSION_MAX_AGE = 14 * 24 * 3600  # seconds: an analyst logs in once a fortnight
+#: What the analyst reads when the database cannot answer: busy (a crawl writing), or unusable now.
+BUSY = "قاعدة البيانات مشغولة الآن بعملية أخرى؛ أعد المحاولة بعد قليل"  # the database is busy: try again
+UNAVAILABLE = "تعذّر الوصول إلى قاعدة البيانات الآن؛ أعد المحاولة بعد قليل"  # cannot reach the database
+#: Seconds a client is told to wait before trying again after a 503.
+RETRY_AFTER = 10
 
 
 def _shown(value: Any) -> Any:
@@ -96,6 +105,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return pages.render(request, "error.html", status_code=exc.status_code, message=exc.detail)
 
 
+async def _storage_error(request: Request, exc: Exception) -> Response:
+    """The database could not answer (locked past the busy timeout, down): 503 in Arabic, one log line."""
+    assert isinstance(exc, StorageError)
+    logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    message = BUSY if isinstance(exc, DatabaseBusy) else UNAVAILABLE
+    response = pages.render(request, "error.html", status_code=503, message=message)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 def build_app(settings: Settings, repository: Repository) -> Starlette:
     """The ASGI application; the session key is the configured one, else random for this process."""
     secret = (
@@ -128,7 +147,7 @@ def build_app(settings: Settings, repository: Repository) -> Starlette:
         ),
         Middleware(LoginGate),
     ]
-    handlers: dict[Any, Any] = {HTTPException: _http_error}
+    handlers: dict[Any, Any] = {HTTPException: _http_error, StorageError: _storage_error}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.settings = settings
     app.state.repository = repository

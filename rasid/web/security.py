@@ -70,18 +70,51 @@ def hash_password(password: str, salt: bytes | None = None, iterations: int = PB
     return f"{HASH_SCHEME}${iterations}${encode(salt).decode()}${encode(digest).decode()}"
 
 
+def parse_hash(stored: str) -> tuple[int, bytes, bytes]:
+    """(iterations, salt, digest) of a hash from :func:`hash_password`; ValueError saying what is wrong."""
+    parts = stored.split("$")
+    if len(parts) != 4 or parts[0] != HASH_SCHEME:
+        raise ValueError(f"not of the form {HASH_SCHEME}$ITERATIONS$SALT$DIGEST")
+    if not parts[1].isdigit() or int(parts[1]) < 1:
+        raise ValueError("its iterations are not a positive number")
+    salt, digest = (_strict_b64(part) for part in parts[2:])
+    if not salt or len(digest) != hashlib.sha256().digest_size:
+        raise ValueError("its salt or digest is not what --hash-password writes")
+    return int(parts[1]), salt, digest
+
+
+def _strict_b64(text: str) -> bytes:
+    """URL-safe base64 decoded, refusing stray characters (the lenient decoder would drop them)."""
+    try:
+        decoded = base64.urlsafe_b64decode(text)
+    except ValueError:  # binascii.Error included
+        raise ValueError("its salt or digest is not base64") from None
+    if base64.urlsafe_b64encode(decoded).decode() != text:
+        raise ValueError("its salt or digest is not base64")
+    return decoded
+
+
+def check_password_hash(web: WebSettings) -> None:
+    """Refuse at startup a web.password_hash no password could match: every login would fail, silently."""
+    if web.password_hash is None:
+        return
+    try:
+        parse_hash(web.password_hash.get_secret_value())
+    except ValueError as exc:  # the value itself is a secret: never printed
+        raise ConfigError(
+            f"web.password_hash (RASID_WEB__PASSWORD_HASH or the config file) is not a hash from "
+            f"`rasid web --hash-password`: {exc}"
+        ) from None
+
+
 def verify_password(password: str, stored: str) -> bool:
     """True when ``password`` matches a hash from :func:`hash_password`; a malformed hash matches nothing."""
     try:
-        scheme, iterations, salt, digest = stored.split("$")
-        if scheme != HASH_SCHEME:
-            return False
-        candidate = hashlib.pbkdf2_hmac(
-            "sha256", password.encode(), base64.urlsafe_b64decode(salt), int(iterations)
-        )
-        return hmac.compare_digest(candidate, base64.urlsafe_b64decode(digest))
+        iterations, salt, digest = parse_hash(stored)
     except ValueError:
         return False
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return hmac.compare_digest(candidate, digest)
 
 
 def check_credentials(web: WebSettings, secret: str) -> bool:

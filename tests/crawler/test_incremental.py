@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -354,3 +355,48 @@ def test_extract_all_stores_the_page_without_russia_too(
     sources, db = _sources(tmp_path, outlet), f"sqlite:///{tmp_path / 'rasid.db'}"
     _crawl(sources, db, RASID_CRAWL__EXTRACT_ALL="true")
     assert _stored_titles(db) == sorted([russia_articles[0][0], other_article[0]])
+
+
+# ---------------------------------------------------------------------------------------------- hit counts
+
+
+@pytest.fixture(scope="module")
+def hit_articles(shared_data: Path) -> list[tuple[str, str]]:
+    """Real articles the classifier flags, by its own test."""
+    from config.settings import Settings
+    from rasid.app import build_classifier
+
+    classifier = build_classifier(Settings())
+    found = [
+        (a.title, a.text)
+        for a in real_articles(shared_data, 200)
+        if classifier.classify(a.title, a.text).is_hit
+    ]
+    assert len(found) >= 2, "the corpus has too few hits to test with"
+    return found
+
+
+def test_a_hit_seen_again_under_another_url_is_no_new_hit_in_the_summary_status_or_hits(
+    server: Site, hit_articles, tmp_path: Path
+) -> None:
+    # The outlet's same hit at a second URL (a slug or section variant): one stored article, one hit.
+    first, second = hit_articles[:2]
+    outlet = _outlet(server, "copies", [first, second, first])
+    sources, db = _sources(tmp_path, outlet), f"sqlite:///{tmp_path / 'rasid.db'}"
+    crawl = rasid("crawl", "--sources", str(sources), "--db", db)
+    assert crawl.returncode == 0, crawl.stderr[-3000:]
+    header = next(line for line in crawl.stdout.splitlines() if "source" in line and "pages" in line)
+    row = next(line for line in crawl.stdout.splitlines() if line.strip("│ ").startswith("copies"))
+    cells = dict(
+        zip(
+            re.split(r"\s*[│┃]\s*", header.strip("│┃ ")),
+            re.split(r"\s*[│┃]\s*", row.strip("│┃ ")),
+            strict=True,
+        )
+    )
+    assert (cells["articles"], cells["new"], cells["hits"]) == ("3", "2", "2")
+    assert "1 more article flagged as a hit was stored before" in " ".join(crawl.stdout.split())
+    listed = rasid("hits", "--source", "copies", "--format", "jsonl", "--db", db)
+    assert len(listed.stdout.splitlines()) == 2, listed.stderr
+    status = json.loads(rasid("status", "--json", "--db", db).stdout)
+    assert [(s["source"], s["hits"], s["new_articles"]) for s in status["sources"]] == [("copies", 2, 2)]

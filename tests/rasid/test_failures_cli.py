@@ -99,6 +99,23 @@ def test_a_file_that_is_not_a_database_is_one_line_and_stays_as_it_was(tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
 
+@pytest.mark.parametrize("command", sorted(DB_COMMANDS))
+def test_another_applications_database_is_refused_in_one_line_and_gets_no_tables(
+    tmp_path: Path, command: str
+) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE foo (x)")
+    conn.close()
+    done = rasid(*DB_COMMANDS[command], "--db", f"sqlite:///{path}", cwd=tmp_path)
+    assert one_line(done) == (
+        "error: database has tables (foo...) but no rasid revision: point RASID_DATABASE_URL at an empty database"
+    )
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("foo",)]
+    conn.close()
+
+
 @pytest.mark.parametrize("command", ["hits", "crawl", "db-upgrade", "reclassify"])
 def test_unreachable_postgresql_is_one_line_at_once(command: str) -> None:
     url = "postgresql+psycopg://rasid@127.0.0.1:1/rasid"  # port 1: nothing listens, connection refused
@@ -136,19 +153,20 @@ def test_a_database_locked_by_another_process_is_one_line(filled_db: Path, comma
     assert _hit_count(filled_db) == 1
 
 
-def test_reading_hits_does_not_wait_for_a_crawl_writing_meanwhile(filled_db: Path) -> None:
+@pytest.mark.parametrize("command", [("hits", "--format", "jsonl"), ("status", "--json")])
+def test_reading_does_not_wait_for_a_crawl_writing_meanwhile(
+    filled_db: Path, command: tuple[str, ...]
+) -> None:
     writer = sqlite3.connect(filled_db, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # a crawl's batch being written: WAL readers still read
     writer.execute("UPDATE crawl_runs SET status = status")
     try:
-        done = rasid(
-            "hits", "--db", f"sqlite:///{filled_db}", "--format", "jsonl", RASID_DATABASE_BUSY_TIMEOUT="0.3"
-        )
+        done = rasid(*command, "--db", f"sqlite:///{filled_db}", RASID_DATABASE_BUSY_TIMEOUT="0.3")
     finally:
         writer.execute("ROLLBACK")
         writer.close()
     assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 1
+    assert "wam" in done.stdout
 
 
 def _hit_count(path: Path) -> int:

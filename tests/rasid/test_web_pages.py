@@ -133,10 +133,20 @@ def test_story_page_shows_articles_links_highlighted_terms_score_and_version(sit
     assert shown and shown.group(1) == "، ".join(arabic.get(p, p) for p in story.partners)
 
 
-def test_unknown_story_is_a_404_page_in_arabic(site: Browser) -> None:
-    page = site.get("/stories/987654321")
+@pytest.mark.parametrize("number", ["987654321", "99999999999999999999999"])  # the second: past 64 bits
+def test_unknown_story_is_a_404_page_in_arabic(site: Browser, number: str) -> None:
+    page = site.get(f"/stories/{number}")
     assert page.status_code == 404
     assert "لا توجد قصة بهذا الرقم" in page.text and 'dir="rtl"' in page.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/stories/99999999999999999999999/judge", "/articles/99999999999999999999999/judge"]
+)
+def test_judging_an_id_past_64_bits_is_a_404_page_in_arabic(site: Browser, path: str) -> None:
+    answer = site.post(path, {"csrf": site.csrf(), "judgement": "right"})
+    assert answer.status_code == 404
+    assert "لا توجد قصة أو مقالة بهذا الرقم" in answer.text
 
 
 def test_sources_page_shows_each_sources_last_run(site: Browser) -> None:

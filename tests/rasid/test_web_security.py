@@ -198,16 +198,103 @@ def test_secrets_never_show_in_rasid_config(sqlite_url: str) -> None:
     assert '"secret_key": "**********"' in done.stdout
 
 
-def test_hash_password_prints_a_hash_that_logs_in() -> None:
-    from typer.testing import CliRunner
+def _hash_password(stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rasid.cli", "web", "--hash-password"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
-    from rasid.cli import app
 
-    result = CliRunner().invoke(app, ["web", "--hash-password"], input="كلمة سر\nكلمة سر\n")
-    assert result.exit_code == 0
-    printed = result.stdout.strip().splitlines()[-1]
-    assert printed.startswith("pbkdf2_sha256$600000$")
+@pytest.mark.parametrize("stdin", ["كلمة سر\nكلمة سر\n", "كلمة سر\n", "كلمة سر"])
+def test_hash_password_from_a_pipe_prints_only_a_hash_that_logs_in(stdin: str) -> None:
+    done = _hash_password(stdin)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert len(done.stdout.splitlines()) == 1 and done.stdout.startswith("pbkdf2_sha256$600000$")
+    printed = done.stdout.strip()
     assert verify_password("كلمة سر", printed) and not verify_password("كلمة", printed)
+
+
+@pytest.mark.parametrize(
+    ("stdin", "said"),
+    [
+        ("one\ntwo\n", "error: --hash-password: the two lines read from standard input differ"),
+        (
+            "",
+            "error: --hash-password reads the password from standard input: one line, or the same line twice",
+        ),
+        (
+            "a\na\na\n",
+            "error: --hash-password reads the password from standard input: one line, or the same line twice",
+        ),
+    ],
+)
+def test_hash_password_from_a_pipe_that_is_not_one_password_is_one_line(stdin: str, said: str) -> None:
+    done = _hash_password(stdin)
+    assert (done.returncode, done.stdout, done.stderr.strip()) == (2, "", said)
+
+
+def test_hash_password_on_a_terminal_asks_twice_on_stderr_and_prints_only_the_hash() -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rasid.cli", "web", "--hash-password"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=0,
+        start_new_session=True,  # no controlling terminal: the prompt reads the pty given as stdin
+    )
+    os.close(follower)
+    assert process.stderr is not None
+    err = ""
+    try:
+        # Each answer after getpass's own " " (written once it has switched echo off, flushing what was typed).
+        for prompt in ("password: ", "confirmation: "):
+            while prompt not in err:
+                chunk = os.read(process.stderr.fileno(), 1024)
+                assert chunk, err
+                err += chunk.decode()
+            os.write(leader, "كلمة سر\n".encode())
+        out, rest = process.communicate(timeout=60)
+    finally:
+        os.close(leader)
+    err += rest
+    assert process.returncode == 0, err
+    assert "password" in err and "confirmation" in err
+    assert len(out.splitlines()) == 1 and verify_password("كلمة سر", out.strip())
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "password:Repeat for confirmation:" + hash_password("pw", iterations=1000),  # prompts captured too
+        hash_password("pw", iterations=1000).replace("$1000$", "$many$"),
+        hash_password("pw", iterations=1000)[:-8],  # cut short when pasted
+        "sha1$1000$c2FsdA==$ZGlnZXN0",
+    ],
+)
+def test_a_malformed_password_hash_is_refused_at_startup_in_one_line(sqlite_url: str, stored: str) -> None:
+    done = _rasid_web("--port", "0", "--db", sqlite_url, env={"RASID_WEB__PASSWORD_HASH": stored})
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: web.password_hash (RASID_WEB__PASSWORD_HASH or the config file) is not a hash from "
+        "`rasid web --hash-password`: "
+    )
+    assert stored not in done.stderr  # a secret, even a broken one
+
+
+def test_a_hash_from_hash_password_passes_the_startup_check() -> None:
+    from config.settings import WebSettings
+    from rasid.web.security import check_password_hash
+
+    check_password_hash(WebSettings(password_hash=hash_password("pw", iterations=1000)))  # raises nothing
+    assert verify_password("pw", hash_password("pw", iterations=1000))
 
 
 def test_beyond_loopback_with_secrets_from_a_config_file_it_serves_behind_a_login(

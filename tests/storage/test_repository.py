@@ -117,8 +117,13 @@ def test_second_store_of_the_same_pages_stores_nothing_new(repo: Repository) -> 
     ]
     first = repo.store(batch, run_id)
     second = repo.store(batch, repo.start_run(["sana"]))
-    assert (first.new_articles, first.new_hits, first.already_stored) == (2, 1, 0)
-    assert (second.new_articles, second.new_hits, second.already_stored) == (0, 0, 2)
+    assert (first.new_articles, first.new_hits, first.already_stored, first.hits_seen_again) == (2, 1, 0, 0)
+    assert (second.new_articles, second.new_hits, second.already_stored, second.hits_seen_again) == (
+        0,
+        0,
+        2,
+        1,
+    )
     assert repo.count_articles() == 2
 
 
