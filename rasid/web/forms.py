@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
@@ -48,7 +49,8 @@ async def _judge(request: Request, story_id: int | None = None, article_id: int 
     if judgement not in ("right", "wrong"):
         raise HTTPException(400, "الحكم إما صحيح أو خطأ")
     repository: Repository = request.app.state.repository
-    stored = repository.add_judgement(
+    stored = await run_in_threadpool(
+        repository.add_judgement,
         _author(request),
         judgement,
         story_id=story_id,
@@ -61,7 +63,7 @@ async def _judge(request: Request, story_id: int | None = None, article_id: int 
     return RedirectResponse(target + "#judgements", status_code=303)
 
 
-async def missed_form(request: Request) -> Response:
+def missed_form(request: Request) -> Response:
     _writable(request)
     return render(request, "missed.html", error="", values={})
 
@@ -80,7 +82,8 @@ async def add_missed(request: Request) -> Response:
     if error:
         return render(request, "missed.html", status_code=400, error=error, values=values)
     repository: Repository = request.app.state.repository
-    stored = repository.add_judgement(
+    stored = await run_in_threadpool(
+        repository.add_judgement,
         _author(request),
         "missed",
         url=url[:2000] or None,
@@ -93,7 +96,7 @@ async def add_missed(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-async def judgements_page(request: Request) -> Response:
+def judgements_page(request: Request) -> Response:
     repository: Repository = request.app.state.repository
     return render(request, "judgements.html", judgements=repository.judgements(limit=200))
 
@@ -105,7 +108,9 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     fields = await checked_form(request)
     name = fields.get("name", "").strip()[:80]
-    if not name or not check_credentials(request.app.state.settings.web, fields.get("secret", "")):
+    secret = fields.get("secret", "")
+    # PBKDF2 takes a while on purpose: in the thread pool, so other requests go on meanwhile.
+    if not name or not await run_in_threadpool(check_credentials, request.app.state.settings.web, secret):
         return render(request, "login.html", status_code=403, error="الاسم أو كلمة المرور غير صحيحة")
     request.session.clear()  # a fresh session (and CSRF token) after login
     request.session["user"] = name

@@ -1,4 +1,8 @@
-"""The pages an analyst reads: stories (filtered, paged), one story, sources and runs, and the Atom feed."""
+"""The pages an analyst reads: stories (filtered, paged), one story, sources and runs, and the Atom feed.
+
+Plain functions, not coroutines: Starlette runs them in its thread pool, so a page waiting on a database
+locked by a crawl does not hold up every other request on the event loop.
+"""
 
 from __future__ import annotations
 
@@ -104,7 +108,7 @@ def filtered_stories(
     )
 
 
-async def stories_page(request: Request) -> Response:
+def stories_page(request: Request) -> Response:
     filters, problems = parse_filters(request)
     size = request.app.state.settings.web.page_size
     found, total = filtered_stories(request, filters, (filters.page - 1) * size, size)
@@ -125,7 +129,7 @@ async def stories_page(request: Request) -> Response:
     )
 
 
-async def story_page(request: Request) -> Response:
+def story_page(request: Request) -> Response:
     story_id = request.path_params["story_id"]
     repository: Repository = request.app.state.repository
     found = repository.story(story_id)
@@ -141,7 +145,7 @@ async def story_page(request: Request) -> Response:
     )
 
 
-async def sources_page(request: Request) -> Response:
+def sources_page(request: Request) -> Response:
     runs = request.app.state.repository.runs(limit=50)
     return render(request, "sources.html", runs=runs[:20], latest=latest_per_source(runs))
 
@@ -155,7 +159,7 @@ def latest_per_source(runs: list[RunRecord]) -> list[tuple[str, RunRecord, dict[
     return [(name, run, counters) for name, (run, counters) in sorted(latest.items())]
 
 
-async def feed(request: Request) -> Response:
+def feed(request: Request) -> Response:
     """The filtered stories as Atom, written by the same code as `rasid export`."""
     from storage.export import to_atom
 

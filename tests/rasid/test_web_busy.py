@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +20,12 @@ from tests.storage.conftest import hit_verdict, outcome
 from tests.storage.test_stories import WAM_TEXT
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[Browser, Path]]:
-    """The web view over a one-hit SQLite database, giving up on a lock after 0.3 s."""
+@pytest.fixture(params=[0.3])
+def site(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Browser, Path]]:
+    """The web view over a one-hit SQLite database, giving up on a lock after 0.3 s (or ``param`` s)."""
     path = tmp_path / "rasid.db"
     url = f"sqlite:///{path}"
-    engine = make_engine(url, busy_timeout=0.3)
+    engine = make_engine(url, busy_timeout=request.param)
     repository = Repository(engine)
     repository.prepare()
     run_id = repository.start_run(["wam"])
@@ -59,3 +61,31 @@ def test_a_judgement_while_the_database_is_locked_is_an_arabic_503_and_one_log_l
     )
     assert "Traceback" not in capfd.readouterr().err
     assert browser.repository.judgements(story.story_id) == []  # nothing half-written: tried again later
+
+
+@pytest.mark.parametrize("site", [4.0], indirect=True)
+def test_a_request_waiting_on_the_lock_holds_up_no_other_page(site: tuple[Browser, Path]) -> None:
+    browser, path = site
+    story = browser.repository.stories()[0]
+    token = browser.csrf(f"/stories/{story.story_id}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE crawl_runs SET status = status")
+    answers: dict[str, float] = {}
+    started = time.monotonic()
+    judging = threading.Thread(
+        target=lambda: browser.post(f"/stories/{story.story_id}/judge", {"csrf": token, "judgement": "right"})
+    )
+    try:
+        judging.start()
+        time.sleep(0.5)  # the judgement is now waiting on the lock
+        for page in ("/sources", "/judgements", f"/stories/{story.story_id}"):
+            asked = time.monotonic()
+            assert browser.get(page).status_code == 200
+            answers[page] = time.monotonic() - asked
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        judging.join(timeout=30)
+    assert time.monotonic() - started < 4.0, "the pages were read before the judgement gave up"
+    assert max(answers.values()) < 2.0, answers
