@@ -107,11 +107,12 @@ def status(
 
     settings = settings_from(ctx, db, snapshot=snapshot)
     engine = open_repository(settings).engine  # never creates a database: a missing one is one line
-    report = collect(engine, settings, utcnow())
+    now = utcnow()
+    report = collect(engine, settings, now)
     if as_json:
         print(json.dumps(report, default=_iso, ensure_ascii=False, indent=2))
         return
-    _print_status(report)
+    _print_status(report, now)
 
 
 def _prepare_database(settings: Settings) -> None:
@@ -148,8 +149,16 @@ def _when(value: datetime | None, short: bool = False) -> str:
     return f"{value:%m-%d %H:%M}" if short else f"{value:%Y-%m-%d %H:%M:%S}Z"
 
 
-def _print_status(report: dict[str, Any]) -> None:
+def _next(value: datetime | None, stalled: bool, now: datetime, short: bool = False) -> str:
+    """When a job runs next; a time gone by while no daemon runs is run when one starts, not at that time."""
+    if stalled and value is not None and value <= now:
+        return "at start" if short else f"overdue since {_when(value)}: runs when the daemon starts"
+    return _when(value, short)
+
+
+def _print_status(report: dict[str, Any], now: datetime) -> None:
     d = report["daemon"]
+    stalled = not d.get("running")
     if d.get("running"):
         hours, rest = divmod(d["uptime_seconds"], 3600)
         console.print(
@@ -164,7 +173,7 @@ def _print_status(report: dict[str, Any]) -> None:
     else:
         console.print("daemon: [red]never started[/red] on this database")
     for job, when in sorted(report["next_runs"].items()):
-        console.print(f"  next {job}: {_when(when) or 'paused'}")
+        console.print(f"  next {job}: {_next(when, stalled, now) or 'paused'}")
     table = Table(
         title="sources (times in UTC)",
         box=box.SIMPLE_HEAD,
@@ -204,14 +213,14 @@ def _print_status(report: dict[str, Any]) -> None:
             str(s["hits"]),
             str(s["errors"]),
             str(s["consecutive_failures"]),
-            _when(s["next_run"], short=True),
+            _next(s["next_run"], stalled, now, short=True),
             f"[{colour}]{s['health']}[/{colour}]",
         )
     console.print(table)
     g = report["digest"]
     console.print(
         f"digest: last sent {_when(g['last_sent']) or 'never'}, {g['pending_hits']} hits pending, "
-        f"next {_when(g['next_run']) or 'not scheduled'}"
+        f"next {_next(g['next_run'], stalled, now) or 'not scheduled'}"
     )
     _print_frontier(report.get("frontier"))
 

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -457,3 +458,37 @@ def test_a_database_written_by_a_newer_rasid_is_one_line_saying_so(
         " newer rasid; use that version, or upgrade rasid"
     )
     assert digest(filled_db) == before
+
+
+# ------------------------------------------------------------------------------------------ status
+
+
+def test_status_of_a_stopped_daemon_says_overdue_jobs_run_when_it_starts(filled_db: Path) -> None:
+    # The job store as a daemon leaves it: next run times kept, and by now gone by.
+    from apscheduler.job import Job
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    url = f"sqlite:///{filled_db}"
+    engine = make_engine(url)
+    store = SQLAlchemyJobStore(engine=engine)
+    scheduler = BackgroundScheduler(timezone="UTC")  # never started: only the store is written
+    store.start(scheduler, "default")
+    gone_by = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
+    jobs = (("crawl", "rasid.jobs:crawl", ["crawl"], 1), ("digest", "rasid.jobs:send_digest", [], 24))
+    for job_id, func, args, every in jobs:
+        store.add_job(
+            Job(
+                scheduler, id=job_id, func=func, args=args, kwargs={}, name=job_id, executor="default",
+                trigger=IntervalTrigger(hours=every, timezone="UTC"), misfire_grace_time=60, coalesce=True,
+                max_instances=1, next_run_time=gone_by,
+            )
+        )  # fmt: skip
+    engine.dispose()
+    done = rasid("status", "--db", url)
+    assert done.returncode == 0, done.stderr
+    overdue = f"overdue since {gone_by:%Y-%m-%d %H:%M:%S}Z: runs when the daemon starts"
+    assert f"next crawl: {overdue}" in done.stdout
+    assert f"next {overdue}" in done.stdout  # the digest's line
+    assert "at start" in done.stdout  # the source's next run in the table
