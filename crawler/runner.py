@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.settings import to_scrapy
 from crawler.stats import ERRORS, HITS_SEEN_AGAIN, NOT_MODIFIED, OVER_BUDGET, SKIPPED, total_key
+from storage.records import NOTHING_ANSWERED
 
 if TYPE_CHECKING:
     from classifiers.keyword import KeywordClassifier
@@ -52,9 +53,6 @@ QUEUED_TERMS = (("rasid/listed", 1), ("rasid/listed/seen", -1), ("rasid/listed/t
 
 #: The status of a run stopped by Ctrl-C or SIGTERM (Scrapy's close reason "shutdown").
 INTERRUPTED = "interrupted"
-#: The status of a finished run in which no request was answered (offline, every outlet down): a failure, so
-#: `rasid status` and the health check show it rather than a quiet day.
-NOTHING_ANSWERED = "failed: no source answered (every request failed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +128,11 @@ def run_crawl(
         raise
     summary = summarize(stats, [s.name for s in sources])
     status = {"finished": "ok", "shutdown": INTERRUPTED}.get(reason, f"stopped: {reason}")
-    answered = summary.pages_fetched + int(stats.get(total_key(NOT_MODIFIED), 0))
+    # A listing that answers with links seen before fetches no page, and is an answer all the same.
+    listings = spider_box[0].reports.values() if spider_box else ()
+    answered = summary.pages_fetched + int(stats.get(total_key(NOT_MODIFIED), 0)) or any(
+        report.answered for report in listings
+    )
     if status == "ok" and not answered and summary.errors:  # offline, or every outlet down: not a quiet day
         status = NOTHING_ANSWERED
     if spider_box:

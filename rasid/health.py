@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from storage.records import NOTHING_ANSWERED
+
 if TYPE_CHECKING:
     from storage.repository import RunRecord
 
@@ -58,10 +60,11 @@ def assess(
             continue
         if run.outcome not in ("skipped", "running"):
             last_run = last_run or run
-        if run.outcome != "ok":
+        nothing_answered = run.status == NOTHING_ANSWERED  # every source of the run failed in it
+        if run.outcome != "ok" and not nothing_answered:  # killed, interrupted, skipped: says nothing of it
             continue
         last_attempt = last_attempt or run.started_at
-        if not failed_in(run, source):
+        if not nothing_answered and not failed_in(run, source):
             break
         failures += 1
     retry_after = None

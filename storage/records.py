@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from classifiers.verdict import Verdict
 
 
+#: The status of a finished crawl run in which no request was answered (offline, every outlet down): a failed
+#: run, so `rasid status` shows it rather than a quiet day, and each of its sources counts it towards backoff.
+NOTHING_ANSWERED = "failed: no source answered (every request failed)"
+
+
 class ArticleLike(Protocol):
     """The fields storage needs from an extracted article (``crawler.article.Article`` has them)."""
 

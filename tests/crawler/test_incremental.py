@@ -13,7 +13,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -400,3 +400,25 @@ def test_a_hit_seen_again_under_another_url_is_no_new_hit_in_the_summary_status_
     assert len(listed.stdout.splitlines()) == 2, listed.stderr
     status = json.loads(rasid("status", "--json", "--db", db).stdout)
     assert [(s["source"], s["hits"], s["new_articles"]) for s in status["sources"]] == [("copies", 2, 2)]
+
+
+def test_a_run_whose_feeds_answer_with_links_seen_before_is_ok_beside_a_dead_feed(
+    server: Site, answers: AnswerLog, russia_articles, tmp_path: Path
+) -> None:
+    # Nothing new and one outlet down is a quiet day, not "no source answered".
+    outlet = _outlet(server, "quiet", russia_articles[:2])
+    dead = "  - name: dead\n    url: http://127.0.0.1:9/\n    feeds: [http://127.0.0.1:9/feed.xml]\n"
+    sources, db = tmp_path / "sources.yaml", f"sqlite:///{tmp_path / 'rasid.db'}"
+    sources.write_text("sources:\n" + outlet.yaml() + dead, encoding="utf-8")
+    rasid("crawl", "--sources", str(sources), "--db", db)
+    assert _stored_titles(db) == sorted(outlet.titles.values())
+    feed = server.routes[outlet.feed_path()]
+    server.serve({outlet.feed_path(): replace(feed, body=feed.body + b"\n")})  # changed bytes: no 304
+    answers.clear()
+    result = rasid("crawl", "--sources", str(sources), "--db", db)
+    assert (outlet.feed_path(), 200) in answers.answers
+    assert not set(outlet.article_paths()) & set(answers.paths())  # nothing fetched but the feed
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        [(status, outcome)] = conn.execute("SELECT status, outcome FROM crawl_runs ORDER BY id DESC LIMIT 1")
+    assert (status, outcome) == ("ok", "ok")

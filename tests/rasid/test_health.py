@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from rasid.health import assess
-from storage.records import RunSummary
+from storage.records import NOTHING_ANSWERED, RunSummary
 from storage.repository import RunRecord
 
 NOW = datetime.now(UTC)
@@ -68,3 +69,12 @@ def test_a_source_whose_feeds_are_unchanged_is_not_failing_for_a_broken_link() -
     unchanged = {"pages": 0, "not_modified": 2, "errors": 1}  # feeds answered 304; one listed link is broken
     runs = [_run(15, kuna=unchanged), _run(30, kuna=unchanged)]
     assert assess("kuna", runs, INTERVAL, CAP).is_healthy
+
+
+def test_runs_in_which_nothing_answered_count_as_failures_of_each_of_their_sources() -> None:
+    # Such a run is "failed", unlike a killed one: it still says the outlet did not answer.
+    runs = [_run(15 * i, outcome="failed", kuna=DOWN) for i in range(1, 3)]
+    runs = [replace(run, status=NOTHING_ANSWERED) for run in runs]
+    health = assess("kuna", runs, INTERVAL, CAP)
+    assert health.consecutive_failures == 2 and not health.is_healthy
+    assert health.retry_after == runs[0].started_at + 2 * INTERVAL
