@@ -178,7 +178,7 @@ def parse_duration(value: object) -> timedelta:
         if not match:
             raise ValueError(f"{value!r} is not a duration like '10s', '15m', '2h' or '1d'")
         seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
-    if not seconds <= MAX_DURATION.total_seconds():  # NaN fails this too
+    if not abs(seconds) <= MAX_DURATION.total_seconds():  # NaN fails this too
         raise ValueError(f"{value!r}: a duration is at most {format_duration(MAX_DURATION)}")
     return value if isinstance(value, timedelta) else timedelta(seconds=seconds)
 
@@ -423,7 +423,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "the port is not a number (the URL is not shown: it may hold a password)"
             ) from None
-        if "@" in host:
+        authority = re.split(r"[?#]", url.partition("://")[2], maxsplit=1)[0]
+        if "@" in host or (not authority.startswith("/") and authority.count("@") > 1):
             raise ValueError(
                 "the user name or password holds a raw '@': write it as %40 (the URL is not shown: it holds a"
                 " password)"
@@ -500,6 +501,7 @@ _SECRET_PARAM_RE = re.compile(
     re.IGNORECASE,
 )
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
+_NO_AUTHORITY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:///")
 MASK = "***"
 
 
@@ -526,6 +528,8 @@ def mask_url(url: str) -> str:
     Masked as written, never parsed first: a URL a parser misreads must not show its secret misread.
     Something that is not a URL at all is shown as ``***``.
     """
+    if _NO_AUTHORITY_RE.match(url):  # ``sqlite:////srv/x y.db``: a path, with no user or password in it
+        return mask_secrets(url)
     return mask_secrets(url) if _SCHEME_RE.match(url) else MASK
 
 

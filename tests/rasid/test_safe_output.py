@@ -460,6 +460,7 @@ def make_url_of(url: str) -> str:
         (("config",), {"RASID_CRAWL__REDIS_URL": "redis://:pa@SECRETX@127.0.0.1:9/0"}),
         (("status",), {"RASID_CRAWL__REDIS_URL": "redis://:pa@SECRETX@127.0.0.1:notaport/0"}),
         (("hits", "--db", "postgresql+psycopg://u:SECRETX@127.0.0.1:notaport/x"), {}),
+        (("hits", "--db", "postgresql+psycopg://u:pa@SECRETX/y@127.0.0.1:1/x"), {}),
     ],
 )
 def test_a_url_with_a_raw_at_sign_or_a_bad_port_never_shows_its_password(
@@ -471,6 +472,12 @@ def test_a_url_with_a_raw_at_sign_or_a_bad_port_never_shows_its_password(
     if args[0] != "config" or "DATABASE" in "".join(env):
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_database_path_with_a_space_is_still_named_in_the_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a folder' / 'none.db'}"
+    done = run("hits", "--db", url, env={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert done.returncode == 2 and done.stderr.startswith(f"error: {url}: no database there"), done.stderr
 
 
 def test_every_log_line_is_masked_and_free_of_control_characters() -> None:
