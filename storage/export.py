@@ -38,10 +38,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_controls(value)
+    return [_clean(v) for v in value] if isinstance(value, list) else value
+
+
 def to_jsonl(records: Sequence[Hit | Story]) -> str:
-    """One JSON object per line, Arabic kept as UTF-8, dates in ISO 8601."""
+    """One JSON object per line, Arabic kept as UTF-8, dates in ISO 8601; control and direction characters
+    dropped as everywhere (JSON would keep the C1 ones and a right-to-left override raw on a terminal)."""
     return "".join(
-        json.dumps({k: _plain(v) for k, v in asdict(r).items()}, ensure_ascii=False) + "\n" for r in records
+        json.dumps({k: _clean(_plain(v)) for k, v in asdict(r).items()}, ensure_ascii=False) + "\n"
+        for r in records
     )
 
 

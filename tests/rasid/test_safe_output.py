@@ -309,7 +309,16 @@ def bidi_db(hostile_db: str) -> str:
     return hostile_db
 
 
-@pytest.mark.parametrize("args", [("hits",), ("stories",), ("hits", "--format", "csv")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("hits",),
+        ("stories",),
+        ("hits", "--format", "csv"),
+        ("hits", "--format", "jsonl"),
+        ("stories", "--format", "jsonl"),
+    ],
+)
 def test_bidi_controls_in_a_stored_title_never_reach_the_terminal(
     bidi_db: str, args: tuple[str, ...]
 ) -> None:
@@ -319,7 +328,7 @@ def test_bidi_controls_in_a_stored_title_never_reach_the_terminal(
     assert not [c for c in BIDI if c in done.stdout]
 
 
-@pytest.mark.parametrize("suffix", ["csv", "atom"])
+@pytest.mark.parametrize("suffix", ["csv", "atom", "jsonl"])
 def test_exported_files_hold_no_bidi_controls(bidi_db: str, tmp_path: Path, suffix: str) -> None:
     target = tmp_path / f"hits.{suffix}"
     done = run("export", str(target), "--db", bidi_db)
