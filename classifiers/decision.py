@@ -252,12 +252,18 @@ def model_from_json(text: str, source: str) -> DecisionModel:
     return model
 
 
+def model_file(model: DecisionModel) -> tuple[str, str]:
+    """The model file's text and the version it records (``rasid train`` writes it atomically)."""
+    text = model.to_json()
+    return text + "\n", str(json.loads(text)["version"])
+
+
 def save_model(model: DecisionModel, path: Path) -> str:
     """Write the model file; returns its version."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = model.to_json()
-    path.write_text(text + "\n", encoding="utf-8")
-    return str(json.loads(text)["version"])
+    text, version = model_file(model)
+    path.write_text(text, encoding="utf-8")
+    return version
 
 
 def load_model(path: Path | None = None) -> DecisionModel:

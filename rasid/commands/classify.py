@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from classifiers.keyword import KeywordClassifier
     from classifiers.verdict import Verdict
 
+#: A URL of any scheme (``ftp://``, ``file://``): ``explain`` fetches only http(s) ones.
+URL_SCHEME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 #: Colours of the term groups when highlighted in a sentence (role prefix of Match.group).
 STYLES = {
     "russia": "bold red",
@@ -305,6 +307,7 @@ def train_command(
     --out other than the configured model is kept unless --force (rebuilding that one in place is the
     command's normal use). Example: rasid train --out /tmp/decision.json
     """
+    from classifiers.decision import model_file
     from classifiers.pool_labels import configured_pool
     from classifiers.training import TrainSettings, train_model
 
@@ -325,9 +328,8 @@ def train_command(
         model = train_model(rules, records, names, TrainSettings(seed=seed), pool, pool_file)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    text = model.to_json()  # as classifiers.decision.save_model writes it, but atomically and checked
-    write_atomically(target, text + "\n", force=force)
-    version = json.loads(text)["version"]
+    text, version = model_file(model)
+    write_atomically(target, text, force=force)
     console.print(
         f"{message(str(target))}: model {version}, {len(model.terms)} n-grams and "
         f"{len(model.numbers)} rule numbers, "
@@ -351,16 +353,14 @@ def _read_article(source: str, settings: Settings) -> tuple[str, str]:
         except ImportError:
             raise ConfigError("explain URL needs crawler.fetch") from None
         # A server that accepts and never answers holds the fetch until every try has timed out.
-        waiting = (
-            f"fetching {one_line(strip_controls(source))} (gives up after {time_limit(settings):.0f} s)..."
-        )
+        waiting = f"fetching {one_line(source)} (gives up after {time_limit(settings):.0f} s)..."
         try:
             with err_console.status(waiting):
                 article = fetch_article_or_raise(source, settings)
         except FetchError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         return article.title, article.text
-    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", source):
+    if URL_SCHEME_RE.match(source):
         raise ConfigError(f"{one_line(source)}: only http(s) URLs can be fetched")
     path = Path(source)
     if not path.is_file():
