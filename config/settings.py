@@ -54,9 +54,10 @@ DEFAULT_CONFIG_FILE = (
 DEFAULT_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "rasid"
 
 
-#: Longest ``max_age_days``: older than any news site, and far from the date arithmetic's year-1 limit.
+#: Longest ``max_age_days`` and ``--since``: older than any news site, and far from the date arithmetic's
+#: year-1 limit.
 MAX_AGE_DAYS = 36_500
-#: Longest duration setting (and ``--since``-style durations): a year and a day. The daemon hands
+#: Longest duration setting (intervals, windows, backoff): a year and a day. The daemon hands
 #: intervals to APScheduler, whose date arithmetic overflows far beyond; nothing rasid schedules is longer.
 MAX_DURATION = timedelta(days=366)
 

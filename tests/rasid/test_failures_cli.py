@@ -7,6 +7,7 @@ traceback), the exit code, and that the database file is byte for byte what it w
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -167,7 +168,11 @@ def test_reading_does_not_wait_for_a_crawl_writing_meanwhile(
         writer.execute("ROLLBACK")
         writer.close()
     assert done.returncode == 0, done.stderr
-    assert "wam" in done.stdout
+    if command[0] == "hits":
+        [hit] = [json.loads(line) for line in done.stdout.splitlines()]  # the one stored hit, whole
+        assert hit["source"] == "wam"
+    else:
+        assert json.loads(done.stdout)["sources"][0]["source"] == "wam"
 
 
 def _hit_count(path: Path) -> int:

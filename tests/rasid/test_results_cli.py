@@ -190,7 +190,7 @@ def test_a_since_beyond_a_hundred_years_is_one_line_not_an_overflow(
     assert done.stderr.strip() == f"error: --since '{since}': reaches back at most 36500 days (100 years)"
 
 
-def test_a_since_of_a_hundred_years_reads_every_hit() -> None:
+def test_a_since_of_a_hundred_years_is_the_longest_accepted_in_days_or_hours() -> None:
     now = datetime.now(UTC)
     assert parse_since("36500d", now) == now - timedelta(days=36500)
     assert parse_since("876000h", now) == now - timedelta(days=36500)

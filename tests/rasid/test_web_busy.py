@@ -63,7 +63,7 @@ def test_a_judgement_while_the_database_is_locked_is_an_arabic_503_and_one_log_l
     assert browser.repository.judgements(story.story_id) == []  # nothing half-written: tried again later
 
 
-@pytest.mark.parametrize("site", [4.0], indirect=True)
+@pytest.mark.parametrize("site", [10.0], indirect=True)
 def test_a_request_waiting_on_the_lock_holds_up_no_other_page(site: tuple[Browser, Path]) -> None:
     browser, path = site
     story = browser.repository.stories()[0]
@@ -87,5 +87,5 @@ def test_a_request_waiting_on_the_lock_holds_up_no_other_page(site: tuple[Browse
         holder.execute("ROLLBACK")
         holder.close()
         judging.join(timeout=30)
-    assert time.monotonic() - started < 4.0, "the pages were read before the judgement gave up"
-    assert max(answers.values()) < 2.0, answers
+    assert time.monotonic() - started < 10.0, "the pages were read before the judgement gave up"
+    assert max(answers.values()) < 5.0, answers
