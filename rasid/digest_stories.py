@@ -68,14 +68,9 @@ class Summary:
     sectors: tuple[tuple[str, int], ...]
 
 
-def clean(text: str) -> str:
-    """One line of display text: no control or direction-override characters, spaces collapsed."""
-    return one_line(text)
-
-
 def highlight(text: str, terms: Iterable[str]) -> tuple[Segment, ...]:
     """Split ``text`` into plain and marked segments, the longest term winning where terms overlap."""
-    wanted = sorted({t for t in (clean(term) for term in terms) if t}, key=len, reverse=True)
+    wanted = sorted({t for t in (one_line(term) for term in terms) if t}, key=len, reverse=True)
     if not wanted:
         return (Segment(text),) if text else ()
     pattern = re.compile("|".join(re.escape(term) for term in wanted))
@@ -93,7 +88,7 @@ def highlight(text: str, terms: Iterable[str]) -> tuple[Segment, ...]:
 
 def excerpt(sentences: Sequence[str], limit: int = EXCERPT_CHARS) -> str:
     """The deciding sentences joined, cut at a word boundary near ``limit`` characters."""
-    text = clean(" ".join(sentences))
+    text = one_line(" ".join(sentences))
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
@@ -124,10 +119,10 @@ def _story(members: list[Hit], carried: tuple[StorySource, ...]) -> DigestStory:
     dates = [h.published for h in members if h.published] + [s.published for s in carried if s.published]
     listed = carried or tuple(StorySource(h.source, h.url, h.published) for h in members)
     links = tuple(
-        dict.fromkeys(Link(clean(s.source), http_url(s.url), s.published) for s in listed if s.source)
+        dict.fromkeys(Link(one_line(s.source), http_url(s.url), s.published) for s in listed if s.source)
     )
     return DigestStory(
-        headline=clean(best.title) or clean(best.evidence[0] if best.evidence else ""),
+        headline=one_line(best.title) or one_line(best.evidence[0] if best.evidence else ""),
         published=min(dates) if dates else None,
         partners=tuple(dict.fromkeys(p for h in members for p in h.partners)),
         sectors=tuple(dict.fromkeys(s for h in members for s in h.sectors)),

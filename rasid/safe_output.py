@@ -66,7 +66,7 @@ def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+        raise _cannot_write(path, exc) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
@@ -81,5 +81,9 @@ def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
     except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise ConfigError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+            raise _cannot_write(path, exc) from None
         raise
+
+
+def _cannot_write(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"{path}: cannot write it: {exc.strerror or exc}")

@@ -66,9 +66,7 @@ def dispose_all() -> None:
         try:
             engine.dispose()
         except Exception:  # noqa: BLE001 - ending anyway: a connection that cannot close is the OS's to drop
-            logger.debug(
-                "closing %s failed", masked(engine.url.render_as_string(hide_password=False)), exc_info=True
-            )
+            logger.debug("closing %s failed", masked(engine.url), exc_info=True)
 
 
 def parse_url(url: str) -> URL:
@@ -115,7 +113,7 @@ def _prepare_sqlite_file(parsed: URL, create: bool) -> None:
     path = sqlite_path(parsed.render_as_string(hide_password=False))
     if path is None:
         return
-    url = masked(parsed.render_as_string(hide_password=False))
+    url = masked(parsed)
     if not create:
         if not path.is_file():
             raise NoDatabase(f"{url}: no database there; {HOW_TO_MAKE}")

@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import ExceptionContext
+    from sqlalchemy.engine import URL, ExceptionContext
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +73,15 @@ def reason_of(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def masked(url: str) -> str:
-    """The URL with its password hidden, as every message shows it."""
+def masked(url: str | URL) -> str:
+    """The URL with its password hidden, as every message shows it.
+
+    An engine's URL is rendered whole and masked as written: SQLAlchemy's own hiding re-renders what it
+    parsed, and a URL it misread (a raw '@' in the password) would show the secret's tail as the host.
+    """
     from config.settings import mask_url
 
-    return mask_url(url)
+    return mask_url(url if isinstance(url, str) else url.render_as_string(hide_password=False))
 
 
 def translate(context: ExceptionContext) -> None:
@@ -86,7 +90,7 @@ def translate(context: ExceptionContext) -> None:
     if context.is_pre_ping or error is None or type(error).__name__ in KEPT:
         return  # a pre-ping failure lets the pool reconnect; unique-key clashes are handled by the writer
     engine = context.engine
-    url = masked(engine.url.render_as_string(hide_password=False)) if engine is not None else "database"
+    url = masked(engine.url) if engine is not None else "database"
     logger.debug("storage error on %s", url, exc_info=context.original_exception)
     reason = reason_of(context.original_exception)
     if engine is not None and engine.dialect.name == "sqlite" and _on_read_only_fs(engine.url.database):

@@ -75,10 +75,12 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` in one transaction (PostgreSQL rolls DDL back on failure)."""
+    """Bring the database to ``revision`` in one transaction (PostgreSQL rolls DDL back on failure).
+
+    Callers read ``checked_revision`` first: a newer rasid's revision would be Alembic's traceback here.
+    """
     from alembic import command
 
-    refuse_unknown(current_revision(engine))  # else Alembic's "Can't locate revision" traceback
     cfg = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -91,12 +93,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def checked_revision(engine: Engine) -> str | None:
-    """The database's revision, None if it is empty; one line for another application's database.
+    """The database's revision, None if it is empty; one line for another application's database or for
+    one a newer rasid wrote.
 
     rasid's tables are never made beside someone else's: `db upgrade` and `db current` refuse as `hits` does.
     """
     current = current_revision(engine)
     if current is not None:
+        refuse_unknown(current)
         return current
     with engine.execution_options(read_only=True).connect() as connection:
         tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
@@ -108,6 +112,7 @@ def checked_revision(engine: Engine) -> str | None:
             f"database has tables ({', '.join(sorted(tables)[:3])}...) but no rasid revision: "
             "point RASID_DATABASE_URL at an empty database"
         )
+    refuse_unknown(current)
     return current
 
 
@@ -119,9 +124,8 @@ def ensure_current(engine: Engine, create: bool = True) -> None:
         return
     if current is None:
         if not create:
-            url = masked(engine.url.render_as_string(hide_password=False))
+            url = masked(engine.url)
             raise NoDatabase(f"{url}: the database is empty; {HOW_TO_MAKE}")
         upgrade(engine)
         return
-    refuse_unknown(current)
     raise SchemaError(f"database is at revision {current}, code needs {head}: run `rasid db upgrade`")

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 from rasid.digest import build_message, render, subject
-from rasid.digest_stories import clean, group, highlight, summarise
+from rasid.digest_stories import group, highlight, summarise
 from storage.records import Hit, StorySource
-from storage.safe_text import http_url
+from storage.safe_text import http_url, one_line
 
 NOW = datetime.now(UTC)
 
@@ -68,7 +68,7 @@ def test_only_http_links_survive() -> None:
 
 
 def test_direction_overrides_and_controls_are_dropped_from_display_text() -> None:
-    assert clean("عنوان\u202e\u0000 خبيث\n\n جدا") == "عنوان خبيث جدا"
+    assert one_line("عنوان\u202e\u0000 خبيث\n\n جدا") == "عنوان خبيث جدا"
 
 
 def test_hostile_headline_excerpt_and_link_are_escaped_or_dropped_in_html_and_plain_in_text() -> None:
